@@ -1,0 +1,1 @@
+"""Read-side queries: take keyword arguments, return querysets or plain data."""

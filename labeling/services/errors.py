@@ -1,0 +1,2 @@
+class ServiceError(Exception):
+    """A business rule refused the request; the message says what and why."""
