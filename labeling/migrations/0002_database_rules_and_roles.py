@@ -10,7 +10,7 @@ from django.db import migrations
 PG_FORWARD = [
     """ALTER TABLE labeling_label ADD CONSTRAINT label_category_in_version
        FOREIGN KEY (category_id, taxonomy_version_id)
-       REFERENCES labeling_category (id, version_id) DEFERRABLE INITIALLY DEFERRED""",
+       REFERENCES labeling_category (id, version_id)""",
     """CREATE FUNCTION labeling_label_append_only() RETURNS trigger AS $$
        BEGIN
          RAISE EXCEPTION USING ERRCODE = '23000',

@@ -1,0 +1,57 @@
+"""Settings come from the environment; production refuses to start without its secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PROBE = (
+    "import django, json; django.setup(); from django.conf import settings as s; import os; "
+    "print(json.dumps({'db': s.DATABASES['default']['ENGINE'], 'name': str(s.DATABASES['default']['NAME']),"
+    " 'broker': s.CELERY_BROKER_URL, 'media': str(s.MEDIA_ROOT), 'debug': s.DEBUG,"
+    " 'hf': os.environ.get('HF_HUB_OFFLINE')}))"
+)
+
+
+def _run(module: str, code: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CELERY_", "SECRET", "DEBUG", "HF_", "TAXOLOOP_"))}
+    clean.update({"DJANGO_SETTINGS_MODULE": module, "TAXOLOOP_VAR_DIR": str(tmp_path), **env})
+    return subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=clean,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_embedded_default_needs_no_services(tmp_path):
+    out = json.loads(_run("taxoloop.settings.dev", PROBE, tmp_path).stdout)
+    assert out["db"] == "django.db.backends.sqlite3"
+    assert out["name"] == str(tmp_path / "taxoloop.sqlite3")
+    assert out["broker"] == "filesystem://"
+    assert out["media"] == str(tmp_path / "media")
+    assert out["hf"] == "1"
+
+
+def test_database_and_broker_come_from_the_environment(tmp_path):
+    result = _run("taxoloop.settings.dev", PROBE, tmp_path,
+                  DATABASE_URL="postgres://u@db.example:5432/tl", CELERY_BROKER_URL="redis://r:6379/0")
+    out = json.loads(result.stdout)
+    assert out["db"] == "django.db.backends.postgresql"
+    assert out["name"] == "tl"
+    assert out["broker"] == "redis://r:6379/0"
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    result = _run("taxoloop.settings.production", PROBE, tmp_path)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_settings_pass_the_deploy_check(tmp_path):
+    code = ("import sys; from django.core.management import execute_from_command_line; "
+            "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])")
+    result = _run("taxoloop.settings.production", code, tmp_path,
+                  SECRET_KEY="a-long-random-production-secret-" + "x" * 40, ALLOWED_HOSTS="taxoloop.example")
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
