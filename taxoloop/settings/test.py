@@ -5,13 +5,14 @@ The database comes from ``DATABASE_URL`` like everywhere else: SQLite by default
 
 import os
 import tempfile
+from pathlib import Path
 
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")  # noqa: S105
 os.environ.setdefault("TAXOLOOP_VAR_DIR", tempfile.mkdtemp(prefix="taxoloop-test-"))
 
 from .base import *  # noqa: E402,F403
-from .base import REST_FRAMEWORK  # noqa: E402
+from .base import REST_FRAMEWORK, STATIC_ROOT  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
@@ -25,3 +26,6 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {"anon": "1000/min", "user": "100000/min"},
 }
+
+# Whitenoise warns at start-up when the static root is missing.
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
