@@ -1,8 +1,52 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from labeling.api.views import auth, items, labels, models, predictions, taxonomy
+
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("token/", auth.TokenObtainApi.as_view(), name="api-token"),
+    # Items
+    path("items/", items.ItemCollectionApi.as_view(), name="api-items"),
+    path("items/bulk/", items.ItemBulkCreateApi.as_view(), name="api-items-bulk"),
+    path("items/<int:pk>/", items.ItemMemberApi.as_view(), name="api-item"),
+    path(
+        "items/<int:pk>/prediction/",
+        predictions.ItemPredictionApi.as_view(),
+        name="api-item-prediction",
+    ),
+    # Taxonomy
+    path(
+        "taxonomy-versions/",
+        taxonomy.TaxonomyVersionListApi.as_view(),
+        name="api-taxonomy-versions",
+    ),
+    path(
+        "taxonomy-versions/current/",
+        taxonomy.TaxonomyVersionCurrentApi.as_view(),
+        name="api-taxonomy-version-current",
+    ),
+    path(
+        "taxonomy-versions/<int:pk>/",
+        taxonomy.TaxonomyVersionDetailApi.as_view(),
+        name="api-taxonomy-version",
+    ),
+    path(
+        "taxonomy-versions/<int:pk>/categories/",
+        taxonomy.CategoryListApi.as_view(),
+        name="api-taxonomy-version-categories",
+    ),
+    # Labels
+    path("labels/", labels.LabelCollectionApi.as_view(), name="api-labels"),
+    path("labels/<int:pk>/retract/", labels.LabelRetractApi.as_view(), name="api-label-retract"),
+    # Predictions and models
+    path("predictions/", predictions.PredictionListApi.as_view(), name="api-predictions"),
+    path("model-versions/", models.ModelVersionListApi.as_view(), name="api-model-versions"),
+    path(
+        "model-versions/<int:pk>/",
+        models.ModelVersionDetailApi.as_view(),
+        name="api-model-version",
+    ),
 ]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import Model, OuterRef, Subquery
 
 from labeling.models import Category, Item, Label, ModelVersion, TaxonomyVersion
 from labeling.services.errors import ServiceError
@@ -135,3 +136,78 @@ def newest_standing_label(*, item: Item) -> Label | None:
         .order_by("-created_at", "-id")
         .first()
     )
+
+
+LABEL_BULK_DUPLICATE_ITEM = "Item {external_id!r} appears more than once in one bulk label write."
+
+
+@transaction.atomic
+def label_bulk_create(
+    *,
+    pairs: Sequence[tuple[Item, Category]],
+    author: AbstractBaseUser | None,
+    source: str,
+    version: TaxonomyVersion | None = None,
+) -> int:
+    """Append one label per (item, category) pair in bulk and make each the item's current
+    label, superseding the previous one; the number of labels written.
+
+    Used by imports, where one ``label_create`` per row (a SELECT FOR UPDATE, an INSERT and an
+    UPDATE each) is too slow. The items are locked first so a concurrent label cannot slip in
+    between reading ``current_label`` and replacing it.
+    """
+    if source not in Label.Source.values:
+        raise LabelError(
+            UNKNOWN_SOURCE.format(source=source, choices=", ".join(Label.Source.values))
+        )
+    if not pairs:
+        return 0
+    target = version or current_version()
+    for category in {c.pk: c for _, c in pairs}.values():
+        _check_category(category, target)
+    ids: set[int] = set()
+    for item, _ in pairs:
+        if item.pk in ids:
+            raise LabelError(LABEL_BULK_DUPLICATE_ITEM.format(external_id=item.external_id))
+        ids.add(item.pk)
+    current = dict(
+        Item.objects.select_for_update().filter(pk__in=ids).values_list("pk", "current_label_id")
+    )
+    labels = [
+        Label(
+            item_id=item.pk,
+            category=category,
+            taxonomy_version=target,
+            author=author,
+            source=source,
+            supersedes_id=current.get(item.pk),
+        )
+        for item, category in pairs
+    ]
+    rows_insert(objects=labels)
+    # The items are locked, so each one's newest label is the one just appended. One UPDATE
+    # with a correlated subquery: bulk_update's CASE WHEN grows quadratically with the batch.
+    newest = Label.objects.filter(item=OuterRef("pk")).order_by("-id").values("pk")[:1]
+    Item.objects.filter(pk__in=ids).update(current_label=Subquery(newest))
+    return len(labels)
+
+
+def rows_insert(*, objects: Sequence[Model]) -> None:
+    """Insert new rows of one model without reading their ids back.
+
+    On PostgreSQL this is COPY, several times faster than INSERT for thousands of rows (all
+    constraints and triggers still apply); elsewhere ``bulk_create``.
+    """
+    if not objects:
+        return
+    model = type(objects[0])
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        model._default_manager.using(connection.alias).bulk_create(objects, batch_size=500)
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for obj in objects:
+            copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])

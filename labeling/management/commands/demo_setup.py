@@ -17,7 +17,9 @@ DEMO_USERS = {"admin": None, "reviewer": REVIEWER, "taxadmin": TAXONOMY_ADMIN}
 
 
 class Command(BaseCommand):
-    help = "Create demo users (admin superuser, a reviewer, a taxonomy admin) and print credentials."
+    help = (
+        "Create demo users (admin superuser, a reviewer, a taxonomy admin) and print credentials."
+    )
 
     def handle(self, *args: object, **options: object) -> None:
         path = Path(settings.VAR_DIR) / "demo-credentials.json"

@@ -1,0 +1,31 @@
+"""Evaluation metrics for hierarchical predictions (pure numpy).
+
+Conventions: ``proba`` is ``(n, n_leaves)`` with columns in the order of ``tree.leaves``;
+``*_leaf_col`` arrays hold leaf column indices; ``*_node`` arrays hold node indices, where
+a prediction of ``-1`` means abstain. Empty or malformed input raises ``ValueError``.
+"""
+
+from __future__ import annotations
+
+from .calibration import expected_calibration_error, reliability_curve
+from .flat import confusion_pairs, leaf_accuracy, macro_f1, recall_at_k
+from .hierarchy import accuracy_by_depth, ancestor_table, hierarchical_prf, macro_f1_by_depth
+from .report import evaluate
+from .rollup import depth_thresholds, rollup_decide, rollup_report
+
+__all__ = [
+    "accuracy_by_depth",
+    "ancestor_table",
+    "confusion_pairs",
+    "depth_thresholds",
+    "evaluate",
+    "expected_calibration_error",
+    "hierarchical_prf",
+    "leaf_accuracy",
+    "macro_f1",
+    "macro_f1_by_depth",
+    "recall_at_k",
+    "reliability_curve",
+    "rollup_decide",
+    "rollup_report",
+]

@@ -1,0 +1,87 @@
+"""Cold start: zero-shot scores from category names, nearest prototypes, blending, novelty."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+# Share of the alternative scores kept for leaves with neither labels nor a name embedding.
+UNSCORED_MASS = 0.05
+
+
+def _unit(x: torch.Tensor) -> torch.Tensor:
+    return x / x.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+
+
+def zero_shot_proba(
+    text_emb: np.ndarray, label_emb: np.ndarray, temperature: float = 0.05
+) -> np.ndarray:
+    """``softmax(cos(text, label) / temperature)``.
+
+    Args:
+        text_emb: ``(n, d)`` item text embeddings.
+        label_emb: ``(n_leaves, d)`` embeddings of the category names (one row per leaf).
+    Returns:
+        ``(n, n_leaves)`` float32 probabilities.
+    """
+    with torch.inference_mode():
+        t = _unit(torch.as_tensor(np.asarray(text_emb, dtype=np.float32)))
+        lab = _unit(torch.as_tensor(np.asarray(label_emb, dtype=np.float32)))
+        return torch.softmax(t @ lab.T / temperature, dim=1).numpy()
+
+
+def prototypes(x: np.ndarray, leaf_col: np.ndarray, n_leaves: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unit mean of the unit embeddings per leaf: ``(n_leaves, d)`` and counts ``(n_leaves,)``.
+
+    ``leaf_col`` is the leaf column of each row or -1 (inner-node label); rows with NaN are
+    skipped. Leaves without rows get a zero prototype and count 0.
+    """
+    ok = (leaf_col >= 0) & np.isfinite(x).all(axis=1)
+    unit = x[ok] / np.maximum(np.linalg.norm(x[ok], axis=1, keepdims=True), 1e-12)
+    sums = np.zeros((n_leaves, x.shape[1]), dtype=np.float64)
+    np.add.at(sums, leaf_col[ok], unit)
+    counts = np.bincount(leaf_col[ok], minlength=n_leaves)
+    protos = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+    return protos.astype(np.float32), counts
+
+
+def alternative_proba(
+    text: torch.Tensor, anchors: torch.Tensor, scored: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """Scores for leaves the head cannot be trusted on yet: ``(n, n_leaves)``.
+
+    ``anchors`` ``(n_leaves, d)`` is the labelled prototype of a leaf, or its name embedding
+    when it has no labels; ``scored`` ``(n_leaves,)`` marks leaves that have either. The rest
+    share a small uniform mass (all of it when nothing is scored).
+    """
+    n_leaves = anchors.shape[0]
+    n_unscored = int((~scored).sum())
+    if n_unscored == n_leaves:
+        return torch.full((text.shape[0], n_leaves), 1.0 / n_leaves)
+    cos = torch.nan_to_num(_unit(text)) @ anchors.T
+    proba = torch.softmax(cos.masked_fill(~scored, float("-inf")) / temperature, dim=1)
+    if n_unscored == 0:
+        return proba
+    uniform = (~scored).to(proba.dtype) / n_unscored
+    return (1 - UNSCORED_MASS) * proba + UNSCORED_MASS * uniform
+
+
+def blend(head: torch.Tensor, alt: torch.Tensor, trust: torch.Tensor) -> torch.Tensor:
+    """Blend head probabilities with the alternative scores, leaf by leaf.
+
+    ``trust`` ``(n_leaves,)`` in [0, 1] grows with a leaf's label count. The alternative scores
+    decide how much mass goes to under-labelled leaves, ``q = sum_j (1 - trust_j) alt_j``; the
+    head shares out the rest among the trusted leaves. Rows still sum to 1.
+    """
+    q = (alt * (1 - trust)).sum(dim=-1, keepdim=True)
+    trusted = head * trust
+    trusted = trusted / trusted.sum(dim=-1, keepdim=True).clamp_min(1e-12)
+    return (1 - q) * trusted + alt * (1 - trust)
+
+
+def nearest_distance(x: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
+    """``(n,)`` ``1 - max cos`` of each row to the anchors ``(k, d)``; NaN rows give NaN."""
+    present = torch.isfinite(x).all(dim=1)
+    cos = _unit(torch.nan_to_num(x)) @ _unit(anchors).T
+    dist = 1 - cos.max(dim=1).values
+    return torch.where(present, dist, torch.full_like(dist, float("nan")))

@@ -1,0 +1,64 @@
+"""Roll-up decisions and per-row uncertainty figures computed chunk by chunk."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from classifier.tree import Tree
+
+ABSTAIN = -1
+
+
+def depth_thresholds(tree: Tree, thresholds: float | Sequence[float]) -> np.ndarray:
+    """``(max_depth,)`` float32 threshold per depth (index 0 = depth 1); a scalar fills all."""
+    if np.isscalar(thresholds):
+        return np.full(tree.max_depth, float(thresholds), dtype=np.float32)  # type: ignore[arg-type]
+    out = np.asarray(thresholds, dtype=np.float32)
+    if out.shape != (tree.max_depth,):
+        raise ValueError(f"thresholds needs one value per depth ({tree.max_depth}), got {out.shape}")
+    return out
+
+
+def rollup(node_proba: np.ndarray, depth: np.ndarray, node_threshold: np.ndarray) -> np.ndarray:
+    """``(n, n_nodes)`` node probabilities → ``(n,)`` deepest node clearing its threshold or -1.
+
+    Among nodes at the same depth (only possible with thresholds <= 0.5) the likelier wins.
+    """
+    clears = node_proba >= node_threshold[None, :]
+    # Depth dominates (probabilities are <= 1), probability breaks ties within a depth.
+    score = np.where(clears, depth[None, :] * 4.0 + node_proba, -np.inf)
+    best = score.argmax(axis=1)
+    return np.where(clears.any(axis=1), best, ABSTAIN).astype(np.int64)
+
+
+def uncertainty(members: torch.Tensor, proba: torch.Tensor, k: int) -> dict[str, torch.Tensor]:
+    """Top-k and uncertainty of one chunk.
+
+    Args:
+        members: ``(m, n, n_leaves)`` member probabilities; ``proba`` ``(n, n_leaves)`` their mean.
+    Returns:
+        ``top_idx`` ``(n, k)``, ``top_proba`` ``(n, k)`` and ``(n,)`` ``confidence``, ``margin``,
+        ``entropy``, ``vote_entropy`` (of the members' argmax votes) and ``consensus_kl`` (mean
+        KL of each member to the average).
+    """
+    top = torch.topk(proba, k=min(max(k, 2), proba.shape[1]), dim=1)
+    values = top.values
+    margin = values[:, 0] - values[:, 1] if values.shape[1] > 1 else values[:, 0]
+    log_p = torch.log(proba.clamp_min(1e-12))
+    entropy = -(proba * log_p).sum(dim=1)
+    log_m = torch.log(members.clamp_min(1e-12))
+    consensus_kl = (members * (log_m - log_p.unsqueeze(0))).sum(dim=2).mean(dim=0)
+    votes = torch.nn.functional.one_hot(members.argmax(dim=2), proba.shape[1]).float().mean(0)
+    vote_entropy = -(votes * torch.log(votes.clamp_min(1e-12))).sum(dim=1)
+    return {
+        "top_idx": top.indices[:, :k],
+        "top_proba": values[:, :k],
+        "confidence": values[:, 0],
+        "margin": margin,
+        "entropy": entropy,
+        "vote_entropy": vote_entropy,
+        "consensus_kl": consensus_kl.clamp_min(0.0),
+    }

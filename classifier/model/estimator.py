@@ -1,0 +1,321 @@
+"""``HierarchicalClassifier``: adapters + committee heads over frozen embeddings of a tree."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from classifier.model import calibration, coldstart, decision, training
+from classifier.model.losses import class_weights, node_leaf_distance, node_log_mask
+from classifier.model.network import CommitteeNet, member_mask, standardisation_stats
+from classifier.tree import Tree
+
+Features = Mapping[str, np.ndarray]
+CHUNK_SIZE = 16384
+# Temperature of the cosine scores of prototypes and category names (see zero_shot_proba).
+PROTOTYPE_TEMPERATURE = 0.05
+
+
+class HierarchicalClassifier:
+    """Committee of heads over adapted frozen embeddings, with a leaf softmax over ``tree``.
+
+    Features are ``{modality: (n, d) float32}``; an item without a modality has a NaN row.
+    Labels are node indices of ``tree`` (a leaf, or an inner node for a partial label).
+    """
+
+    def __init__(
+        self,
+        tree: Tree,
+        *,
+        modalities: Sequence[str] = ("text", "image"),
+        bottleneck: int = 128,
+        tree_loss_weight: float = 0.2,
+        class_balance: float = 0.5,
+        max_epochs: int = 60,
+        patience: int = 5,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-4,
+        batch_size: int = 256,
+        val_fraction: float = 0.1,
+        thresholds: float | Sequence[float] = 0.85,
+        min_labels_for_head: int = 5,
+        seed: int = 0,
+        device: str = "cpu",
+    ) -> None:
+        self.tree = tree
+        self.modalities = tuple(modalities)
+        self.bottleneck = bottleneck
+        self.tree_loss_weight = tree_loss_weight
+        self.class_balance = class_balance
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.val_fraction = val_fraction
+        self.thresholds = thresholds
+        self.min_labels_for_head = min_labels_for_head
+        self.seed = seed
+        self.device = device
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor parameters except ``tree`` (JSON-friendly)."""
+        names = [n for n in self.__init__.__code__.co_varnames[2:] if n != "tree"]
+        params = {n: getattr(self, n) for n in names if hasattr(self, n)}
+        params["modalities"] = list(self.modalities)
+        if not np.isscalar(self.thresholds):
+            params["thresholds"] = [float(t) for t in self.thresholds]  # type: ignore[union-attr]
+        return params
+
+    # -- fitting -----------------------------------------------------------------------------
+
+    def fit(
+        self,
+        X: Features,
+        y: np.ndarray,
+        *,
+        zero_shot: np.ndarray | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> HierarchicalClassifier:
+        """Train adapters and heads on ``(n,)`` node labels ``y``, then calibrate.
+
+        Args:
+            X: ``{modality: (n, d)}``. With an empty ``y`` it only sets dimensions and
+                standardisation (any ``n``): the model then predicts from ``zero_shot`` alone.
+            zero_shot: optional ``(n_leaves, d_text)`` embeddings of the leaves' names/synonyms.
+            progress: called with ``(epoch, max_epochs)`` after each epoch.
+        """
+        y = np.asarray(y, dtype=np.int64).reshape(-1)
+        self.modalities_ = [m for m in self.modalities if m in X]
+        if not self.modalities_:
+            raise ValueError(f"X has none of the modalities {self.modalities}")
+        X = self._check_X(X, fitted=False)
+        n = len(next(iter(X.values())))
+        if len(y) and len(y) != n:
+            raise ValueError(f"y has {len(y)} labels for {n} rows")
+        if ((y < 0) | (y >= self.tree.n_nodes)).any():
+            raise ValueError("labels must be node indices of the tree")
+        self.dims_ = {m: int(X[m].shape[1]) for m in self.modalities_}
+        self._set_cold_start(X, y, zero_shot)
+        with torch.random.fork_rng():
+            torch.manual_seed(self.seed)
+            self.net_ = CommitteeNet(self.dims_, self.tree.n_leaves, self.bottleneck)
+            self.net_.set_standardisation({m: standardisation_stats(X[m]) for m in self.modalities_})
+            self.members_ = list(self.net_.members)
+            self.temperature_ = 1.0
+            self.n_epochs_ = self._train(X, y, progress) if len(y) else 0
+        self.net_.to(self.device).eval()
+        return self
+
+    def _set_cold_start(self, X: Features, y: np.ndarray, zero_shot: np.ndarray | None) -> None:
+        leaf_col = self.tree.leaf_index[y] if len(y) else np.zeros(0, np.int64)
+        self.prototypes_: dict[str, np.ndarray] = {}
+        for m in self.modalities_:
+            rows = X[m] if len(y) else X[m][:0]
+            self.prototypes_[m], counts = coldstart.prototypes(rows, leaf_col, self.tree.n_leaves)
+            if m == self._alt_modality:
+                self.leaf_counts_ = counts.astype(np.int64)
+        self.zero_shot_ = None
+        if zero_shot is not None:
+            zs = np.asarray(zero_shot, dtype=np.float32)
+            if zs.shape != (self.tree.n_leaves, X[self._alt_modality].shape[1]):
+                raise ValueError(f"zero_shot must be (n_leaves, d_text), got {zs.shape}")
+            self.zero_shot_ = zs / np.maximum(np.linalg.norm(zs, axis=1, keepdims=True), 1e-12)
+
+    def _train(self, X: Features, y: np.ndarray, progress: Callable[[int, int], None] | None) -> int:
+        groups = training.row_groups(X[self.modalities_[0]])
+        tr, va = training.validation_split(y, groups, self.val_fraction, self.seed)
+        tt = training.TreeTensors(
+            torch.from_numpy(node_log_mask(self.tree)), torch.from_numpy(node_leaf_distance(self.tree))
+        )
+        w = class_weights(np.bincount(y[tr], minlength=self.tree.n_nodes), self.class_balance)
+        feats, labels = self._tensors(X, tr), torch.from_numpy(y[tr])
+        val = (self._tensors(X, va), torch.from_numpy(y[va])) if len(va) else None
+        cfg = training.TrainConfig(
+            self.tree_loss_weight, self.max_epochs, self.patience, self.lr, self.weight_decay,
+            self.batch_size,
+        )
+        gen = torch.Generator().manual_seed(self.seed)
+        epochs = training.train(
+            self.net_, (feats, labels, torch.from_numpy(w[y[tr]])), val, tt, cfg, gen, progress
+        )
+        if val is not None:
+            self._fit_temperature(*val)
+        return epochs
+
+    def _tensors(self, X: Features, rows: np.ndarray) -> dict[str, torch.Tensor]:
+        return {m: torch.from_numpy(np.ascontiguousarray(X[m][rows])) for m in self.modalities_}
+
+    def calibrate(self, X: Features, y: np.ndarray) -> HierarchicalClassifier:
+        """Re-fit ``temperature_`` on held-out ``(n,)`` node labels."""
+        X = self._check_X(X)
+        feats = next(self._feature_chunks(X, max(len(y), 1)))
+        self._fit_temperature(feats, torch.as_tensor(np.asarray(y, dtype=np.int64)))
+        return self
+
+    def _fit_temperature(self, feats: dict[str, torch.Tensor], labels: torch.Tensor) -> None:
+        self.net_.eval()
+        with torch.inference_mode():
+            logits, presence = self.net_({m: x.to(self.device) for m, x in feats.items()})
+            votes = member_mask(presence, len(self.members_))
+            membership = torch.from_numpy(self.tree.leaf_membership.astype(np.float32))
+            self.temperature_ = calibration.fit_temperature(
+                logits.cpu(), votes.cpu(), labels.long(), membership
+            )
+
+    # -- prediction -------------------------------------------------------------------------
+
+    def predict_committee(self, X: Features, *, chunk_size: int = CHUNK_SIZE) -> np.ndarray:
+        """``(n_members, n, n_leaves)`` float32 calibrated probabilities of each member."""
+        X = self._check_X(X)
+        return np.concatenate([p.numpy() for p in self._member_chunks(X, chunk_size)], axis=1)
+
+    def predict_proba(self, X: Features, *, chunk_size: int = CHUNK_SIZE) -> np.ndarray:
+        """``(n, n_leaves)`` float32 calibrated committee-average probabilities."""
+        X = self._check_X(X)
+        n = len(next(iter(X.values())))
+        out = np.empty((n, self.tree.n_leaves), dtype=np.float32)
+        start = 0
+        for p in self._member_chunks(X, chunk_size):
+            out[start : start + p.shape[1]] = p.mean(0).numpy()
+            start += p.shape[1]
+        return out
+
+    def predict_topk(
+        self, X: Features, k: int = 5, *, chunk_size: int = CHUNK_SIZE
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """Top-k leaves without materialising ``(n, n_leaves)``.
+
+        Returns:
+            ``top_idx`` ``(n, k)`` int32 leaf columns, ``top_proba`` ``(n, k)`` float32, and
+            extras of shape ``(n,)``: ``confidence``, ``margin``, ``entropy``, ``vote_entropy``,
+            ``consensus_kl`` (float32) and ``decision`` (int64 node or -1, see :meth:`decide`).
+        """
+        X = self._check_X(X)
+        parts: dict[str, list[np.ndarray]] = {}
+        for members in self._member_chunks(X, chunk_size):
+            proba = members.mean(0)
+            stats = decision.uncertainty(members, proba, k)
+            stats["decision"] = torch.from_numpy(self._decide_chunk(proba.numpy()))
+            for key, value in stats.items():
+                parts.setdefault(key, []).append(value.numpy())
+        out = {key: np.concatenate(v) for key, v in parts.items()}
+        top_idx = out.pop("top_idx").astype(np.int32)
+        top_proba = out.pop("top_proba").astype(np.float32)
+        return top_idx, top_proba, out
+
+    def _member_chunks(self, X: Features, chunk_size: int) -> Iterator[torch.Tensor]:
+        trust, alt = self._trust(), self._alt_anchors()
+        with torch.inference_mode():
+            for feats in self._feature_chunks(X, chunk_size):
+                logits, presence = self.net_({m: x.to(self.device) for m, x in feats.items()})
+                proba = torch.softmax(logits.float().cpu() / self.temperature_, dim=2)
+                if alt is not None:
+                    scores = coldstart.alternative_proba(
+                        feats[self._alt_modality], alt[0], alt[1], PROTOTYPE_TEMPERATURE
+                    )
+                    proba = coldstart.blend(proba, scores.unsqueeze(0), trust)
+                yield calibration.fill_absent(proba, member_mask(presence.cpu(), len(self.members_)))
+
+    def _feature_chunks(self, X: Features, chunk_size: int) -> Iterator[dict[str, torch.Tensor]]:
+        n = len(next(iter(X.values())))
+        for start in range(0, n, chunk_size):
+            stop = min(start + chunk_size, n)
+            yield {
+                m: torch.from_numpy(np.asarray(X[m][start:stop], dtype=np.float32))
+                if m in X
+                else torch.full((stop - start, self.dims_[m]), float("nan"))
+                for m in self.modalities_
+            }
+
+    @property
+    def _alt_modality(self) -> str:
+        return "text" if "text" in self.modalities_ else self.modalities_[0]
+
+    def _trust(self) -> torch.Tensor:
+        """``(n_leaves,)`` how far each leaf's head is trusted: ``min(1, count / min_labels)``."""
+        if self.min_labels_for_head <= 0 or not self.n_epochs_:
+            return torch.full((self.tree.n_leaves,), 1.0 if self.n_epochs_ else 0.0)
+        counts = torch.from_numpy(self.leaf_counts_).float()
+        return (counts / self.min_labels_for_head).clamp(max=1.0)
+
+    def _alt_anchors(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Prototype (or name embedding) per leaf and which leaves have one; None when unused."""
+        if bool((self._trust() >= 1).all()):
+            return None
+        labelled = torch.from_numpy(self.leaf_counts_ > 0)
+        anchors = torch.from_numpy(self.prototypes_[self._alt_modality]).clone()
+        if self.zero_shot_ is None:
+            return anchors, labelled
+        named = torch.from_numpy(self.zero_shot_)
+        anchors[~labelled] = named[~labelled]
+        return anchors, torch.ones_like(labelled)
+
+    # -- decisions and novelty --------------------------------------------------------------
+
+    def decide(self, proba: np.ndarray, *, chunk_size: int = CHUNK_SIZE) -> np.ndarray:
+        """``(n, n_leaves)`` leaf probabilities → ``(n,)`` int64 node index of the deepest node
+        whose probability (sum over its leaves) clears its depth's threshold, or -1."""
+        proba = np.asarray(proba, dtype=np.float32)
+        parts = [self._decide_chunk(proba[s : s + chunk_size]) for s in range(0, len(proba), chunk_size)]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def _decide_chunk(self, proba: np.ndarray) -> np.ndarray:
+        per_depth = decision.depth_thresholds(self.tree, self.thresholds)
+        node_threshold = per_depth[self.tree.depth - 1]
+        return decision.rollup(self.tree.node_proba(proba), self.tree.depth, node_threshold)
+
+    def novelty(self, X: Features, *, chunk_size: int = CHUNK_SIZE) -> np.ndarray:
+        """``(n,)`` float32 ``1 - cos`` to the nearest labelled leaf prototype, averaged over the
+        modalities an item has (text, image). Without labels, the distance to the nearest
+        category name (``zero_shot``); with neither, 1."""
+        X = self._check_X(X)
+        anchors = self._novelty_anchors()
+        out: list[np.ndarray] = []
+        with torch.inference_mode():
+            for feats in self._feature_chunks(X, chunk_size):
+                n = next(iter(feats.values())).shape[0]
+                dists = [coldstart.nearest_distance(feats[m], a) for m, a in anchors.items()]
+                d = torch.stack(dists).nanmean(0) if dists else torch.ones(n)
+                out.append(torch.nan_to_num(d, nan=1.0).numpy().astype(np.float32))
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+    def _novelty_anchors(self) -> dict[str, torch.Tensor]:
+        labelled = self.leaf_counts_ > 0
+        if labelled.any():
+            return {m: torch.from_numpy(p[labelled]) for m, p in self.prototypes_.items()}
+        if self.zero_shot_ is not None:
+            return {self._alt_modality: torch.from_numpy(self.zero_shot_)}
+        return {}
+
+    # -- validation and persistence ---------------------------------------------------------
+
+    def _check_X(self, X: Features, fitted: bool = True) -> dict[str, np.ndarray]:
+        if not isinstance(X, Mapping):
+            raise TypeError("X must be a dict {modality: (n, d) array}")
+        arrays = {m: X[m] for m in self.modalities_ if m in X}
+        if not arrays:
+            raise ValueError(f"X has none of the modalities {self.modalities_}")
+        if len({len(a) for a in arrays.values()}) > 1:
+            raise ValueError("all arrays in X must have the same number of rows")
+        for m, a in arrays.items():
+            if a.ndim != 2 or (fitted and a.shape[1] != self.dims_[m]):
+                raise ValueError(f"X[{m!r}] must be (n, {self.dims_.get(m, 'd') if fitted else 'd'})")
+        return arrays
+
+    def save(self, directory: str | Path) -> None:
+        """Write ``config.json`` and ``weights.safetensors`` into ``directory``."""
+        from classifier.model.serialization import save
+
+        save(self, Path(directory))
+
+    @classmethod
+    def load(cls, directory: str | Path, *, device: str = "cpu") -> HierarchicalClassifier:
+        """Rebuild a fitted classifier saved by :meth:`save`; predictions are identical."""
+        from classifier.model.serialization import load
+
+        return load(Path(directory), device=device)

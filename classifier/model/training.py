@@ -1,0 +1,133 @@
+"""Training loop for :class:`CommitteeNet`: validation split, mini-batches, early stopping."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from classifier.model.losses import hierarchical_loss
+from classifier.model.network import CommitteeNet
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    tree_loss_weight: float
+    max_epochs: int
+    patience: int
+    lr: float
+    weight_decay: float
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class TreeTensors:
+    log_mask: torch.Tensor  # (n_nodes, n_leaves)
+    distance: torch.Tensor  # (n_nodes, n_leaves)
+
+
+def validation_split(
+    y: np.ndarray, groups: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified, group-aware split: ``(train_idx, val_idx)``.
+
+    Rows sharing a group id (e.g. identical titles) stay on one side, so early stopping and
+    the temperature are not flattered by duplicates. Per label, ``round(fraction * n_groups)``
+    groups go to validation; labels with a single group stay in training.
+    """
+    rng = np.random.default_rng(seed)
+    uniq, first = np.unique(groups, return_index=True)
+    group_label = y[first]
+    val_groups: list[np.ndarray] = []
+    for label in np.unique(group_label):
+        members = uniq[group_label == label]
+        take = int(round(fraction * len(members))) if len(members) > 1 else 0
+        val_groups.append(rng.permutation(members)[:take])
+    is_val = np.isin(groups, np.concatenate(val_groups)) if val_groups else np.zeros(len(y), bool)
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+
+def row_groups(x: np.ndarray) -> np.ndarray:
+    """``(n,)`` int group id per row: identical rows (same title embedding) share an id."""
+    contiguous = np.ascontiguousarray(np.nan_to_num(x))
+    keys = contiguous.view(np.dtype((np.void, contiguous.dtype.itemsize * contiguous.shape[1])))
+    return np.unique(keys.ravel(), return_inverse=True)[1].astype(np.int64)
+
+
+def committee_loss(
+    net: CommitteeNet,
+    feats: Mapping[str, torch.Tensor],
+    labels: torch.Tensor,
+    weights: torch.Tensor | None,
+    tt: TreeTensors,
+    tree_weight: float,
+) -> torch.Tensor:
+    """Sum over members of the hierarchical loss; a modality head only on rows that have it."""
+    logits, presence = net(feats)
+    total = hierarchical_loss(logits[0], labels, tt.log_mask, tt.distance, tree_weight, weights)
+    for k in range(presence.shape[0]):
+        rows = presence[k]
+        if rows.any():
+            w = None if weights is None else weights[rows]
+            total = total + hierarchical_loss(
+                logits[k + 1][rows], labels[rows], tt.log_mask, tt.distance, tree_weight, w
+            ) * rows.float().mean()
+    return total
+
+
+def train(
+    net: CommitteeNet,
+    data: tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor],
+    val: tuple[dict[str, torch.Tensor], torch.Tensor] | None,
+    tt: TreeTensors,
+    cfg: TrainConfig,
+    generator: torch.Generator,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Fit ``net`` in place on ``(features, labels, row weights)``; returns the epochs run.
+
+    With a validation set, keeps the weights of the epoch with the lowest validation loss and
+    stops after ``patience`` epochs without improvement.
+    """
+    feats, labels, weights = data
+    params = [p for p in net.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    best, best_state, stale, epoch = float("inf"), None, 0, 0
+    n = labels.shape[0]
+    for epoch in range(1, cfg.max_epochs + 1):
+        net.train()
+        for idx in torch.randperm(n, generator=generator).split(cfg.batch_size):
+            batch = {m: x[idx] for m, x in feats.items()}
+            loss = committee_loss(net, batch, labels[idx], weights[idx], tt, cfg.tree_loss_weight)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        if progress is not None:
+            progress(epoch, cfg.max_epochs)
+        if val is None:
+            continue
+        current = validation_loss(net, val, tt, cfg.tree_loss_weight)
+        if current < best - 1e-4:
+            best, best_state, stale = current, copy.deepcopy(net.state_dict()), 0
+        else:
+            stale += 1
+            if stale >= cfg.patience:
+                break
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net.eval()
+    return epoch
+
+
+def validation_loss(
+    net: CommitteeNet,
+    val: tuple[dict[str, torch.Tensor], torch.Tensor],
+    tt: TreeTensors,
+    tree_weight: float,
+) -> float:
+    net.eval()
+    with torch.inference_mode():
+        return float(committee_loss(net, val[0], val[1], None, tt, tree_weight))

@@ -1,0 +1,37 @@
+"""``manage.py export_labels``: current labels (or the whole ledger) as CSV or JSON lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from labeling.services.errors import ServiceError
+from labeling.services.exports import EXPORT_FORMATS, labels_export
+
+
+class Command(BaseCommand):
+    help = "Export the current label of every item, or with --ledger every ledger row."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--format", dest="fmt", choices=EXPORT_FORMATS, default="csv")
+        parser.add_argument("--ledger", action="store_true", help="every row, retractions too")
+        parser.add_argument("--output", type=Path, help="file to write (default: standard output)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        output: Path | None = options["output"]
+        try:
+            if output is None:
+                count = labels_export(
+                    stream=self.stdout, fmt=options["fmt"], ledger=options["ledger"]
+                )
+            else:
+                with output.open("w", encoding="utf-8", newline="") as stream:
+                    count = labels_export(
+                        stream=stream, fmt=options["fmt"], ledger=options["ledger"]
+                    )
+        except (ServiceError, OSError) as error:
+            raise CommandError(str(error)) from error
+        if output is not None:  # standard output stays clean for piping
+            self.stderr.write(f"Exported {count:,} rows to {output}.")
