@@ -2,8 +2,17 @@
 
 Every strategy has ``select(scores_or_proba, candidates, n) -> indices`` (a subset of
 ``candidates``, most wanted first, ``min(n, len(candidates))`` long) and keeps
-``last_scores_`` (one per candidate, higher = more wanted). ``get_strategy(name)`` builds
-one by name.
+``last_scores_`` (one per candidate, higher = more wanted). Labelled items are excluded by
+leaving them out of ``candidates``; only the candidates' rows of the input are read.
+
+- Pointwise: ``RandomSampling`` (audit), ``LeastConfidence``, ``Margin``, ``Entropy``,
+  ``Novelty``; committee: ``VoteEntropy``, ``ConsensusKL``; tree-aware:
+  ``HierarchicalMargin``. ``get_strategy(name, **kwargs)`` builds one of these by name.
+- ``DiverseBatch(base, embeddings)`` wraps any of them so a batch holds no near-duplicates.
+- ``QuotaMixer(quotas, strategies)`` fills one batch from several reasons by quota and
+  says which reason chose each item (``select_with_reasons``).
+- The score functions (``top_confidence``, ``margin``, ``entropy``, ``vote_entropy``,
+  ``consensus_kl``, ``hierarchical_margin``) give the same numbers for prediction records.
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ import numpy as np
 
 from .base import Strategy, as_float_array, check_candidates, check_finite, check_in_range, check_n
 
+# Unit vectors closer than this are one item for diversity (float32 rounding of identical
+# titles' embeddings stays far below it).
+DUPLICATE_DISTANCE = 1e-6
+
 
 class DiverseBatch(Strategy):
     """Diversify another strategy's batch over item embeddings.
@@ -29,8 +33,10 @@ class DiverseBatch(Strategy):
             ``[0, 1]`` within the pool. 0 = pure farthest-point, 1 = distance x score.
 
     ``select(data, candidates, n)``: the first pick is the base strategy's best; each next
-    pick maximises ``weight * distance to the nearest item already picked``, so an exact
-    duplicate of a picked item (distance 0) comes only after every item that differs.
+    pick maximises ``weight * distance to the nearest item already picked``. A duplicate of a
+    picked item (distance below ``DUPLICATE_DISTANCE``) comes only after every item that
+    differs, whatever the weights; when the pool holds fewer than ``n`` distinct items the
+    pool is doubled (up to every candidate) before a duplicate is accepted.
 
     Attributes:
         last_scores_: the base strategy's ``(len(candidates),)`` scores.
@@ -56,14 +62,25 @@ class DiverseBatch(Strategy):
         self._check_params()
         emb = as_float_array(self.embeddings, 2, "embeddings")
         check_in_range(cand, emb.shape[0])
-        pool = self.base_strategy.select(scores_or_proba, cand, self.pool_factor * n)
-        self.last_scores_ = self.base_strategy.last_scores_
-        if len(pool) == 0:
-            return pool
-        pool_emb = emb[pool].astype(np.float64)
-        check_finite(pool_emb, "embeddings")
-        weights = self._weights(self.last_scores_[_positions_in(cand, pool)])
-        return pool[_greedy_farthest(_normalise(pool_emb), weights, min(n, len(pool)))]
+        size = self.pool_factor * n
+        while True:
+            pool = self.base_strategy.select(scores_or_proba, cand, size)
+            self.last_scores_ = self.base_strategy.last_scores_
+            if len(pool) == 0:
+                return pool
+            pool_emb = emb[pool].astype(np.float64)
+            check_finite(pool_emb, "embeddings")
+            weights = self._weights(self.last_scores_[_positions_in(cand, pool)])
+            picked, distinct = _greedy_farthest(_normalise(pool_emb), weights, min(n, len(pool)))
+            # Rare: a big cluster of copies fills the pool; look further down the ranking.
+            if distinct or len(pool) == len(cand):
+                return pool[picked]
+            size *= 2
+
+    @property
+    def needs_input(self) -> bool:  # type: ignore[override]
+        """Whatever the base strategy needs (random audit needs nothing)."""
+        return self.base_strategy.needs_input
 
     def _check_params(self) -> None:
         if isinstance(self.pool_factor, bool) or not isinstance(self.pool_factor, int | np.integer):
@@ -92,20 +109,27 @@ def _normalise(emb: np.ndarray) -> np.ndarray:
     return emb / np.where(norms > 0, norms, 1.0)
 
 
-def _greedy_farthest(emb: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+def _greedy_farthest(emb: np.ndarray, weights: np.ndarray, n: int) -> tuple[np.ndarray, bool]:
     """Greedy core-set over unit rows of ``emb`` starting from row 0 (the base's best);
-    ties go to the lower position, i.e. the base strategy's order."""
+    ties go to the lower position, i.e. the base strategy's order.
+
+    Returns the picked positions and whether they are pairwise distinct (no pick within
+    ``DUPLICATE_DISTANCE`` of an earlier one).
+    """
     picked = [0]
     nearest = _distance_to(emb, 0)
     available = np.ones(len(emb), dtype=bool)
     available[0] = False
+    distinct = True
     for _ in range(n - 1):
-        value = np.where(available, nearest * weights, -np.inf)
-        j = int(value.argmax())
+        # -1 ranks a duplicate below every distinct item, even one whose weight is 0.
+        gain = np.where(nearest > DUPLICATE_DISTANCE, nearest * weights, -1.0)
+        j = int(np.where(available, gain, -np.inf).argmax())
+        distinct &= bool(nearest[j] > DUPLICATE_DISTANCE)
         picked.append(j)
         available[j] = False
         nearest = np.minimum(nearest, _distance_to(emb, j))
-    return np.asarray(picked, dtype=np.int64)
+    return np.asarray(picked, dtype=np.int64), distinct
 
 
 def _distance_to(emb: np.ndarray, j: int) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Hierarchical margin: uncertainty at the level of the tree the model is still deciding.
 
 Walking down from the top, the model is "decided" on a node while that node's
-probability clears the threshold of its depth. The first level where the best child does
+probability clears the threshold of its depth and no sibling clears it too. The first level where the best child does
 not clear it is where the model hesitates, and the margin between the two best *siblings*
 there ("Shirts or Tshirts?") is the uncertainty that a reviewer can resolve. A flat margin
 over leaves mixes this up with spread further down the tree.
@@ -32,7 +32,10 @@ def hierarchical_margin(
         tree: the category tree; ``proba`` columns follow ``tree.leaves``.
         proba: ``(n, n_leaves)`` leaf probabilities.
         thresholds: probability a node needs for the walk to go below it; one float, or
-            one per depth (``tree.max_depth`` values, depth 1 first).
+            one per depth (``tree.max_depth`` values, depth 1 first). The default 0.5 walks
+            down majority decisions (a node above 0.5 outweighs all its siblings together);
+            pass the model's roll-up thresholds to measure the margin just below the node
+            the roll-up would answer with.
 
     Returns:
         ``margin`` ``(n,)`` float64, ``p(top) - p(runner-up)``, and ``pairs`` ``(n, 2)``
@@ -81,7 +84,10 @@ def _walk(
         pairs[active, 0] = layout.nodes[cols][top[active]]
         pairs[active, 1] = np.where(second >= 0, layout.nodes[cols][second], -1)[active]
         current = np.where(active, pairs[:, 0], current)
-        done |= active & ((p_top < thr[d - 1]) | is_leaf[cols][top])
+        # Two siblings that both clear a threshold <= 0.5 (a tie at 0.5) are not a
+        # decision: stay at this level, where the margin shows the hesitation.
+        undecided = (p_top < thr[d - 1]) | (p_second >= thr[d - 1])
+        done |= active & (undecided | is_leaf[cols][top])
         if done.all():
             break
     return margins, pairs

@@ -3,6 +3,10 @@
 Conventions: ``proba`` is ``(n, n_leaves)`` with columns in the order of ``tree.leaves``;
 ``*_leaf_col`` arrays hold leaf column indices; ``*_node`` arrays hold node indices, where
 a prediction of ``-1`` means abstain. Empty or malformed input raises ``ValueError``.
+
+Macro-F1 (flat and per depth) averages over the classes present in the truth: a true class
+never predicted scores 0, a class only predicted is not averaged in (see ``macro_f1``).
+``evaluate`` returns every metric at once as a JSON-ready dict.
 """
 
 from __future__ import annotations

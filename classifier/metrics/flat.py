@@ -40,25 +40,34 @@ def _as_prediction(proba_or_pred: Any) -> np.ndarray:
 
 
 def macro_f1(y_true: Any, y_pred: Any, labels: Any = None) -> float:
-    """Unweighted mean of per-class F1, as scikit-learn's ``f1_score(average="macro",
-    zero_division=0)``.
+    """Unweighted mean of per-class F1 over the classes present in ``y_true``.
+
+    A true class that is never predicted scores F1 = 0. A class that is only predicted
+    (no true item) is *not* averaged in, unlike scikit-learn's default: its recall is
+    undefined, its F1 would be 0 whatever the model does on it, and every such wrong
+    prediction already costs the true class its recall; with a long tail and a small
+    audit slice the union would mostly measure which wrong classes happened to be
+    predicted. Pass ``labels`` to average over a fixed class list instead (then this
+    equals scikit-learn's ``f1_score(average="macro", labels=labels, zero_division=0)``).
 
     Args:
         y_true: ``(n,)`` int classes (``>= 0``).
         y_pred: ``(n,)`` int classes; ``-1`` = abstain: a miss for the true class, never a
             class itself.
-        labels: classes to average over; default = classes in ``y_true`` or ``y_pred``.
-            A class with no true and no predicted item scores F1 = 0.
+        labels: optional distinct classes (``>= 0``) to average over; a class with no true
+            and no predicted item scores F1 = 0.
     """
     t = check_labels(y_true, "y_true")
     p = check_labels(y_pred, "y_pred", allow_abstain=True)
     check_same_length(("y_true", t), ("y_pred", p))
     if labels is None:
-        classes = np.union1d(t, p[p >= 0])
+        classes = np.unique(t)
     else:
         classes = np.asarray(labels)
         if classes.ndim != 1 or classes.size == 0 or classes.dtype.kind not in "iu":
             raise ValueError("labels must be a non-empty 1-D array of int classes")
+        if classes.min() < 0:
+            raise ValueError(f"labels must be classes >= 0, got {int(classes.min())}")
         if len(np.unique(classes)) != len(classes):
             raise ValueError("labels must not repeat a class")
     return float(per_class_f1(t, p, classes).mean())

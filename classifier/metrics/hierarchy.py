@@ -63,8 +63,9 @@ def accuracy_by_depth(tree: Tree, y_true_node: Any, y_pred_node: Any) -> dict[in
 
 def macro_f1_by_depth(tree: Tree, y_true_node: Any, y_pred_node: Any) -> dict[int, float]:
     """Macro-F1 of the depth-``d`` ancestors, over the depth-``d`` classes present among
-    the true or predicted ancestors (same conventions as ``accuracy_by_depth``; a missing
-    depth-``d`` prediction is a miss for the true class, not a class)."""
+    the true ancestors (as ``flat.macro_f1``: a class only predicted is not averaged in).
+    Same conventions as ``accuracy_by_depth``; a missing depth-``d`` prediction is a miss
+    for the true class, not a class."""
     t, p = _checked(tree, y_true_node, y_pred_node)
     table = ancestor_table(tree)
     out: dict[int, float] = {}
@@ -73,7 +74,7 @@ def macro_f1_by_depth(tree: Tree, y_true_node: Any, y_pred_node: Any) -> dict[in
         known = at >= 0
         if known.any():
             at, ap = at[known], ap[known]
-            classes = np.union1d(at, ap[ap >= 0])
+            classes = np.unique(at)
             out[d] = float(per_class_f1(at, ap, classes).mean())
     return out
 

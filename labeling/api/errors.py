@@ -20,7 +20,10 @@ CATEGORY_OR_PATH = "Give the category's id or its category_path."
 IDEMPOTENCY_KEY_REUSED = (
     "This idempotency key was already used for a different request (label #{pk})."
 )
-BULK_TOO_MANY = "At most {max_length} items per request."
+BULK_TOO_MANY = (
+    "At most {max_length:,} items per request, this one has {count:,}: split them over several "
+    "requests."
+)
 
 
 def field_error(field: str, message: str) -> ValidationError:

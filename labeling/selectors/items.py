@@ -52,7 +52,9 @@ def item_list(
             | Q(prediction__decided_category=predicted_category)
         )
     tiebreak = "-id" if ordering.startswith("-") else "id"
-    return items.order_by(ordering, tiebreak) if "updated_at" in ordering else items.order_by(ordering)
+    return (
+        items.order_by(ordering, tiebreak) if "updated_at" in ordering else items.order_by(ordering)
+    )
 
 
 def item_get(*, pk: int) -> Item | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Cast, Coalesce
 from django.db.models.fields import TextField
+from django.db.models.functions import Cast, Coalesce
 
 from labeling.models import Category, Label, ModelVersion, TaxonomyVersion
 
@@ -70,7 +70,15 @@ def category_list(
 
 
 CATEGORY_ROW_FIELDS = (
-    "id", "key", "parent_id", "name", "path", "depth", "is_leaf", "deprecated", "synonyms"
+    "id",
+    "key",
+    "parent_id",
+    "name",
+    "path",
+    "depth",
+    "is_leaf",
+    "deprecated",
+    "synonyms",
 )
 
 
@@ -81,7 +89,9 @@ def category_rows(**filters: Any) -> QuerySet[Category, dict[str, Any]]:
     return category_list(**filters).values(*CATEGORY_ROW_FIELDS)
 
 
-def category_in_current_version(*, pk: int | None = None, path: str | None = None) -> Category | None:
+def category_in_current_version(
+    *, pk: int | None = None, path: str | None = None
+) -> Category | None:
     """A category of the current taxonomy version by id or by path; None when there is none."""
     current = TaxonomyVersion.objects.filter(is_current=True).order_by("-pk").first()
     if current is None or (pk is None and path is None):

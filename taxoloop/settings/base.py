@@ -159,9 +159,12 @@ TAXOLOOP = {
 
 # -- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: an anonymous request then gets 401 with "WWW-Authenticate: Token" (DRF
+    # takes that header from the first class; SessionAuthentication has none, which gives 403).
+    # Session auth still works for the browser and the docs page, with CSRF on unsafe methods.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
@@ -169,10 +172,16 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
+        # Views with a throttle_scope (labeling/api/throttling.py) are also held to its rate.
+        "labeling.api.throttling.ScopedThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="60/min"),
         "user": env.str("THROTTLE_USER", default="6000/min"),
+        "login": env.str("THROTTLE_LOGIN", default="10/min"),  # POST /api/token/ per address
+        "items-write": env.str("THROTTLE_ITEMS_WRITE", default="600/min"),
+        "items-bulk": env.str("THROTTLE_ITEMS_BULK", default="60/min"),  # <= 1,000 items each
+        "labels-write": env.str("THROTTLE_LABELS_WRITE", default="1200/min"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [],

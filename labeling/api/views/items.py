@@ -6,18 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from labeling.api.errors import BULK_TOO_MANY, NO_CATEGORY_ANY_VERSION, NO_ITEM_ID, raise_not_found
 from labeling.api.fields import AttributesField, optional_bool
 from labeling.api.permissions import IsReviewer, IsTaxonomyAdmin
 from labeling.api.serializers import ItemRefSerializer, ItemSerializer, PredictionSerializer
+from labeling.api.throttling import ITEMS_BULK, ITEMS_WRITE
 from labeling.models import Category, Item, Prediction
 from labeling.selectors.items import ITEM_ORDERINGS, item_get, item_list
 from labeling.selectors.predictions import predictions_attach_candidate_paths
@@ -109,6 +114,7 @@ class ItemCreateApi(ApiView):
 
     permission_classes = [IsTaxonomyAdmin]
     parser_classes = [JSONParser, MultiPartParser]
+    throttle_scope = ITEMS_WRITE
 
     class InputSerializer(serializers.Serializer):
         external_id = serializers.CharField(help_text="your unique id for the product")
@@ -151,6 +157,7 @@ class ItemUpdateApi(ApiView):
 
     permission_classes = [IsTaxonomyAdmin]
     parser_classes = [JSONParser, MultiPartParser]
+    throttle_scope = ITEMS_WRITE
 
     class InputSerializer(serializers.Serializer):
         external_id = serializers.CharField(required=False)
@@ -160,7 +167,9 @@ class ItemUpdateApi(ApiView):
         source = serializers.CharField(required=False, allow_blank=True)
         image = serializers.FileField(required=False, allow_null=True)
 
-    @extend_schema(summary="Update an item", request=InputSerializer, responses=ItemDetailSerializer)
+    @extend_schema(
+        summary="Update an item", request=InputSerializer, responses=ItemDetailSerializer
+    )
     def patch(self, request: Request, pk: int) -> Response:
         item = item_get(pk=pk)
         if item is None:
@@ -183,19 +192,60 @@ class ItemRowSerializer(serializers.Serializer):
     attributes = AttributesField(required=False, default=dict)
 
 
+# The 400 of a bulk create: a list of messages about the whole list, or errors by row.
+BULK_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "items": {
+            "oneOf": [
+                {"type": "array", "items": {"type": "string"}},
+                {
+                    "type": "object",
+                    "description": "row index -> field -> messages",
+                    "additionalProperties": {
+                        "type": "object",
+                        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+            ]
+        },
+        "source": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
+class BulkRowsField(serializers.ListField):
+    """A list of rows whose length is checked before any row is validated: 50,000 rows are
+    refused at once instead of after validating each. Row errors are keyed by row index."""
+
+    default_error_messages = {"too_many": BULK_TOO_MANY}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, list) and self.max_length is not None and len(data) > self.max_length:
+            self.fail("too_many", max_length=self.max_length, count=len(data))
+        return super().to_internal_value(data)
+
+
 class ItemBulkCreateApi(ApiView):
-    """Create up to 1,000 items in one request, all or nothing. Errors name the row:
-    ``{"items": {"3": {"external_id": ["..."]}}}``. Needs the TaxonomyAdmin role."""
+    """Create up to 1,000 items in one request, **all or nothing**: when any row is refused,
+    no item is written and the 400 keys the errors by the row's index in ``items``,
+    ``{"items": {"3": {"title": ["This field is required."]}}}``. Missing or malformed fields
+    are reported for every bad row; then the rows are checked against each other and the
+    catalog (an ``external_id`` twice in the list, or one that already exists), and the first
+    such conflict is reported. More than 1,000 rows is a 400 on ``items`` before any row is
+    read: split the list. Needs the TaxonomyAdmin role; throttled by the ``items-bulk`` rate."""
 
     permission_classes = [IsTaxonomyAdmin]
     parser_classes = [JSONParser]
+    throttle_scope = ITEMS_BULK
 
     class InputSerializer(serializers.Serializer):
-        items = ItemRowSerializer(
-            many=True,
-            max_length=BULK_LIMIT,
+        items = BulkRowsField(
+            child=ItemRowSerializer(),
             allow_empty=False,
-            error_messages={"max_length": BULK_TOO_MANY},
+            min_length=1,  # for the schema (minItems); allow_empty gives the clearer message
+            max_length=BULK_LIMIT,
+            help_text=f"1 to {BULK_LIMIT:,} rows, written together or not at all",
         )
         source = serializers.CharField(required=False, default="api")
 
@@ -204,14 +254,29 @@ class ItemBulkCreateApi(ApiView):
         items = ItemRefSerializer(many=True)
 
     @extend_schema(
-        summary="Create items in bulk",
+        summary="Create items in bulk (all or nothing)",
         request=InputSerializer,
-        responses={201: OutputSerializer},
+        responses={
+            201: OutputSerializer,
+            400: OpenApiResponse(
+                BULK_ERROR_SCHEMA,
+                description="Nothing was written. Row errors are keyed by the row's index.",
+                examples=[
+                    OpenApiExample(
+                        "A row without title",
+                        value={"items": {"1": {"title": ["This field is required."]}}},
+                    ),
+                    OpenApiExample(
+                        "Too many rows",
+                        value={"items": [BULK_TOO_MANY.format(max_length=BULK_LIMIT, count=1001)]},
+                    ),
+                ],
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
-        if not serializer.is_valid():
-            raise ValidationError(_errors_by_row(serializer.errors))
+        serializer.is_valid(raise_exception=True)
         rows, source = serializer.validated_data["items"], serializer.validated_data["source"]
         try:
             items = items_bulk_create(rows=rows, source=source)
@@ -219,17 +284,6 @@ class ItemBulkCreateApi(ApiView):
             raise _bulk_error(error) from error
         data = {"count": len(items), "items": ItemRefSerializer(items, many=True).data}
         return Response(self.OutputSerializer(data).data, status=status.HTTP_201_CREATED)
-
-
-def _errors_by_row(errors: dict[str, Any]) -> dict[str, Any]:
-    """DRF lists row errors positionally ([{}, {}, {"title": [...]}]): key them by row index.
-    Errors about the whole list (too long, empty) it nests under non_field_errors: lift them."""
-    rows = errors.get("items")
-    if isinstance(rows, list) and rows and isinstance(rows[0], dict):
-        rows = {str(i): e for i, e in enumerate(rows) if e}
-    elif isinstance(rows, dict) and set(rows) == {api_settings.NON_FIELD_ERRORS_KEY}:
-        rows = rows[api_settings.NON_FIELD_ERRORS_KEY]
-    return {**errors, "items": rows} if rows is not None else dict(errors)
 
 
 def _bulk_error(error: ItemError) -> ValidationError:

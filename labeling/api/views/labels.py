@@ -23,6 +23,7 @@ from labeling.api.errors import (
 )
 from labeling.api.permissions import CanRetractLabel, IsReviewer
 from labeling.api.serializers import LabelSerializer
+from labeling.api.throttling import LABELS_WRITE
 from labeling.models import Category, Item, Label
 from labeling.selectors.items import item_get, item_get_by_external_id
 from labeling.selectors.labels import label_by_idempotency_key, label_get, label_list
@@ -58,7 +59,8 @@ class IdempotentInputSerializer(serializers.Serializer):
             raise field_error("idempotency_key", IDEMPOTENCY_HEADERS_DIFFER)
         if len(header) > IDEMPOTENCY_KEY_MAX:
             raise field_error(
-                "idempotency_key", f"Ensure this field has no more than {IDEMPOTENCY_KEY_MAX} characters."
+                "idempotency_key",
+                f"Ensure this field has no more than {IDEMPOTENCY_KEY_MAX} characters.",
             )
         attrs["idempotency_key"] = header or body or None
         return attrs
@@ -84,6 +86,7 @@ class LabelCreateApi(ApiView):
     ``category_path``. Needs the Reviewer or TaxonomyAdmin role."""
 
     permission_classes = [IsReviewer]
+    throttle_scope = LABELS_WRITE
 
     class InputSerializer(IdempotentInputSerializer):
         item = serializers.IntegerField(required=False)
@@ -130,7 +133,9 @@ class LabelCreateApi(ApiView):
             )
         except LabelError as error:  # every label_create refusal concerns the category
             raise field_error("category", str(error)) from error
-        return Response(LabelSerializer(label_get(pk=label.pk)).data, status=status.HTTP_201_CREATED)
+        return Response(
+            LabelSerializer(label_get(pk=label.pk)).data, status=status.HTTP_201_CREATED
+        )
 
 
 def _item_or_400(data: dict[str, Any]) -> Item:
@@ -177,7 +182,9 @@ class LabelListApi(ListApiView):
         source = serializers.ChoiceField(required=False, choices=Label.Source.choices)
         author = serializers.CharField(required=False, help_text="username")
         kind = serializers.ChoiceField(required=False, choices=Label.Kind.choices)
-        since = serializers.DateTimeField(required=False, help_text="created at or after (ISO 8601)")
+        since = serializers.DateTimeField(
+            required=False, help_text="created at or after (ISO 8601)"
+        )
         version = serializers.IntegerField(
             required=False, source="version_id", help_text="taxonomy version id"
         )
@@ -200,6 +207,7 @@ class LabelRetractApi(ApiView):
     label that is already retracted, is a 400 naming ``label``."""
 
     permission_classes = [CanRetractLabel]
+    throttle_scope = LABELS_WRITE
 
     class InputSerializer(IdempotentInputSerializer):
         note = serializers.CharField(required=False, allow_blank=True, default="")
@@ -222,7 +230,9 @@ class LabelRetractApi(ApiView):
         if replay is not None:
             return replay
         try:
-            retraction = label_retract(label=label, author=request.user, note=note, idempotency_key=key)
+            retraction = label_retract(
+                label=label, author=request.user, note=note, idempotency_key=key
+            )
         except LabelError as error:
             raise ValidationError({"label": [str(error)]}) from error
         return Response(

@@ -47,9 +47,7 @@ class ModelVersionListApi(ListApiView):
 
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(required=False, choices=ModelVersion.Status.choices)
-        taxonomy_version = serializers.IntegerField(
-            required=False, source="taxonomy_version_id"
-        )
+        taxonomy_version = serializers.IntegerField(required=False, source="taxonomy_version_id")
 
     @extend_schema(
         summary="List model versions",

@@ -58,9 +58,7 @@ def _version_or_404(pk: int) -> TaxonomyVersion:
 class TaxonomyVersionListApi(ListApiView):
     permission_classes = [IsReviewer]
 
-    @extend_schema(
-        summary="List taxonomy versions", responses=TaxonomyVersionSerializer(many=True)
-    )
+    @extend_schema(summary="List taxonomy versions", responses=TaxonomyVersionSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate(taxonomy_version_list())
         return self.page_response(page, TaxonomyVersionSerializer)

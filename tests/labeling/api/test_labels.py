@@ -30,7 +30,12 @@ def test_a_reviewer_labels_an_item_by_ids(item, tree, alice):
     response = client_for(alice).post("/api/labels/", payload, format="json")
     assert response.status_code == 201
     label = Label.objects.get()
-    assert (label.category, label.author, label.source, label.note) == (shirts, alice, "api", "obvious")
+    assert (label.category, label.author, label.source, label.note) == (
+        shirts,
+        alice,
+        "api",
+        "obvious",
+    )
     item.refresh_from_db()
     assert item.current_label == label
     assert response.json()["category"]["path"] == shirts.path
@@ -45,7 +50,9 @@ def test_a_label_can_name_the_external_id_and_the_category_path(item, tree, bob)
 
 
 def test_an_unknown_category_is_a_400_naming_category(item, tree, alice):
-    response = client_for(alice).post("/api/labels/", {"item": item.pk, "category": 123456}, format="json")
+    response = client_for(alice).post(
+        "/api/labels/", {"item": item.pk, "category": 123456}, format="json"
+    )
     assert response.status_code == 400
     assert response.json() == {"category": ["No category 123456 in the current taxonomy version"]}
     assert not Label.objects.exists()
@@ -54,7 +61,9 @@ def test_an_unknown_category_is_a_400_naming_category(item, tree, alice):
 def test_a_category_of_another_version_is_unknown_here(item, tree, version, alice):
     draft = TaxonomyVersionFactory(taxonomy=version.taxonomy, status="draft", is_current=False)
     foreign = CategoryFactory(version=draft, name="Shirts")
-    response = client_for(alice).post("/api/labels/", {"item": item.pk, "category": foreign.pk}, format="json")
+    response = client_for(alice).post(
+        "/api/labels/", {"item": item.pk, "category": foreign.pk}, format="json"
+    )
     assert response.status_code == 400
     assert "category" in response.json()
 
@@ -63,7 +72,9 @@ def test_a_service_refusal_is_a_400_on_category(item, tree, alice):
     watches = tree["Accessories > Watches"]
     watches.deprecated = True
     watches.save()
-    response = client_for(alice).post("/api/labels/", {"item": item.pk, "category": watches.pk}, format="json")
+    response = client_for(alice).post(
+        "/api/labels/", {"item": item.pk, "category": watches.pk}, format="json"
+    )
     assert response.status_code == 400
     assert response.json() == {"category": [CATEGORY_DEPRECATED.format(path=watches.path)]}
 
@@ -105,17 +116,23 @@ def test_the_idempotency_key_may_travel_in_the_body(item, tree, alice):
 
 def test_reusing_a_key_for_a_different_label_is_a_400(item, tree, alice):
     client = client_for(alice)
-    client.post("/api/labels/", {"item": item.pk, "category": tree["Apparel"].pk, "idempotency_key": "k"}, format="json")
+    client.post(
+        "/api/labels/",
+        {"item": item.pk, "category": tree["Apparel"].pk, "idempotency_key": "k"},
+        format="json",
+    )
     other = {"item": item.pk, "category": tree["Footwear"].pk, "idempotency_key": "k"}
     response = client.post("/api/labels/", other, format="json")
     assert response.status_code == 400
-    assert response.json() == {"idempotency_key": [IDEMPOTENCY_KEY_REUSED.format(pk=Label.objects.get().pk)]}
+    assert response.json() == {
+        "idempotency_key": [IDEMPOTENCY_KEY_REUSED.format(pk=Label.objects.get().pk)]
+    }
 
 
 def test_charlie_and_anonymous_may_not_label(item, tree, charlie):
     payload = {"item": item.pk, "category": tree["Apparel"].pk}
     assert client_for(charlie).post("/api/labels/", payload, format="json").status_code == 403
-    assert client_for().post("/api/labels/", payload, format="json").status_code in (401, 403)
+    assert client_for().post("/api/labels/", payload, format="json").status_code == 401
     assert client_for(charlie).get("/api/labels/").status_code == 403
     assert not Label.objects.exists()
 
@@ -125,8 +142,12 @@ def test_the_ledger_lists_labels_newest_first_with_filters(item, tree, alice, bo
     second = label_create(item=item, category=tree["Footwear"], author=bob, source="inline")
     client = client_for(alice)
     assert [r["id"] for r in client.get("/api/labels/").json()["results"]] == [second.pk, first.pk]
-    assert [r["id"] for r in client.get("/api/labels/?author=alice").json()["results"]] == [first.pk]
-    assert [r["id"] for r in client.get("/api/labels/?source=inline").json()["results"]] == [second.pk]
+    assert [r["id"] for r in client.get("/api/labels/?author=alice").json()["results"]] == [
+        first.pk
+    ]
+    assert [r["id"] for r in client.get("/api/labels/?source=inline").json()["results"]] == [
+        second.pk
+    ]
     url = f"/api/labels/?category={tree['Apparel'].pk}&item={item.pk}&version={first.taxonomy_version_id}"
     assert [r["id"] for r in client.get(url).json()["results"]] == [first.pk]
     assert client.get("/api/labels/?kind=retraction").json()["count"] == 0
@@ -139,8 +160,10 @@ def test_a_bad_ledger_filter_is_a_400(db, alice):
     assert "kind" in response.json()
 
 
-def test_the_ledger_runs_a_constant_number_of_queries(item, tree, alice, django_assert_max_num_queries):
-    for n in range(50):
+def test_the_ledger_runs_a_constant_number_of_queries(
+    item, tree, alice, django_assert_max_num_queries
+):
+    for _ in range(50):
         label_create(item=ItemFactory(), category=tree["Apparel"], author=alice, source="review")
     client = client_for(alice)
     with django_assert_max_num_queries(6):
@@ -149,7 +172,9 @@ def test_the_ledger_runs_a_constant_number_of_queries(item, tree, alice, django_
 
 def test_a_reviewer_retracts_their_own_label(item, tree, alice):
     label = label_create(item=item, category=tree["Apparel"], author=alice, source="review")
-    response = client_for(alice).post(f"/api/labels/{label.pk}/retract/", {"note": "oops"}, format="json")
+    response = client_for(alice).post(
+        f"/api/labels/{label.pk}/retract/", {"note": "oops"}, format="json"
+    )
     assert response.status_code == 201
     assert response.json()["kind"] == "retraction"
     assert response.json()["retracts"] == label.pk
@@ -192,7 +217,7 @@ def test_a_replayed_retraction_returns_it_with_200(item, tree, alice):
 def test_retract_refuses_outsiders_unknown_labels_and_get(item, tree, alice, charlie):
     label = label_create(item=item, category=tree["Apparel"], author=alice, source="review")
     assert client_for(charlie).post(f"/api/labels/{label.pk}/retract/").status_code == 403
-    assert client_for().post(f"/api/labels/{label.pk}/retract/").status_code in (401, 403)
+    assert client_for().post(f"/api/labels/{label.pk}/retract/").status_code == 401
     assert client_for(alice).post("/api/labels/999999/retract/").status_code == 404
     assert client_for(alice).get(f"/api/labels/{label.pk}/retract/").status_code == 405
     assert client_for(alice).delete("/api/labels/").status_code == 405

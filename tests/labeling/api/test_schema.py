@@ -1,0 +1,110 @@
+"""The OpenAPI 3 schema at /api/schema/ and its browsable UI at /api/docs/."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from openapi_spec_validator import validate
+from rest_framework.test import APIClient
+
+from labeling.api.errors import BULK_TOO_MANY
+
+
+@pytest.fixture
+def schema(db) -> dict:
+    response = APIClient().get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_schema_is_a_valid_openapi_3_document(schema):
+    validate(schema)  # raises OpenAPIValidationError with the offending path
+    assert schema["openapi"].startswith("3.")
+    assert sorted(schema["paths"]) == [
+        "/api/items/",
+        "/api/items/bulk/",
+        "/api/items/{id}/",
+        "/api/items/{id}/prediction/",
+        "/api/labels/",
+        "/api/labels/{id}/retract/",
+        "/api/model-versions/",
+        "/api/model-versions/{id}/",
+        "/api/predictions/",
+        "/api/taxonomy-versions/",
+        "/api/taxonomy-versions/current/",
+        "/api/taxonomy-versions/{id}/",
+        "/api/taxonomy-versions/{id}/categories/",
+        "/api/token/",
+    ]
+
+
+def test_the_schema_is_served_as_yaml_by_default(db):
+    response = APIClient().get("/api/schema/")
+    assert response.status_code == 200
+    assert response.content.startswith(b"openapi: 3.")
+
+
+def test_the_schema_names_both_ways_to_authenticate(schema):
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["tokenAuth"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": 'Token-based authentication with required prefix "Token"',
+    }
+    assert schemes["cookieAuth"]["in"] == "cookie"
+    assert schema["paths"]["/api/items/"]["get"]["security"] == [
+        {"tokenAuth": []},
+        {"cookieAuth": []},
+    ]
+
+
+def test_every_protected_operation_documents_its_error_answers(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            codes = set(operation["responses"])
+            expected = {"429"} | ({"401", "403"} if path != "/api/token/" else set())
+            expected |= {"404"} if "{id}" in path else set()
+            filters = [
+                p
+                for p in operation.get("parameters", [])
+                if p["in"] == "query" and p["name"] not in ("limit", "offset")
+            ]
+            expected |= {"400"} if method != "get" or filters else set()
+            assert expected <= codes, (method, path, codes)
+
+
+def test_the_bulk_create_documents_its_limit_and_all_or_nothing(schema):
+    operation = schema["paths"]["/api/items/bulk/"]["post"]
+    rows = schema["components"]["schemas"]["ItemBulkCreateInputRequest"]["properties"]["items"]
+    assert (rows["minItems"], rows["maxItems"]) == (1, 1000)
+    assert "all or nothing" in operation["description"]
+    error = operation["responses"]["400"]["content"]["application/json"]
+    too_many = error["examples"]["TooManyRows"]["value"]
+    assert too_many == {"items": [BULK_TOO_MANY.format(max_length=1000, count=1001)]}
+
+
+def test_list_operations_document_their_pagination(schema):
+    ok = schema["paths"]["/api/items/"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert ok["schema"]["$ref"] == "#/components/schemas/PaginatedItemList"
+    page = schema["components"]["schemas"]["PaginatedItemList"]["properties"]
+    assert set(page) == {"count", "next", "previous", "results"}
+    names = {p["name"] for p in schema["paths"]["/api/items/"]["get"]["parameters"]}
+    assert {"limit", "offset", "q", "labelled"} <= names
+
+
+def test_the_docs_page_is_swagger_ui_reading_the_schema(db):
+    response = APIClient().get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "SwaggerUIBundle" in html
+    assert '"/api/schema/"' in html
+    assert "cdn" not in html.lower()  # served from our static files (sidecar), never a CDN
+
+
+def test_schema_generation_has_no_warnings(db, tmp_path):
+    # The same check as `manage.py spectacular --validate --fail-on-warn`: a warning (an
+    # unresolvable field type, a colliding component name) fails it.
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    assert out.read_text().startswith("openapi: 3.")
