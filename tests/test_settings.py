@@ -18,7 +18,7 @@ PROBE = (
 
 
 def _run(module: str, code: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CELERY_", "SECRET", "DEBUG", "HF_", "TAXOLOOP_"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CELERY_", "CACHE_URL", "SECRET", "DEBUG", "HF_", "TAXOLOOP_"))}
     clean.update({"DJANGO_SETTINGS_MODULE": module, "TAXOLOOP_VAR_DIR": str(tmp_path), **env})
     return subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=clean,
                           capture_output=True, text=True, timeout=120)
@@ -55,3 +55,13 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
                   SECRET_KEY="a-long-random-production-secret-" + "x" * 40, ALLOWED_HOSTS="taxoloop.example")
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_cache_is_per_process_by_default_and_redis_when_configured(tmp_path):
+    code = ("import django; django.setup(); from django.conf import settings as s; "
+            "c = s.CACHES['default']; print(c['BACKEND'], c.get('LOCATION', ''))")
+    assert _run("taxoloop.settings.dev", code, tmp_path).stdout.split() == [
+        "django.core.cache.backends.locmem.LocMemCache"]
+    shared = _run("taxoloop.settings.dev", code, tmp_path, CACHE_URL="redis://cache:6379/1")
+    assert shared.stdout.split() == [
+        "django.core.cache.backends.redis.RedisCache", "redis://cache:6379/1"]

@@ -24,7 +24,11 @@ STORAGES = {
 }
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
-    "DEFAULT_THROTTLE_RATES": {"anon": "1000/min", "user": "100000/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+        "anon": "1000/min",
+        "user": "100000/min",
+    },
 }
 
 # Whitenoise warns at start-up when the static root is missing.
