@@ -166,6 +166,24 @@ TAXOLOOP = {
     "BULK_CREATE_LIMIT": 1000,
     "QUEUE_LEASE_SECONDS": env.int("TAXOLOOP_QUEUE_LEASE_SECONDS", default=600),
     "TRAIN_EVERY_N_LABELS": env.int("TAXOLOOP_TRAIN_EVERY_N_LABELS", default=50),
+    # The learning loop (issue: the loop). Beat's default schedule is in taxoloop/celery.py.
+    "TRAIN_EVERY_MINUTES": env.int("TAXOLOOP_TRAIN_EVERY_MINUTES", default=10),
+    "MIN_LABELS_TO_TRAIN": env.int("TAXOLOOP_MIN_LABELS_TO_TRAIN", default=20),
+    # A candidate is promoted unless its score is worse than the active model's by more than this.
+    "PROMOTION_TOLERANCE": env.float("TAXOLOOP_PROMOTION_TOLERANCE", default=0.01),
+    "EMBED_CHUNK_SIZE": env.int("TAXOLOOP_EMBED_CHUNK_SIZE", default=256),
+    "RESCORE_CHUNK_SIZE": env.int("TAXOLOOP_RESCORE_CHUNK_SIZE", default=5000),
+    "QUEUE_SIZE": env.int("TAXOLOOP_QUEUE_SIZE", default=2000),
+    "QUEUE_QUOTAS": {
+        "uncertain": 0.35,
+        "disagreement": 0.15,
+        "boundary": 0.2,
+        "novel": 0.1,
+        "audit": 0.1,
+        "re-review": 0.1,
+    },
+    # A running TrainingRun whose heartbeat is older than this is marked failed by the reaper.
+    "STALE_RUN_SECONDS": env.int("TAXOLOOP_STALE_RUN_SECONDS", default=900),
 }
 
 # -- REST framework ---------------------------------------------------------------------------
