@@ -137,10 +137,19 @@ def image_validate(*, data: bytes, filename_hint: str) -> str:
 
 def image_save_validated(*, data: bytes, image_format: str) -> str:
     """Store already-validated bytes under their content address; reuse an existing file."""
+    return image_save_reporting_new(data=data, image_format=image_format)[0]
+
+
+def image_save_reporting_new(*, data: bytes, image_format: str) -> tuple[str, bool]:
+    """As ``image_save_validated``, and whether the file was written now (not reused).
+
+    An importer needs to know so that it can remove a file it wrote for a row whose database
+    write then failed, and never one that an existing item already points to.
+    """
     name = image_storage_name(sha256=hashlib.sha256(data).hexdigest(), image_format=image_format)
-    if not default_storage.exists(name):
-        name = default_storage.save(name, ContentFile(data))
-    return name
+    if default_storage.exists(name):
+        return name, False
+    return default_storage.save(name, ContentFile(data)), True
 
 
 def image_store(*, data: bytes, filename_hint: str) -> str:

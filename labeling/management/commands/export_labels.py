@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,11 @@ class Command(BaseCommand):
                     count = labels_export(
                         stream=stream, fmt=options["fmt"], ledger=options["ledger"]
                     )
+        except BrokenPipeError:
+            # The reader went away (`export_labels | head`): stop quietly, as Unix tools do.
+            with contextlib.suppress(OSError, ValueError):  # stdout may not be a real file
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return
         except (ServiceError, OSError) as error:
             raise CommandError(str(error)) from error
         if output is not None:  # standard output stays clean for piping

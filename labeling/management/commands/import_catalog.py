@@ -42,7 +42,13 @@ class Command(BaseCommand):
         parser.add_argument("--author", default="", help="username recorded on imported labels")
         parser.add_argument("--errors-file", type=Path, help="default: <FILE>.errors.csv")
         parser.add_argument("--chunk-size", type=int, default=1000)
-        parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument(
+            "--quiet",
+            "--no-progress",
+            dest="quiet",
+            action="store_true",
+            help="no progress bar (there is none anyway when standard error is not a terminal)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         import_options = ImportOptions(
@@ -60,13 +66,13 @@ class Command(BaseCommand):
             taxonomy=options["taxonomy"],
             author=self._author(options["author"]),
             chunk_size=options["chunk_size"],
-            progress=not options["no_progress"],
+            progress=not options["quiet"],
             errors_file=options["errors_file"],
             fmt=options["fmt"],
         )
         try:
             summary = catalog_import(path=options["file"], options=import_options)
-        except ServiceError as error:
+        except (ServiceError, OSError) as error:
             raise CommandError(str(error)) from error
         for line in summary.report():
             self.stdout.write(line)

@@ -13,15 +13,17 @@ from __future__ import annotations
 import csv
 import logging
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.core.files.storage import default_storage
 from django.db import transaction
 from tqdm import tqdm
 
-from labeling.models import Category, Taxonomy, TaxonomyVersion
+from labeling.models import Category, Item, Taxonomy, TaxonomyVersion
 from labeling.services.catalog_import.reader import (
     count_lines,
     csv_header,
@@ -48,6 +50,7 @@ CATALOG_TAXONOMY_NO_CURRENT = (
     "The taxonomy {name!r} has no current (published) version to import labels into."
 )
 CATALOG_ROW_WRITE_FAILED = "the row could not be written: {error}"
+REPORTED_ERRORS = 10  # how many bad rows the summary lists; the errors file has them all
 
 
 class CatalogImportError(ServiceError):
@@ -90,6 +93,10 @@ class ImportSummary:
         ]
         if self.images:
             lines.append(f"  images {self.images:,} ({self.images_per_second:,.0f} images/s)")
+        for error in self.errors[:REPORTED_ERRORS]:
+            lines.append(f"  {error.describe()}")
+        if len(self.errors) > REPORTED_ERRORS:
+            lines.append(f"  … and {len(self.errors) - REPORTED_ERRORS:,} more bad rows")
         if self.errors_file:
             lines.append(f"  errors written to {self.errors_file}")
         return lines
@@ -99,7 +106,8 @@ def catalog_import(*, path: str | Path, options: ImportOptions | None = None) ->
     """Import ``path``; bad rows are reported in the summary (and its errors file), never fatal.
 
     Not one transaction on purpose: each chunk commits on its own so a 44k-row import neither
-    holds one huge transaction nor loses good rows to a bad one.
+    holds one huge transaction nor loses good rows to a bad one. The progress bar goes to
+    standard error, only when ``options.progress`` is on and standard error is a terminal.
     """
     options = options or ImportOptions()
     path = Path(path)
@@ -114,10 +122,9 @@ def catalog_import(*, path: str | Path, options: ImportOptions | None = None) ->
     summary = ImportSummary(path=path)
     started = time.perf_counter()
     records = read_csv(path) if fmt == "csv" else read_jsonl(path)
-    total = count_lines(path) - (fmt == "csv") if options.progress else None
-    with tqdm(
-        total=total, disable=not options.progress, file=sys.stderr, unit=" rows", mininterval=0.5
-    ) as bar:
+    show = options.progress and sys.stderr.isatty()
+    total = count_lines(path) - (fmt == "csv") if show else None
+    with tqdm(total=total, disable=not show, file=sys.stderr, unit=" rows", mininterval=0.5) as bar:
         for chunk in _chunks(records, preparer, summary, options.chunk_size, bar):
             _chunk_import(chunk, summary, version=version, options=options)
     summary.seconds = time.perf_counter() - started
@@ -231,15 +238,34 @@ def _chunk_import(
 
 
 def _write_failed(row: PreparedRow, error: Exception) -> RowError:
+    """Report the row and remove the image file it brought, so nothing of it stays behind."""
+    name = row.fields.image_name
+    if row.image_is_new and name and not Item.objects.filter(image=name).exists():
+        default_storage.delete(name)
     reason = CATALOG_ROW_WRITE_FAILED.format(error=error)
     return RowError(row.line, row.fields.external_id, "", reason)
 
 
 def _errors_write(path: Path, options: ImportOptions, errors: list[RowError]) -> Path:
-    target = options.errors_file or path.with_name(path.name + ".errors.csv")
+    """Write the errors CSV (default: beside the catalog as ``<FILE>.errors.csv``).
+
+    When the default place is not writable (a read-only data folder), the file goes to the
+    temporary folder instead: an import that succeeded must not fail on its report.
+    """
+    if options.errors_file:
+        return _errors_csv(options.errors_file, errors)
+    try:
+        return _errors_csv(path.with_name(path.name + ".errors.csv"), errors)
+    except OSError:
+        fallback = Path(tempfile.gettempdir()) / f"{path.name}.errors.csv"
+        logger.warning("cannot write the errors file beside %s; writing %s", path, fallback)
+        return _errors_csv(fallback, errors)
+
+
+def _errors_csv(target: Path, errors: list[RowError]) -> Path:
     with target.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["line", "id", "field", "reason"])
-        for error in sorted(errors, key=lambda e: e.line):
+        for error in errors:
             writer.writerow([error.line, error.external_id, error.field, error.reason])
     return target

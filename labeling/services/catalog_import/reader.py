@@ -80,8 +80,9 @@ def _csv_record(
     if any(number in bad_lines for number in range(start, end + 1)):
         return Record(start, None, READER_UNDECODABLE)
     if len(values) > len(header):
+        # The fields are kept (the extra ones dropped) only so the report can name the row's id.
         message = READER_TOO_MANY_FIELDS.format(count=len(values), expected=len(header))
-        return Record(start, None, message)
+        return Record(start, dict(zip(header, values, strict=False)), message)
     return Record(start, dict(zip(header, values, strict=False)))
 
 

@@ -18,7 +18,7 @@ from labeling.services.catalog_import.reader import Record
 from labeling.services.items import (
     ItemError,
     ItemFields,
-    image_save_validated,
+    image_save_reporting_new,
     image_validate,
     item_fields_clean,
 )
@@ -28,6 +28,7 @@ ROW_UNKNOWN_CATEGORY = "unknown category path {path!r} in {version}"
 ROW_DEPRECATED_CATEGORY = "the category {path!r} is deprecated"
 ROW_IMAGE_OUTSIDE_ROOT = "the image path {path!r} is outside the images root"
 ROW_IMAGE_MISSING = "the image file {path!r} does not exist"
+ROW_IMAGE_NOT_FILE = "the image path {path!r} is not a regular file"
 ROW_IMAGE_UNREADABLE = "the image file {path!r} cannot be read: {error}"
 ROW_IMAGE_TOO_LARGE = "the image file {path!r} is too large: {size:,} bytes (limit {limit:,})"
 ROW_VALUE_NOT_TEXT = "expected text, got {kind}"
@@ -61,12 +62,20 @@ class RowError:
     field: str
     reason: str
 
+    def describe(self) -> str:
+        """One line for the summary: where, which id, which column, why."""
+        where = f"line {self.line}" + (f" (id {self.external_id})" if self.external_id else "")
+        return f"{where}: " + (f"{self.field}: " if self.field else "") + self.reason
+
 
 @dataclass
 class PreparedRow:
     line: int
     fields: ItemFields
     category: Category | None = None
+    # True when this row's image file was written by this import (not reused): if the row
+    # then fails to reach the database, the file is removed again.
+    image_is_new: bool = False
 
 
 class _Refused(Exception):
@@ -113,11 +122,11 @@ class RowPreparer:
             message = ROW_DUPLICATE_ID.format(external_id=fields.external_id, first=first)
             raise _Refused(self.options.id_col, message)
         category = self._category(data)
-        image_name = self._image(data)
+        image_name, image_is_new = self._image(data)
         self.seen[fields.external_id] = line
         if image_name:
             fields = ItemFields(**{**fields.__dict__, "image_name": image_name})
-        return PreparedRow(line=line, fields=fields, category=category)
+        return PreparedRow(line=line, fields=fields, category=category, image_is_new=image_is_new)
 
     def _fields(self, data: dict[str, Any]) -> ItemFields:
         options = self.options
@@ -160,11 +169,12 @@ class RowPreparer:
             raise _Refused(column, ROW_DEPRECATED_CATEGORY.format(path=path))
         return category
 
-    def _image(self, data: dict[str, Any]) -> str:
+    def _image(self, data: dict[str, Any]) -> tuple[str, bool]:
+        """The stored image's name ('' for none) and whether this call wrote the file."""
         column = self.options.image_col
         raw = data.get(column) if column else None
         if raw is None or raw == "":
-            return ""
+            return "", False
         if not isinstance(raw, str):
             raise _Refused(column, ROW_VALUE_NOT_TEXT.format(kind=type(raw).__name__))
         image_data = self._image_bytes(column, raw.strip())
@@ -173,7 +183,7 @@ class RowPreparer:
         except ItemError as error:
             raise _Refused(column, str(error)) from error
         self.images_stored += 1
-        return image_save_validated(data=image_data, image_format=image_format)
+        return image_save_reporting_new(data=image_data, image_format=image_format)
 
     def _image_bytes(self, column: str, text: str) -> bytes:
         # resolve() follows symlinks and "..", so what is checked is where the bytes really are.
@@ -184,7 +194,7 @@ class RowPreparer:
         try:
             size = full.stat().st_size
             if not full.is_file():
-                raise FileNotFoundError(text)
+                raise _Refused(column, ROW_IMAGE_NOT_FILE.format(path=text))
             if size > limit:
                 raise _Refused(
                     column, ROW_IMAGE_TOO_LARGE.format(path=text, size=size, limit=limit)

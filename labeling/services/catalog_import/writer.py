@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from django.db import connections, router
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from labeling.models import Category, Item, Label, TaxonomyVersion
 from labeling.services.catalog_import.rows import PreparedRow
@@ -106,7 +108,10 @@ def items_create(all_fields: list[ItemFields]) -> list[Item]:
         )
         for fields in all_fields
     ]
-    rows_insert(objects=items)
+    if connections[router.db_for_write(Item)].vendor == "postgresql":
+        _items_copy(items)
+    else:
+        rows_insert(objects=items)
     # COPY reads no ids back: one SELECT fetches them (the labels need them).
     ids = dict(
         Item.objects.filter(external_id__in=[i.external_id for i in items]).values_list(
@@ -116,6 +121,47 @@ def items_create(all_fields: list[ItemFields]) -> list[Item]:
     for item in items:
         item.pk = ids[item.external_id]
     return items
+
+
+_COPY_COLUMNS = (
+    "external_id",
+    "title",
+    "description",
+    "attributes",
+    "image",
+    "source",
+    "content_hash",
+    "created_at",
+    "updated_at",
+)
+
+
+def _items_copy(items: list[Item]) -> None:
+    """COPY new items with their values as they are, skipping Django's per-field preparation.
+
+    ``rows_insert`` prepares every field of every row through the model (a third of the
+    import's time on PostgreSQL); the values here are already validated and normalised. The
+    column list is explicit, so a new NOT NULL column on Item makes this fail loudly.
+    """
+    connection = connections[router.db_for_write(Item)]
+    now = timezone.now()
+    columns = ", ".join(connection.ops.quote_name(name) for name in _COPY_COLUMNS)
+    sql = f"COPY {connection.ops.quote_name(Item._meta.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for item in items:
+            copy.write_row(
+                (
+                    item.external_id,
+                    item.title,
+                    item.description,
+                    Jsonb(item.attributes),
+                    item.image.name or "",
+                    item.source,
+                    item.content_hash,
+                    now,
+                    now,
+                )
+            )
 
 
 def _merged(item: Item, fields: ItemFields, keep: frozenset[str]) -> ItemFields:
@@ -133,7 +179,7 @@ def _apply(item: Item, fields: ItemFields) -> Item:
     item.title = fields.title
     item.description = fields.description
     item.attributes = fields.attributes
-    item.image = fields.image_name  # type: ignore[assignment]
+    item.image = fields.image_name
     item.content_hash = fields.content_hash
     item.updated_at = timezone.now()  # bulk_update does not apply auto_now
     return item
