@@ -8,6 +8,7 @@ is checked here, per call, and never relies on PIL's process-wide ``MAX_IMAGE_PI
 from __future__ import annotations
 
 import io
+import re
 import struct
 import warnings
 from pathlib import Path
@@ -104,7 +105,12 @@ def _decode(data: bytes, max_pixels: int) -> Image.Image:
         except ImageError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise ImageError(f"image rejected as a decompression bomb: {error}") from error
+            # PIL refuses huge images inside open(), before we see the size: say it in our terms.
+            found = re.search(r"\((\d+) pixels\)", str(error))
+            size = f"{int(found.group(1)):,} pixels" if found else "too many pixels"
+            raise ImageError(
+                f"image rejected as a decompression bomb: {size} (limit {max_pixels:,})"
+            ) from error
         except UnidentifiedImageError as error:
             allowed = ", ".join(ALLOWED_FORMATS)
             raise ImageError(f"not an image, or not one of {allowed}") from error
