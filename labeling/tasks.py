@@ -1,4 +1,10 @@
-"""Celery tasks: take ids, load rows, call one service (CONVENTIONS.md)."""
+"""Celery tasks: take ids, load rows, call one service (CONVENTIONS.md).
+
+Every task is idempotent and acks late (a worker killed mid-task gets it redelivered, and a
+second delivery does no harm): a training run is claimed by a conditional update, so a run
+already started or finished is a no-op; a rescore by a model that is no longer active is
+skipped. Services import inside the tasks that need them, so this module loads cheaply.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import logging
 
 from celery import shared_task
 
+from labeling.models import ModelVersion, TaxonomyVersion, TrainingRun
 from labeling.services.queue import queue_release_expired_leases
 
 log = logging.getLogger(__name__)
@@ -17,3 +24,69 @@ def release_expired_leases_task() -> int:
     if released:
         log.info("released %d expired queue leases", released)
     return released
+
+
+@shared_task(acks_late=True)
+def embed_items_task(item_ids: list[int] | None = None) -> dict[str, int]:
+    """Encode new or changed items (all of them, or ``item_ids``)."""
+    from labeling.services.embeddings import embed_items
+
+    report = embed_items(item_ids=item_ids)
+    for line in report.lines():
+        log.info("embed: %s", line)
+    return {"encoded": report.encoded, "failed": report.failed}
+
+
+@shared_task(acks_late=True)
+def train_model_task(run_id: int) -> str:
+    """Execute one queued training run; returns its status."""
+    from labeling.services.training import training_run
+
+    if not TrainingRun.objects.filter(pk=run_id).exists():
+        log.warning("training run %s does not exist (deleted?); nothing to do", run_id)
+        return "missing"
+    run = training_run(run_id)
+    log.info("training run %s: %s %s", run.pk, run.status, run.outcome)
+    return run.status
+
+
+@shared_task(acks_late=True)
+def rescore_task(model_version_id: int) -> int:
+    """Score every item with an active model, then rebuild the review queue."""
+    from labeling.services.queue_build import rebuild_queue
+    from labeling.services.scoring import rescore
+
+    model = (
+        ModelVersion.objects.select_related("taxonomy_version").filter(pk=model_version_id).first()
+    )
+    if model is None or model.status != ModelVersion.Status.ACTIVE:
+        log.info("model %s is not active any more; its rescore is skipped", model_version_id)
+        return 0
+    written = rescore(model)
+    reasons = rebuild_queue(model.taxonomy_version)
+    log.info("rescored %d items with model %s; queue %s", written, model.pk, reasons)
+    return written
+
+
+@shared_task(acks_late=True)
+def reap_stale_runs_task() -> int:
+    """Fail training runs whose worker stopped sending heartbeats."""
+    from labeling.services.training import training_runs_reap
+
+    reaped = training_runs_reap()
+    if reaped:
+        log.warning("marked %d stale training runs failed", reaped)
+    return reaped
+
+
+@shared_task(acks_late=True)
+def periodic_training_task() -> list[int]:
+    """Beat: train every current taxonomy version that has labels its last training missed."""
+    from labeling.services.training import training_periodic
+
+    runs = []
+    for version in TaxonomyVersion.objects.filter(is_current=True):
+        run = training_periodic(version)
+        if run is not None:
+            runs.append(run.pk)
+    return runs

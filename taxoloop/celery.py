@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taxoloop.settings.dev")
 
@@ -14,10 +15,25 @@ app.autodiscover_tasks()
 
 # Every periodic schedule lives here. django-celery-beat copies them into the database on
 # start, where admins can change or pause them (Admin → Periodic tasks).
+# Read from the Django settings (TAXOLOOP_TRAIN_EVERY_MINUTES); only the initial value: once
+# beat has copied it into the database, the admin is where it is changed.
+_TRAIN_EVERY_MINUTES = settings.TAXOLOOP["TRAIN_EVERY_MINUTES"]
+
 app.conf.beat_schedule = {
     # Every minute: hand leases that reviewers abandoned back to the pool.
     "release-expired-leases": {
         "task": "labeling.tasks.release_expired_leases_task",
+        "schedule": 60.0,
+    },
+    # Every TRAIN_EVERY_MINUTES (default 10): train each current taxonomy version that has
+    # labels its last training has not seen (or no active model yet: then the cold start).
+    "train-models": {
+        "task": "labeling.tasks.periodic_training_task",
+        "schedule": _TRAIN_EVERY_MINUTES * 60.0,
+    },
+    # Every minute: mark training runs whose worker stopped sending heartbeats as failed.
+    "reap-stale-training-runs": {
+        "task": "labeling.tasks.reap_stale_runs_task",
         "schedule": 60.0,
     },
 }

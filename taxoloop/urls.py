@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include("labeling.api.urls")),
+    path("models/", include("labeling.urls_models")),
     path("", include("labeling.urls")),
 ]
 

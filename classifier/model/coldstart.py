@@ -46,19 +46,20 @@ def prototypes(x: np.ndarray, leaf_col: np.ndarray, n_leaves: int) -> tuple[np.n
 
 
 def alternative_proba(
-    text: torch.Tensor, anchors: torch.Tensor, scored: torch.Tensor, temperature: float
+    text_unit: torch.Tensor, anchors: torch.Tensor, scored: torch.Tensor, temperature: float
 ) -> torch.Tensor:
     """Scores for leaves the head cannot be trusted on yet: ``(n, n_leaves)``.
 
-    ``anchors`` ``(n_leaves, d)`` is the labelled prototype of a leaf, or its name embedding
-    when it has no labels; ``scored`` ``(n_leaves,)`` marks leaves that have either. The rest
-    share a small uniform mass (all of it when nothing is scored).
+    ``text_unit`` ``(n, d)`` are unit text rows (zero where missing); ``anchors``
+    ``(n_leaves, d)`` unit rows, the labelled prototype of a leaf or its name embedding when it
+    has no labels; ``scored`` ``(n_leaves,)`` marks leaves that have either. The rest share a
+    small uniform mass (all of it when nothing is scored).
     """
     n_leaves = anchors.shape[0]
     n_unscored = int((~scored).sum())
     if n_unscored == n_leaves:
-        return torch.full((text.shape[0], n_leaves), 1.0 / n_leaves)
-    cos = torch.nan_to_num(_unit(text)) @ anchors.T
+        return torch.full((text_unit.shape[0], n_leaves), 1.0 / n_leaves)
+    cos = torch.nn.functional.linear(text_unit, anchors)
     proba = torch.softmax(cos.masked_fill(~scored, float("-inf")) / temperature, dim=1)
     if n_unscored == 0:
         return proba
@@ -79,9 +80,10 @@ def blend(head: torch.Tensor, alt: torch.Tensor, trust: torch.Tensor) -> torch.T
     return (1 - q) * trusted + alt * (1 - trust)
 
 
-def nearest_distance(x: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
-    """``(n,)`` ``1 - max cos`` of each row to the anchors ``(k, d)``; NaN rows give NaN."""
-    present = torch.isfinite(x).all(dim=1)
-    cos = _unit(torch.nan_to_num(x)) @ _unit(anchors).T
-    dist = 1 - cos.max(dim=1).values
-    return torch.where(present, dist, torch.full_like(dist, float("nan")))
+def nearest_distance(
+    unit: torch.Tensor, present: torch.Tensor, anchors: torch.Tensor
+) -> torch.Tensor:
+    """``(n,)`` ``1 - max cos`` of unit rows ``(n, d)`` to unit anchors ``(k, d)``; NaN where
+    ``present`` ``(n,)`` is False."""
+    dist = 1 - torch.nn.functional.linear(unit, anchors).max(dim=1).values
+    return dist.masked_fill(~present, float("nan"))

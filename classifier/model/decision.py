@@ -18,7 +18,9 @@ def depth_thresholds(tree: Tree, thresholds: float | Sequence[float]) -> np.ndar
         return np.full(tree.max_depth, float(thresholds), dtype=np.float32)  # type: ignore[arg-type]
     out = np.asarray(thresholds, dtype=np.float32)
     if out.shape != (tree.max_depth,):
-        raise ValueError(f"thresholds needs one value per depth ({tree.max_depth}), got {out.shape}")
+        raise ValueError(
+            f"thresholds needs one value per depth ({tree.max_depth}), got {out.shape}"
+        )
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,13 @@ import torch
 
 from classifier.model import calibration, coldstart, decision, training
 from classifier.model.losses import class_weights, node_leaf_distance, node_log_mask
-from classifier.model.network import CommitteeNet, member_mask, standardisation_stats
+from classifier.model.network import CommitteeNet, member_mask, standardisation_stats, unit_rows
 from classifier.tree import Tree
 
 Features = Mapping[str, np.ndarray]
-CHUNK_SIZE = 16384
+# Rows per chunk: small enough for a chunk's (rows, 1280) intermediates to stay in cache
+# (measured ~25 % less CPU than 16384), large enough for efficient matrix products.
+CHUNK_SIZE = 4096
 # Temperature of the cosine scores of prototypes and category names (see zero_shot_proba).
 PROTOTYPE_TEMPERATURE = 0.05
 
@@ -64,8 +67,12 @@ class HierarchicalClassifier:
 
     def get_params(self) -> dict[str, Any]:
         """Constructor parameters except ``tree`` (JSON-friendly)."""
-        names = [n for n in self.__init__.__code__.co_varnames[2:] if n != "tree"]
-        params = {n: getattr(self, n) for n in names if hasattr(self, n)}
+        names = [
+            n
+            for n in inspect.signature(type(self).__init__).parameters
+            if n not in ("self", "tree")
+        ]
+        params = {n: getattr(self, n) for n in names}
         params["modalities"] = list(self.modalities)
         if not np.isscalar(self.thresholds):
             params["thresholds"] = [float(t) for t in self.thresholds]  # type: ignore[union-attr]
@@ -104,7 +111,9 @@ class HierarchicalClassifier:
         with torch.random.fork_rng():
             torch.manual_seed(self.seed)
             self.net_ = CommitteeNet(self.dims_, self.tree.n_leaves, self.bottleneck)
-            self.net_.set_standardisation({m: standardisation_stats(X[m]) for m in self.modalities_})
+            self.net_.set_standardisation(
+                {m: standardisation_stats(X[m]) for m in self.modalities_}
+            )
             self.members_ = list(self.net_.members)
             self.temperature_ = 1.0
             self.n_epochs_ = self._train(X, y, progress) if len(y) else 0
@@ -126,17 +135,24 @@ class HierarchicalClassifier:
                 raise ValueError(f"zero_shot must be (n_leaves, d_text), got {zs.shape}")
             self.zero_shot_ = zs / np.maximum(np.linalg.norm(zs, axis=1, keepdims=True), 1e-12)
 
-    def _train(self, X: Features, y: np.ndarray, progress: Callable[[int, int], None] | None) -> int:
+    def _train(
+        self, X: Features, y: np.ndarray, progress: Callable[[int, int], None] | None
+    ) -> int:
         groups = training.row_groups(X[self.modalities_[0]])
         tr, va = training.validation_split(y, groups, self.val_fraction, self.seed)
         tt = training.TreeTensors(
-            torch.from_numpy(node_log_mask(self.tree)), torch.from_numpy(node_leaf_distance(self.tree))
+            torch.from_numpy(node_log_mask(self.tree)),
+            torch.from_numpy(node_leaf_distance(self.tree)),
         )
         w = class_weights(np.bincount(y[tr], minlength=self.tree.n_nodes), self.class_balance)
         feats, labels = self._tensors(X, tr), torch.from_numpy(y[tr])
         val = (self._tensors(X, va), torch.from_numpy(y[va])) if len(va) else None
         cfg = training.TrainConfig(
-            self.tree_loss_weight, self.max_epochs, self.patience, self.lr, self.weight_decay,
+            self.tree_loss_weight,
+            self.max_epochs,
+            self.patience,
+            self.lr,
+            self.weight_decay,
             self.batch_size,
         )
         gen = torch.Generator().manual_seed(self.seed)
@@ -193,14 +209,18 @@ class HierarchicalClassifier:
         Returns:
             ``top_idx`` ``(n, k)`` int32 leaf columns, ``top_proba`` ``(n, k)`` float32, and
             extras of shape ``(n,)``: ``confidence``, ``margin``, ``entropy``, ``vote_entropy``,
-            ``consensus_kl`` (float32) and ``decision`` (int64 node or -1, see :meth:`decide`).
+            ``consensus_kl``, ``novelty`` (float32, see :meth:`novelty`) and ``decision``
+            (int64 node or -1, see :meth:`decide`).
         """
         X = self._check_X(X)
+        anchors = self._novelty_anchors()
         parts: dict[str, list[np.ndarray]] = {}
-        for members in self._member_chunks(X, chunk_size):
+        # One pass over the features: a rescore of millions of rows reads them only once.
+        for feats, members in self._member_chunks_with_features(X, chunk_size):
             proba = members.mean(0)
             stats = decision.uncertainty(members, proba, k)
             stats["decision"] = torch.from_numpy(self._decide_chunk(proba.numpy()))
+            stats["novelty"] = self._novelty_chunk(feats, anchors)
             for key, value in stats.items():
                 parts.setdefault(key, []).append(value.numpy())
         out = {key: np.concatenate(v) for key, v in parts.items()}
@@ -209,17 +229,28 @@ class HierarchicalClassifier:
         return top_idx, top_proba, out
 
     def _member_chunks(self, X: Features, chunk_size: int) -> Iterator[torch.Tensor]:
+        for _, members in self._member_chunks_with_features(X, chunk_size):
+            yield members
+
+    def _member_chunks_with_features(
+        self, X: Features, chunk_size: int
+    ) -> Iterator[tuple[dict[str, tuple[torch.Tensor, torch.Tensor]], torch.Tensor]]:
+        """Per chunk: ``{modality: unit_rows(x)}`` and ``(m, chunk, n_leaves)`` member proba."""
         trust, alt = self._trust(), self._alt_anchors()
         with torch.inference_mode():
             for feats in self._feature_chunks(X, chunk_size):
-                logits, presence = self.net_({m: x.to(self.device) for m, x in feats.items()})
+                units = {m: unit_rows(x) for m, x in feats.items()}
+                logits, presence = self.net_.forward_units(
+                    {m: (u.to(self.device), p.to(self.device)) for m, (u, p) in units.items()}
+                )
                 proba = torch.softmax(logits.float().cpu() / self.temperature_, dim=2)
                 if alt is not None:
                     scores = coldstart.alternative_proba(
-                        feats[self._alt_modality], alt[0], alt[1], PROTOTYPE_TEMPERATURE
+                        units[self._alt_modality][0], alt[0], alt[1], PROTOTYPE_TEMPERATURE
                     )
                     proba = coldstart.blend(proba, scores.unsqueeze(0), trust)
-                yield calibration.fill_absent(proba, member_mask(presence.cpu(), len(self.members_)))
+                votes = member_mask(presence.cpu(), len(self.members_))
+                yield units, calibration.fill_absent(proba, votes)
 
     def _feature_chunks(self, X: Features, chunk_size: int) -> Iterator[dict[str, torch.Tensor]]:
         n = len(next(iter(X.values())))
@@ -261,7 +292,9 @@ class HierarchicalClassifier:
         """``(n, n_leaves)`` leaf probabilities → ``(n,)`` int64 node index of the deepest node
         whose probability (sum over its leaves) clears its depth's threshold, or -1."""
         proba = np.asarray(proba, dtype=np.float32)
-        parts = [self._decide_chunk(proba[s : s + chunk_size]) for s in range(0, len(proba), chunk_size)]
+        parts = [
+            self._decide_chunk(proba[s : s + chunk_size]) for s in range(0, len(proba), chunk_size)
+        ]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     def _decide_chunk(self, proba: np.ndarray) -> np.ndarray:
@@ -275,19 +308,32 @@ class HierarchicalClassifier:
         category name (``zero_shot``); with neither, 1."""
         X = self._check_X(X)
         anchors = self._novelty_anchors()
-        out: list[np.ndarray] = []
         with torch.inference_mode():
-            for feats in self._feature_chunks(X, chunk_size):
-                n = next(iter(feats.values())).shape[0]
-                dists = [coldstart.nearest_distance(feats[m], a) for m, a in anchors.items()]
-                d = torch.stack(dists).nanmean(0) if dists else torch.ones(n)
-                out.append(torch.nan_to_num(d, nan=1.0).numpy().astype(np.float32))
+            out = [
+                self._novelty_chunk({m: unit_rows(x) for m, x in f.items()}, anchors).numpy()
+                for f in self._feature_chunks(X, chunk_size)
+            ]
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
+    @staticmethod
+    def _novelty_chunk(
+        units: Mapping[str, tuple[torch.Tensor, torch.Tensor]], anchors: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        n = next(iter(units.values()))[0].shape[0]
+        dists = [coldstart.nearest_distance(*units[m], a) for m, a in anchors.items()]
+        d = torch.stack(dists).nanmean(0) if dists else torch.ones(n)
+        return torch.nan_to_num(d, nan=1.0).float()
+
     def _novelty_anchors(self) -> dict[str, torch.Tensor]:
-        labelled = self.leaf_counts_ > 0
-        if labelled.any():
-            return {m: torch.from_numpy(p[labelled]) for m, p in self.prototypes_.items()}
+        """Per modality, the prototypes of leaves with labels in that modality (a leaf labelled
+        only through image-less items has no image prototype); else the category names."""
+        anchors = {
+            m: torch.from_numpy(p[np.linalg.norm(p, axis=1) > 0])
+            for m, p in self.prototypes_.items()
+        }
+        anchors = {m: a for m, a in anchors.items() if len(a)}
+        if anchors:
+            return anchors
         if self.zero_shot_ is not None:
             return {self._alt_modality: torch.from_numpy(self.zero_shot_)}
         return {}
@@ -304,7 +350,9 @@ class HierarchicalClassifier:
             raise ValueError("all arrays in X must have the same number of rows")
         for m, a in arrays.items():
             if a.ndim != 2 or (fitted and a.shape[1] != self.dims_[m]):
-                raise ValueError(f"X[{m!r}] must be (n, {self.dims_.get(m, 'd') if fitted else 'd'})")
+                raise ValueError(
+                    f"X[{m!r}] must be (n, {self.dims_.get(m, 'd') if fitted else 'd'})"
+                )
         return arrays
 
     def save(self, directory: str | Path) -> None:

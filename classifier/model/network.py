@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 import numpy as np
 import torch
@@ -58,28 +59,81 @@ class CommitteeNet(nn.Module):
             getattr(self, f"mean_{m}").copy_(mean)
             getattr(self, f"std_{m}").copy_(std)
 
-    def standardise(self, m: str, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(n, d)`` raw → standardised features with missing rows zeroed, and ``(n,)`` presence."""
-        present = torch.isfinite(x).all(dim=1)
-        x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-        # Unit rows first: raw image features vary in scale from image to image.
-        x = x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
-        z = (x - getattr(self, f"mean_{m}"))
-        z = z / getattr(self, f"std_{m}")
-        return z * present.unsqueeze(1).to(z.dtype), present
+    def standardise(self, m: str, unit: torch.Tensor) -> torch.Tensor:
+        """``(n, d)`` unit rows → ``(unit - mean) / std`` in one fused multiply-add."""
+        inv_std = 1.0 / getattr(self, f"std_{m}")
+        return torch.addcmul(-getattr(self, f"mean_{m}") * inv_std, unit, inv_std)
 
     def forward(self, feats: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        adapted: list[torch.Tensor] = []
-        presence: list[torch.Tensor] = []
+        return self.forward_units({m: unit_rows(feats[m]) for m in self.modalities})
+
+    def forward_units(
+        self, units: Mapping[str, tuple[torch.Tensor, torch.Tensor]]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Like ``forward`` on ``{modality: unit_rows(x)}``, so callers that also need the unit
+        rows (prototype scores, novelty) normalise each chunk once."""
+        n_leaves = self.fused.out_features
+        composed = not (self.training or torch.is_grad_enabled())
+        fused: torch.Tensor | None = None
+        own: list[torch.Tensor] = []
+        offset = 0
         for m in self.modalities:
-            z, present = self.standardise(m, feats[m])
-            a = self.adapters[m](z)
-            keep = present.unsqueeze(1).to(a.dtype)
-            adapted.append(a * keep + self.missing[m] * (1.0 - keep))
-            presence.append(present)
-        logits = [self.fused(torch.cat(adapted, dim=1))]
-        logits += [self.heads[m](a) for m, a in zip(self.modalities, adapted, strict=True)]
-        return torch.stack(logits), torch.stack(presence)
+            unit, present = units[m]
+            head = cast(nn.Linear, self.heads[m])
+            d = unit.shape[1]
+            # One matmul per modality serves its slice of the fused head and its own head,
+            # and the fused head never needs the (n, sum of dims) concatenation.
+            weight = torch.cat([self.fused.weight[:, offset : offset + d], head.weight])
+            z = self.standardise(m, unit)
+            if composed:
+                out = self._composed_heads(m, z, present, weight)
+            else:
+                out = F.linear(_fill_rows(self.adapters[m](z), present, self.missing[m]), weight)
+            fused = out[:, :n_leaves] if fused is None else fused + out[:, :n_leaves]
+            own.append(out[:, n_leaves:] + head.bias)
+            offset += d
+        assert fused is not None
+        presence = torch.stack([units[m][1] for m in self.modalities])
+        return torch.stack([fused + self.fused.bias, *own]), presence
+
+    def _composed_heads(
+        self, m: str, z: torch.Tensor, present: torch.Tensor, weight: torch.Tensor
+    ) -> torch.Tensor:
+        """``weight @ adapter(z)`` without the adapter's up-projection at inference.
+
+        ``W (z + U h + c) = W z + (W U) h + W c``: the ``(k, bottleneck)`` product ``W U`` replaces
+        the ``(d, bottleneck)`` up-projection and the ``(n, d)`` adapted features are never
+        built (~20 % fewer multiply-adds when scoring millions of 1280-d rows). Training keeps
+        the plain form: there ``W U`` would cost more per step than it saves.
+        """
+        adapter = cast(Adapter, self.adapters[m])
+        h = F.gelu(adapter.down(adapter.norm(z)))  # dropout is the identity in eval mode
+        out = torch.addmm(weight @ adapter.up.bias, h, (weight @ adapter.up.weight).T)
+        out = out.addmm_(z, weight.T)
+        return _fill_rows(out, present, weight @ self.missing[m])
+
+
+def unit_rows(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(n, d)`` raw features → unit-length rows (missing rows zero) and ``(n,)`` presence.
+
+    Unit rows because raw image features vary in scale from image to image. A row with a NaN
+    or inf is missing; its norm is then not finite, so one cheap reduction finds it (a full
+    ``isfinite(x).all(1)`` costs ~20x more on 1280-d rows).
+    """
+    norm = torch.linalg.vector_norm(x, dim=1, keepdim=True)
+    present = torch.isfinite(norm).squeeze(1)
+    unit = x / norm.clamp_min(1e-12)
+    if not bool(present.all()):
+        unit[~present] = 0.0
+    return unit, present
+
+
+def _fill_rows(a: torch.Tensor, present: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """``a`` with its missing rows replaced by ``value`` (a learned stand-in), autograd-safe."""
+    if bool(present.all()):
+        return a
+    rows = torch.nonzero(~present).squeeze(1)
+    return a.index_put((rows,), value.expand(len(rows), -1))
 
 
 def member_mask(presence: torch.Tensor, n_members: int) -> torch.Tensor:
@@ -89,7 +143,6 @@ def member_mask(presence: torch.Tensor, n_members: int) -> torch.Tensor:
     """
     fused = torch.ones_like(presence[:1])
     return torch.cat([fused, presence], dim=0)[:n_members]
-
 
 
 def standardisation_stats(x: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:

@@ -39,7 +39,9 @@ def save(model: HierarchicalClassifier, directory: Path) -> None:
         "n_epochs": model.n_epochs_,
         "has_zero_shot": model.zero_shot_ is not None,
     }
-    tensors = {f"net.{k}": v.detach().cpu().contiguous() for k, v in model.net_.state_dict().items()}
+    tensors = {
+        f"net.{k}": v.detach().cpu().contiguous() for k, v in model.net_.state_dict().items()
+    }
     tensors["leaf_counts"] = torch.from_numpy(model.leaf_counts_.astype(np.int64))
     for m, p in model.prototypes_.items():
         tensors[f"prototypes.{m}"] = torch.from_numpy(np.ascontiguousarray(p))

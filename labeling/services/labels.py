@@ -93,6 +93,7 @@ def label_create(
                 idempotency_key=idempotency_key or None,
             )
             Item.objects.filter(pk=item.pk).update(current_label=label)
+            _notify_labels_added(target)
     except IntegrityError:
         if idempotency_key:  # a concurrent request with the same key won the race
             return Label.objects.get(idempotency_key=idempotency_key)
@@ -126,6 +127,7 @@ def label_retract(
         idempotency_key=idempotency_key or None,
     )
     Item.objects.filter(pk=item.pk).update(current_label=newest_standing_label(item=item))
+    _notify_labels_added(label.taxonomy_version)
     return retraction
 
 
@@ -189,7 +191,19 @@ def label_bulk_create(
     # with a correlated subquery: bulk_update's CASE WHEN grows quadratically with the batch.
     newest = Label.objects.filter(item=OuterRef("pk")).order_by("-id").values("pk")[:1]
     Item.objects.filter(pk__in=ids).update(current_label=Subquery(newest))
+    _notify_labels_added(target)
     return len(labels)
+
+
+def _notify_labels_added(version: TaxonomyVersion) -> None:
+    """After commit, let the loop count the new ledger rows (it may request a training).
+
+    ``robust``: a failure there (the broker down, say) is logged and never turns a saved label
+    into an error.
+    """
+    from labeling.services.training_triggers import labels_added
+
+    transaction.on_commit(lambda: labels_added(version), robust=True)
 
 
 def rows_insert(*, objects: Sequence[Model]) -> None:

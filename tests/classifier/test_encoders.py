@@ -66,10 +66,11 @@ def photos(tmp_path):
 
 
 def test_it_names_the_unknown_key_and_lists_the_known_ones():
-    with pytest.raises(
-        KeyError, match=r"'clip-huge'.*effnet-lite0, minilm-l6, openclip-text:<\.\.\.>"
-    ):
+    # Other tests may have registered encoders of their own, so check only the built-in keys.
+    with pytest.raises(KeyError, match=r"'clip-huge'") as raised:
         get_encoder("clip-huge")
+    for key in ("effnet-lite0", "minilm-l6", "openclip-text:<...>"):
+        assert key in str(raised.value)
 
 
 def test_it_caches_one_instance_per_key_and_device(private_registry):

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from taxoloop.celery import app as celery_app
@@ -75,6 +76,8 @@ def celery_worker_process(postgres: str, broker_app, tmp_path: Path) -> Iterator
         "DJANGO_SETTINGS_MODULE": "taxoloop.settings.test",
         "DATABASE_URL": postgres,
         "CELERY_BROKER_URL": REDIS_URL,
+        # The worker reads and writes model files and images where the test process does.
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "PYTHONUNBUFFERED": "1",
     }
     name = f"it-{uuid.uuid4().hex[:8]}@%h"

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from classifier.metrics.calibration import expected_calibration_error as ece
 from classifier.model.calibration import committee_proba, fill_absent, fit_temperature, partial_nll
 
 
@@ -16,13 +17,6 @@ def overconfident_logits(n: int = 4000, scale: float = 4.0) -> tuple[torch.Tenso
     p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
     y = np.array([rng.choice(5, p=row) for row in p])
     return torch.tensor(scale * z, dtype=torch.float32).unsqueeze(0), torch.from_numpy(y)
-
-
-def ece(proba: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
-    conf, hit = proba.max(1), proba.argmax(1) == y
-    which = np.minimum((conf * bins).astype(int), bins - 1)
-    return sum(abs(conf[which == b].mean() - hit[which == b].mean()) * (which == b).mean()
-               for b in range(bins) if (which == b).any())
 
 
 def test_it_undoes_over_confidence_with_the_fitted_temperature() -> None:
@@ -42,3 +36,17 @@ def test_it_gives_a_member_without_its_modality_the_mean_of_the_others() -> None
     filled = fill_absent(proba, votes)
     assert filled[2, 0].tolist() == pytest.approx([0.4, 0.6])
     assert filled.mean(0)[0].tolist() == pytest.approx([0.4, 0.6])
+
+
+def test_the_prior_keeps_the_temperature_near_one_on_a_small_perfect_validation_set() -> None:
+    # Without it the NLL keeps falling as T → 0 and the fit would run to the 0.05 bound.
+    y = torch.arange(20) % 4
+    logits = (8.0 * torch.nn.functional.one_hot(y, 4).float()).unsqueeze(0)
+    t = fit_temperature(logits, torch.ones(1, 20, dtype=torch.bool), y, torch.eye(4))
+    assert 0.5 < t <= 1.0
+
+
+def test_an_inner_node_label_is_scored_by_the_sum_of_its_leaves() -> None:
+    proba = torch.tensor([[0.5, 0.2, 0.3]])
+    membership = torch.tensor([[1.0, 1.0, 0.0], [1.0, 0.0, 0.0]])  # node 0 = leaves 0+1
+    assert partial_nll(proba, torch.tensor([0]), membership) == pytest.approx(-np.log(0.7))

@@ -70,3 +70,9 @@ def test_it_weights_classes_by_an_inverse_power_of_their_count() -> None:
     scale = 101 / (100 * 0.1 + 1 * 1.0)
     assert w == pytest.approx([0.1 * scale, scale, 0.0], rel=1e-6)
     assert class_weights(np.array([3, 7]), power=0.0) == pytest.approx([1.0, 1.0])
+
+
+def test_full_class_balance_gives_every_class_the_same_total_weight() -> None:
+    # Raw weights 1/6 and 1/2 (total 1 each), scaled so that sum(count * w) = 8: × 4.
+    w = class_weights(np.array([6, 2]), power=1.0)
+    assert w == pytest.approx([4 / 6, 2.0], rel=1e-6)

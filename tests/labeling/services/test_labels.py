@@ -87,3 +87,32 @@ def test_a_label_cannot_be_retracted_twice(item, tree, alice):
 def test_it_needs_a_current_version(db):
     with pytest.raises(svc.LabelError, match="no current taxonomy version"):
         svc.current_version()
+
+
+def test_every_ledger_write_tells_the_loop_after_commit(item, tree, alice, monkeypatch, django_capture_on_commit_callbacks):
+    from labeling.services import training_triggers
+
+    seen = []
+    monkeypatch.setattr(training_triggers, "labels_added", lambda version: seen.append(version.pk))
+    shirts = tree["Apparel > Topwear > Shirts"]
+    with django_capture_on_commit_callbacks(execute=True):
+        label = svc.label_create(item=item, category=shirts, author=alice, source="review")
+        assert seen == []  # not before the commit
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.label_retract(label=label, author=alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.label_bulk_create(pairs=[(ItemFactory(), shirts)], author=alice, source="import")
+    assert seen == [shirts.version_id] * 3
+
+
+def test_a_failing_trigger_does_not_undo_the_label(item, tree, alice, monkeypatch, django_capture_on_commit_callbacks):
+    from labeling.services import training_triggers
+
+    def broken(version):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(training_triggers, "labels_added", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        label = svc.label_create(item=item, category=tree["Accessories > Watches"], author=alice, source="review")
+    item.refresh_from_db()
+    assert item.current_label == label

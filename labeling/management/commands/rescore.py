@@ -1,0 +1,78 @@
+"""``manage.py rescore``: apply the active model to every item, then rebuild the queue."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from labeling.models import ModelVersion, TaxonomyVersion
+from labeling.services.errors import ServiceError
+from labeling.services.ml import active_model_version
+from labeling.services.queue_build import rebuild_queue
+from labeling.services.scoring import rescore
+
+NO_CURRENT = "There is no current version of taxonomy {name!r}."
+NO_CURRENT_ANY = "There is no current taxonomy version: import or publish one first."
+SEVERAL_CURRENT = "Several taxonomies have a current version ({names}); pass --taxonomy NAME."
+NO_ACTIVE_MODEL = (
+    "Taxonomy version {version} has no active model yet: run `manage.py train` "
+    "(or `manage.py train --cold-start`) first."
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Score every item with the active model of the current taxonomy version (chunked bulk "
+        "writes) and rebuild the review queue. Safe to interrupt and run again."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--taxonomy", default="", help="taxonomy name (default: the only one)")
+        parser.add_argument("--chunk-size", type=int, help="default TAXOLOOP RESCORE_CHUNK_SIZE")
+        parser.add_argument("--no-queue", action="store_true", help="skip rebuilding the queue")
+        parser.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["chunk_size"] is not None and options["chunk_size"] < 1:
+            raise CommandError("--chunk-size must be at least 1.")
+        version = self._version(options["taxonomy"])
+        model = active_model_version(version)
+        if model is None:
+            raise CommandError(NO_ACTIVE_MODEL.format(version=version))
+        try:
+            written = self._rescore(model, options["chunk_size"], quiet=options["quiet"])
+            self.stdout.write(f"model #{model.pk}: {written} predictions written")
+            if not options["no_queue"]:
+                counts = rebuild_queue(version)
+                summary = ", ".join(f"{reason} {n}" for reason, n in counts.items())
+                self.stdout.write(f"queue: {sum(counts.values())} new entries ({summary})")
+        except ServiceError as error:
+            raise CommandError(str(error)) from error
+
+    def _rescore(self, model: ModelVersion, chunk_size: int | None, *, quiet: bool) -> int:
+        bar = tqdm(disable=quiet, file=sys.stderr, unit=" items", mininterval=0.5)
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        with bar:
+            return rescore(model, chunk_size=chunk_size, progress=progress)
+
+    def _version(self, name: str) -> TaxonomyVersion:
+        current = TaxonomyVersion.objects.filter(is_current=True).select_related("taxonomy")
+        if name:
+            version = current.filter(taxonomy__name=name).first()
+            if version is None:
+                raise CommandError(NO_CURRENT.format(name=name))
+            return version
+        versions = list(current)
+        if not versions:
+            raise CommandError(NO_CURRENT_ANY)
+        if len(versions) > 1:
+            names = ", ".join(sorted(v.taxonomy.name for v in versions))
+            raise CommandError(SEVERAL_CURRENT.format(names=names))
+        return versions[0]

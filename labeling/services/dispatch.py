@@ -1,0 +1,32 @@
+"""Sending Celery tasks from services: after commit, and never failing the caller.
+
+A label must be saved even when the broker is down: the enqueue error is logged and the
+periodic task (Celery beat) picks the work up once the broker is back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+def enqueue_on_commit(task_name: str, *args: Any) -> None:
+    """Send ``labeling.tasks.<task_name>(*args)`` once the current transaction commits."""
+    transaction.on_commit(lambda: enqueue_now(task_name, *args))
+
+
+def enqueue_now(task_name: str, *args: Any) -> bool:
+    """Send a task now; False (and a logged error) when the broker refused it."""
+    from labeling import tasks  # tasks import the services: import late to avoid a cycle
+
+    try:
+        # retry=False: with the broker down, fail at once rather than stall the request.
+        getattr(tasks, task_name).apply_async(args=args, retry=False)
+    except Exception:  # kombu/redis raise many types; a web request must not fail on any
+        log.exception("could not enqueue %s%s; the periodic task will pick it up", task_name, args)
+        return False
+    return True

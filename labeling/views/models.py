@@ -1,0 +1,117 @@
+"""The model page: model versions of the current taxonomy version and their training runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from labeling.models import ModelVersion, TaxonomyVersion, TrainingRun
+from labeling.roles import is_taxonomy_admin
+from labeling.selectors.models import model_version_list
+from labeling.views.access import reviewer_required, taxonomy_admin_required
+
+TEMPLATE = "models/model_list.html"
+RUNS_SHOWN = 10
+IN_FLIGHT = (TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING)
+NO_CURRENT_VERSION = "There is no current taxonomy version: import or publish one first."
+TRAINING_QUEUED = "Training run #{pk} is queued; this page shows its progress."
+TRAINING_COALESCED = (
+    "A training of this version is already queued or running; it will include your labels."
+)
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """One model version as the page shows it (figures already picked out of ``metrics``)."""
+
+    model: ModelVersion
+    accuracy: float | None
+    macro_f1: float | None
+    ece: float | None
+    coverage: float | None
+    audit_accuracy: float | None
+    duration: str
+    latency: str
+
+
+@require_GET
+@reviewer_required
+def model_list(request: HttpRequest) -> HttpResponse:
+    version = _current_version()
+    context: dict[str, Any] = {"version": version, "can_train": is_taxonomy_admin(request.user)}
+    if version is not None:
+        context |= _runs_context(version)
+        if not request.htmx:
+            versions = model_version_list(taxonomy_version_id=version.pk)
+            context["rows"] = [_row(mv) for mv in versions]
+    template = f"{TEMPLATE}#training-runs" if request.htmx else TEMPLATE
+    return render(request, template, context)
+
+
+@require_POST
+@taxonomy_admin_required
+def model_train(request: HttpRequest) -> HttpResponse:
+    from labeling.services.training import training_request
+
+    version = _current_version()
+    if version is None:
+        messages.error(request, NO_CURRENT_VERSION)
+    else:
+        run = training_request(version, trigger="manual")
+        if run is None:
+            messages.info(request, TRAINING_COALESCED)
+        else:
+            messages.success(request, TRAINING_QUEUED.format(pk=run.pk))
+    return redirect("models:list")
+
+
+def _current_version() -> TaxonomyVersion | None:
+    return TaxonomyVersion.objects.filter(is_current=True).select_related("taxonomy").first()
+
+
+def _runs_context(version: TaxonomyVersion) -> dict[str, Any]:
+    runs = list(
+        TrainingRun.objects.filter(taxonomy_version=version)
+        .select_related("model_version")
+        .order_by("-created_at", "-id")[:RUNS_SHOWN]
+    )
+    return {"runs": runs, "polling": any(r.status in IN_FLIGHT for r in runs)}
+
+
+def _row(mv: ModelVersion) -> ModelRow:
+    metrics = mv.metrics or {}
+    audit = metrics.get("audit") or {}
+    finished = [r for r in mv.training_runs.all() if r.started_at and r.finished_at]
+    latency = mv.promoted_at - mv.newest_label_at if mv.promoted_at and mv.newest_label_at else None
+    return ModelRow(
+        model=mv,
+        accuracy=metrics.get("leaf_accuracy"),
+        macro_f1=metrics.get("macro_f1"),
+        ece=metrics.get("ece"),
+        coverage=(metrics.get("rollup") or {}).get("decided_share"),
+        audit_accuracy=audit.get("leaf_accuracy"),
+        duration=human_duration(
+            finished[0].finished_at - finished[0].started_at if finished else None
+        ),
+        latency=human_duration(latency),
+    )
+
+
+def human_duration(delta: timedelta | None) -> str:
+    """``"42 s"``, ``"3 min 05 s"``, ``"2 h 04 min"``; an em dash when unknown."""
+    if delta is None:
+        return "—"
+    seconds = max(0, round(delta.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

@@ -1,0 +1,174 @@
+"""HierarchicalClassifier end to end on clustered toy features (one centre per leaf)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from classifier.metrics.calibration import expected_calibration_error as ece
+from classifier.model import HierarchicalClassifier
+from classifier.tree import Tree
+from tests.classifier.model._data import (
+    accuracy,
+    centres,
+    clustered,
+    small_model_params,
+    two_level_tree,
+)
+
+
+@pytest.fixture(scope="module")
+def fitted() -> HierarchicalClassifier:
+    tree = two_level_tree()
+    X, y = clustered(tree, 400, seed=0, image_missing=0.2)
+    return HierarchicalClassifier(tree, **small_model_params()).fit(X, y)  # type: ignore[arg-type]
+
+
+def fit_small(tree: Tree, seed: int = 0, n: int = 200, **params: object) -> HierarchicalClassifier:
+    X, y = clustered(tree, n, seed=0)
+    model = HierarchicalClassifier(tree, seed=seed, **{**small_model_params(), **params})  # type: ignore[arg-type]
+    return model.fit(X, y)
+
+
+def test_it_returns_one_probability_row_per_item_summing_to_one(
+    fitted: HierarchicalClassifier,
+) -> None:
+    X, _ = clustered(fitted.tree, 50, seed=1, image_missing=0.3)
+    proba = fitted.predict_proba(X)
+    committee = fitted.predict_committee(X)
+    assert proba.shape == (50, 4) and proba.dtype == np.float32
+    assert np.allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    assert committee.shape == (3, 50, 4)
+    assert fitted.members_ == ["fused", "text", "image"]
+    assert np.allclose(committee.mean(axis=0), proba, atol=1e-6)
+
+
+def test_it_gives_the_same_answer_in_any_chunk_size(fitted: HierarchicalClassifier) -> None:
+    X, _ = clustered(fitted.tree, 50, seed=1, image_missing=0.3)
+    assert np.allclose(fitted.predict_proba(X, chunk_size=7), fitted.predict_proba(X), atol=1e-6)
+
+
+def test_it_lists_top_leaves_with_decision_uncertainty_and_novelty(
+    fitted: HierarchicalClassifier,
+) -> None:
+    X, _ = clustered(fitted.tree, 30, seed=1)
+    top_idx, top_proba, extras = fitted.predict_topk(X, k=2, chunk_size=8)
+    proba = fitted.predict_proba(X)
+    assert top_idx.shape == (30, 2) and top_proba.shape == (30, 2)
+    assert np.array_equal(top_idx[:, 0], proba.argmax(axis=1))
+    assert np.allclose(top_proba[:, 0], proba.max(axis=1), atol=1e-6)
+    assert np.array_equal(extras["decision"], fitted.decide(proba))
+    assert np.allclose(extras["novelty"], fitted.novelty(X), atol=1e-6)
+    expected = {"confidence", "margin", "entropy", "vote_entropy", "consensus_kl", "novelty"}
+    assert set(extras) == expected | {"decision"}
+
+
+def test_it_learns_separable_clusters(fitted: HierarchicalClassifier) -> None:
+    X, y = clustered(fitted.tree, 400, seed=1)
+    assert accuracy(fitted.tree, fitted.predict_proba(X), y) > 0.95
+
+
+def test_it_predicts_items_without_an_image_from_their_text(fitted: HierarchicalClassifier) -> None:
+    X, y = clustered(fitted.tree, 200, seed=2)
+    text_only = fitted.predict_proba({"text": X["text"]})
+    nan_image = fitted.predict_proba({"text": X["text"], "image": np.full_like(X["image"], np.nan)})
+    assert np.array_equal(text_only, nan_image)
+    assert accuracy(fitted.tree, text_only, y) > 0.95
+
+
+def test_a_member_without_its_modality_echoes_the_voting_members(
+    fitted: HierarchicalClassifier,
+) -> None:
+    X, _ = clustered(fitted.tree, 20, seed=2)
+    committee = fitted.predict_committee({"text": X["text"]})
+    assert np.allclose(committee[2], committee[:2].mean(axis=0), atol=1e-6)
+
+
+def test_the_committee_disagrees_when_text_and_image_point_to_different_leaves(
+    fitted: HierarchicalClassifier,
+) -> None:
+    c = {m: v.astype(np.float32) for m, v in centres().items()}
+    agree = {"text": c["text"][[0]], "image": c["image"][[0]]}
+    clash = {"text": c["text"][[0]], "image": c["image"][[3]]}
+    members = fitted.predict_committee(clash)[:, 0]
+    assert members[1].argmax() == 0 and members[2].argmax() == 3  # text says a1, image b2
+    _, _, calm = fitted.predict_topk(agree)
+    _, _, torn = fitted.predict_topk(clash)
+    assert calm["vote_entropy"][0] == pytest.approx(0.0, abs=1e-6)
+    assert torn["vote_entropy"][0] > 0.5
+    assert torn["consensus_kl"][0] > 10 * calm["consensus_kl"][0]
+
+
+def test_the_same_seed_gives_identical_probabilities_and_another_seed_does_not(tree: Tree) -> None:
+    X, _ = clustered(tree, 60, seed=3, image_missing=0.2)
+    first = fit_small(tree, seed=0, max_epochs=4).predict_proba(X)
+    again = fit_small(tree, seed=0, max_epochs=4).predict_proba(X)
+    other = fit_small(tree, seed=1, max_epochs=4).predict_proba(X)
+    assert np.array_equal(first, again)
+    assert not np.allclose(first, other, atol=1e-4)
+
+
+def test_it_stops_early_on_an_easy_problem(tree: Tree) -> None:
+    calls: list[tuple[int, int]] = []
+    X, y = clustered(tree, 200, seed=0)
+    model = HierarchicalClassifier(
+        tree, **{**small_model_params(), "max_epochs": 200, "patience": 2}
+    )  # type: ignore[arg-type]
+    model.fit(X, y, progress=lambda epoch, total: calls.append((epoch, total)))
+    assert model.n_epochs_ < 200
+    assert calls == [(e, 200) for e in range(1, model.n_epochs_ + 1)]
+
+
+def test_it_fits_the_temperature_on_its_validation_split(fitted: HierarchicalClassifier) -> None:
+    # 400 rows, 10 % held out: the fit set a temperature, and the prior keeps it finite.
+    assert fitted.temperature_ != 1.0
+    assert 0.05 < fitted.temperature_ < 20.0
+
+
+def test_calibrate_on_harder_held_out_items_softens_the_model_and_lowers_ece(tree: Tree) -> None:
+    model = fit_small(tree)
+    X_cal, y_cal = clustered(tree, 300, seed=4, noise=2.0)  # noisier than training: over-confident
+    X_test, y_test = clustered(tree, 300, seed=5, noise=2.0)
+    before = ece(model.predict_proba(X_test), tree.leaf_index[y_test])
+    model.calibrate(X_cal, y_cal)
+    assert model.temperature_ > 1.5
+    assert ece(model.predict_proba(X_test), tree.leaf_index[y_test]) < 0.75 * before
+
+
+def test_it_refuses_labels_that_are_not_nodes_of_the_tree(tree: Tree) -> None:
+    X, _ = clustered(tree, 4)
+    with pytest.raises(ValueError, match="labels must be node indices of the tree"):
+        HierarchicalClassifier(tree).fit(X, np.array([1, 2, 6, 4]))
+
+
+def test_it_refuses_a_label_count_that_differs_from_the_rows(tree: Tree) -> None:
+    X, _ = clustered(tree, 4)
+    with pytest.raises(ValueError, match="y has 3 labels for 4 rows"):
+        HierarchicalClassifier(tree).fit(X, np.array([1, 2, 4]))
+
+
+def test_it_refuses_features_without_a_known_modality(tree: Tree) -> None:
+    with pytest.raises(ValueError, match=r"X has none of the modalities \('text', 'image'\)"):
+        HierarchicalClassifier(tree).fit({"audio": np.ones((2, 3))}, np.array([1, 2]))
+
+
+def test_it_refuses_features_of_another_width(fitted: HierarchicalClassifier) -> None:
+    with pytest.raises(ValueError, match=r"X\['text'\] must be \(n, 8\)"):
+        fitted.predict_proba({"text": np.ones((2, 5), dtype=np.float32)})
+
+
+def test_it_refuses_arrays_of_different_lengths(fitted: HierarchicalClassifier) -> None:
+    X = {"text": np.ones((2, 8), np.float32), "image": np.ones((3, 6), np.float32)}
+    with pytest.raises(ValueError, match="all arrays in X must have the same number of rows"):
+        fitted.predict_proba(X)
+
+
+def test_it_learns_from_labels_that_stop_at_an_inner_node(tree: Tree) -> None:
+    X, y = clustered(tree, 200, seed=0)
+    b2, big_b = tree.index_of("B > b2"), tree.index_of("B")
+    y = np.where(y == b2, big_b, y)  # reviewers were only sure of "B" for the b2 items
+    model = HierarchicalClassifier(tree, **small_model_params()).fit(X, y)  # type: ignore[arg-type]
+    X_test, y_test = clustered(tree, 200, seed=1)
+    node_proba = tree.node_proba(model.predict_proba(X_test))
+    assert node_proba[y_test == b2, big_b].mean() > 0.9
+    assert model.leaf_counts_.tolist()[3] == 0  # an inner-node label is no leaf prototype

@@ -1,0 +1,122 @@
+"""labeling.tasks: thin, idempotent tasks, and the beat schedule that drives the loop."""
+
+from __future__ import annotations
+
+import sys
+import types
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from labeling import tasks
+from labeling.models import ModelVersion, TrainingRun
+from labeling.services import labels as label_svc
+from labeling.services import training
+from taxoloop.celery import app
+from tests.factories import ItemFactory, TaxonomyVersionFactory
+from tests.labeling.services.loop_data import (
+    SMALL_MODEL,
+    clustered_items,
+    fake_encoders,  # noqa: F401
+    fresh_caches,  # noqa: F401
+    leaves_of,
+    one_torch_thread,  # noqa: F401
+)
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("fake_encoders", "fresh_caches", "one_torch_thread"),
+]
+
+
+@pytest.fixture(autouse=True)
+def small_models(settings):
+    settings.TAXOLOOP = {
+        **settings.TAXOLOOP,
+        "MODEL_PARAMS": SMALL_MODEL,
+        "MIN_LABELS_TO_TRAIN": 10,
+    }
+
+
+@pytest.fixture
+def fake_scoring(monkeypatch):
+    """Stand-ins for scoring.rescore and queue_build.rebuild_queue that record their calls."""
+    calls: list[tuple[str, int]] = []
+    scoring = types.ModuleType("labeling.services.scoring")
+    scoring.rescore = lambda model, **kw: calls.append(("rescore", model.pk)) or 7
+    queue_build = types.ModuleType("labeling.services.queue_build")
+    queue_build.rebuild_queue = lambda version, **kw: calls.append(("queue", version.pk)) or {}
+    monkeypatch.setitem(sys.modules, "labeling.services.scoring", scoring)
+    monkeypatch.setitem(sys.modules, "labeling.services.queue_build", queue_build)
+    return calls
+
+
+def test_train_model_task_runs_a_queued_run_once(tree, version, fake_scoring):
+    for item, leaf in clustered_items(leaves_of(version), 3).items():
+        label_svc.label_create(item=item, category=leaf, author=None, source="review")
+    run = training.training_request(version, trigger="manual", enqueue=False)
+    assert tasks.train_model_task.delay(run.pk).get() == "succeeded"
+    assert tasks.train_model_task.delay(run.pk).get() == "succeeded"  # a redelivery: no-op
+    assert ModelVersion.objects.get().status == "active"
+
+
+def test_train_model_task_for_a_missing_run_does_nothing(db):
+    assert tasks.train_model_task.delay(999999).get() == "missing"
+
+
+def test_the_tasks_ack_late():
+    for task in (
+        tasks.train_model_task,
+        tasks.rescore_task,
+        tasks.embed_items_task,
+        tasks.reap_stale_runs_task,
+        tasks.periodic_training_task,
+    ):
+        assert task.acks_late is True
+
+
+def test_rescore_task_scores_then_rebuilds_the_queue(version, fake_scoring):
+    model = ModelVersion.objects.create(taxonomy_version=version, status="active")
+    assert tasks.rescore_task.delay(model.pk).get() == 7
+    assert fake_scoring == [("rescore", model.pk), ("queue", version.pk)]
+
+
+def test_rescore_task_skips_a_model_that_is_no_longer_active(version, fake_scoring):
+    retired = ModelVersion.objects.create(taxonomy_version=version, status="retired")
+    assert tasks.rescore_task.delay(retired.pk).get() == 0
+    assert tasks.rescore_task.delay(999999).get() == 0
+    assert fake_scoring == []
+
+
+def test_reap_stale_runs_task_fails_stale_runs(version):
+    old = timezone.now() - timedelta(hours=2)
+    run = TrainingRun.objects.create(
+        taxonomy_version=version, status="running", started_at=old, heartbeat_at=old
+    )
+    assert tasks.reap_stale_runs_task.delay().get() == 1
+    run.refresh_from_db()
+    assert run.status == "failed" and run.error.startswith("no heartbeat since")
+
+
+def test_periodic_training_task_requests_a_run_per_current_version(version):
+    TaxonomyVersionFactory(is_current=False)
+    runs = tasks.periodic_training_task.delay().get()
+    assert runs == [TrainingRun.objects.get(taxonomy_version=version).pk]
+    assert tasks.periodic_training_task.delay().get() == []  # coalesced
+
+
+def test_embed_items_task_reports_counts(db):
+    ItemFactory.create_batch(2)
+    assert tasks.embed_items_task.delay().get() == {"encoded": 2, "failed": 0}
+
+
+def test_beat_trains_every_configured_minutes_and_reaps_every_minute(settings):
+    schedule = app.conf.beat_schedule
+    assert schedule["train-models"] == {
+        "task": "labeling.tasks.periodic_training_task",
+        "schedule": settings.TAXOLOOP["TRAIN_EVERY_MINUTES"] * 60.0,
+    }
+    assert schedule["reap-stale-training-runs"]["task"] == "labeling.tasks.reap_stale_runs_task"
+    assert schedule["reap-stale-training-runs"]["schedule"] == 60.0
+    assert set(app.tasks) >= {s["task"] for s in schedule.values()}
