@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 MISSING_COLUMN = "column {column!r} ({role}) not found in {path}; columns present: {present}"
 UNREADABLE_FILE = "cannot read {path}: {reason}"
 EMPTY_FILE = "{path} has no data rows"
@@ -48,7 +50,7 @@ class LabelledData:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def subset(self, index: Sequence[int]) -> LabelledData:
+    def subset(self, index: Sequence[int] | np.ndarray) -> LabelledData:
         """The items at ``index`` (positions in this object, not file rows)."""
         pick = [int(i) for i in index]
         return LabelledData(

@@ -27,7 +27,7 @@ NOT_REACHED = "not reached within budget"
 
 
 def labels_to_reach(
-    n_labels: Sequence[float], accuracy: Sequence[float], target: float
+    n_labels: Sequence[float] | np.ndarray, accuracy: Sequence[float] | np.ndarray, target: float
 ) -> float | None:
     """Labels at which a learning curve first reaches ``target``, interpolated linearly
     between the two rounds around the crossing; ``None`` when it never does.
