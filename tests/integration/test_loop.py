@@ -53,7 +53,14 @@ def worker_env(monkeypatch, tmp_path, settings):
     monkeypatch.setenv("TAXOLOOP_IMAGE_ENCODER", FAKE_ENCODERS["IMAGE_ENCODER"])
     monkeypatch.setenv("TAXOLOOP_MIN_LABELS_TO_TRAIN", "10")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # tiny tensors on a shared machine
-    settings.TAXOLOOP = {**settings.TAXOLOOP, **FAKE_ENCODERS, "MIN_LABELS_TO_TRAIN": 10}
+    # These tests start every training themselves; the label counter would start extra ones
+    # at moments of its own choosing (tests/labeling/services cover the counter).
+    settings.TAXOLOOP = {
+        **settings.TAXOLOOP,
+        **FAKE_ENCODERS,
+        "MIN_LABELS_TO_TRAIN": 10,
+        "TRAIN_EVERY_N_LABELS": 10**9,
+    }
     ml.clear_caches()
     return monkeypatch
 
