@@ -34,7 +34,44 @@ def embed_items_task(item_ids: list[int] | None = None) -> dict[str, int]:
     report = embed_items(item_ids=item_ids)
     for line in report.lines():
         log.info("embed: %s", line)
+    if report.encoded:
+        _score_new_items(item_ids)
     return {"encoded": report.encoded, "failed": report.failed}
+
+
+def _score_new_items(item_ids: list[int] | None) -> None:
+    """Newly embedded items get predictions (and can enter the queue) without waiting for a
+    training: from the active model, or from a cold-start model when there is none yet."""
+    from labeling.services import dispatch
+    from labeling.services.ml import active_model_version
+    from labeling.services.training import training_periodic
+
+    for version in TaxonomyVersion.objects.filter(is_current=True):
+        active = active_model_version(version)
+        if active is not None:
+            if item_ids is None:
+                dispatch.enqueue_now("rescore_task", active.pk)
+            else:
+                dispatch.enqueue_now("rescore_items_task", active.pk, item_ids)
+        # Labels on items that had no embedding could not be trained on until now; without an
+        # active model this builds the cold-start one (which then scores every item).
+        training_periodic(version)
+
+
+@shared_task(acks_late=True)
+def rescore_items_task(model_version_id: int, item_ids: list[int]) -> int:
+    """Score a few new items with the active model, then refresh the queue."""
+    from labeling.services.queue_build import rebuild_queue
+    from labeling.services.scoring import rescore
+
+    model = (
+        ModelVersion.objects.select_related("taxonomy_version").filter(pk=model_version_id).first()
+    )
+    if model is None or model.status != ModelVersion.Status.ACTIVE:
+        return 0
+    written = rescore(model, item_ids=item_ids)
+    rebuild_queue(model.taxonomy_version)
+    return written
 
 
 @shared_task(acks_late=True)

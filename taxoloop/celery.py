@@ -31,6 +31,12 @@ app.conf.beat_schedule = {
         "task": "labeling.tasks.periodic_training_task",
         "schedule": _TRAIN_EVERY_MINUTES * 60.0,
     },
+    # Every TRAIN_EVERY_MINUTES: encode items that have no embedding yet (new items are sent
+    # at once; this catches up on what was missed while the broker was down) and score them.
+    "embed-pending-items": {
+        "task": "labeling.tasks.embed_items_task",
+        "schedule": _TRAIN_EVERY_MINUTES * 60.0,
+    },
     # Every minute: mark training runs whose worker stopped sending heartbeats as failed.
     "reap-stale-training-runs": {
         "task": "labeling.tasks.reap_stale_runs_task",

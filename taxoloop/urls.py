@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("labeling.api.urls")),
     path("models/", include("labeling.urls_models")),
+    path("review/", include("labeling.urls_review")),
     path("", include("labeling.urls")),
 ]
 

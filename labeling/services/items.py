@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 
 from classifier.images import ImageError, validate_image_bytes
 from labeling.models import Item
+from labeling.services import dispatch
 from labeling.services.errors import ServiceError
 
 ITEM_EXTERNAL_ID_REQUIRED = "The external id is required."
@@ -269,6 +270,7 @@ def item_create(
                     ITEM_ALREADY_EXISTS.format(external_id=fields.external_id), field="external_id"
                 )
             item.save()
+            dispatch.enqueue_on_commit("embed_items_task", [item.pk])
     except IntegrityError as error:  # a concurrent create with the same id won the race
         raise ItemError(
             ITEM_ALREADY_EXISTS.format(external_id=fields.external_id), field="external_id"
@@ -330,6 +332,8 @@ def _item_apply(*, item: Item, fields: ItemFields) -> Item:
     try:
         with transaction.atomic():
             item.save(update_fields=[*changed, "content_hash", "updated_at"])
+            if set(changed) - {"external_id", "source"}:  # the encoders' input changed
+                dispatch.enqueue_on_commit("embed_items_task", [item.pk])
     except IntegrityError as error:
         raise ItemError(
             ITEM_ALREADY_EXISTS.format(external_id=fields.external_id), field="external_id"
@@ -357,7 +361,9 @@ def items_bulk_create(*, rows: Sequence[Mapping[str, Any]], source: str = "api")
     ]
     try:
         with transaction.atomic():
-            return Item.objects.bulk_create(items)
+            created = Item.objects.bulk_create(items)
+            dispatch.enqueue_on_commit("embed_items_task", [item.pk for item in created])
+            return created
     except IntegrityError as error:  # a concurrent request created one of the ids meanwhile
         _bulk_check_duplicates([fields for fields, _ in cleaned])
         raise ItemError(str(error), field="external_id") from error

@@ -69,8 +69,10 @@ def rescore(
     *,
     chunk_size: int | None = None,
     progress: Progress | None = None,
+    item_ids: Sequence[int] | None = None,
 ) -> int:
-    """Store the prediction of ``model_version`` for every item that has an embedding.
+    """Store the prediction of ``model_version`` for every item that has an embedding
+    (or only for ``item_ids``: items that have just been embedded).
 
     Items without any usable embedding (not encoded yet) are skipped and keep whatever
     prediction they had. ``progress(done, total)`` is called after each chunk.
@@ -82,9 +84,10 @@ def rescore(
     vtree = ml.version_tree(model_version.taxonomy_version)
     _check_tree(model, vtree, model_version)
     k = int(settings.TAXOLOOP.get("PREDICTION_TOP_K", DEFAULT_TOP_K))
-    total = Item.objects.count()
+    total = Item.objects.count() if item_ids is None else len(item_ids)
     written = done = 0
-    for ids in _id_chunks(size):
+    chunks = _id_chunks(size) if item_ids is None else _given_chunks(item_ids, size)
+    for ids in chunks:
         scores = _score_chunk(model, vtree, ids, k)
         written += _upsert(model_version, vtree, scores)
         done += len(ids)
@@ -115,6 +118,12 @@ def _check_tree(model: HierarchicalClassifier, vtree: ml.VersionTree, mv: ModelV
                 version_nodes=vtree.tree.n_nodes,
             )
         )
+
+
+def _given_chunks(item_ids: Sequence[int], size: int) -> Iterator[list[int]]:
+    ordered = sorted(set(item_ids))
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
 
 
 def _id_chunks(size: int) -> Iterator[list[int]]:

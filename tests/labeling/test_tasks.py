@@ -120,3 +120,66 @@ def test_beat_trains_every_configured_minutes_and_reaps_every_minute(settings):
     assert schedule["reap-stale-training-runs"]["task"] == "labeling.tasks.reap_stale_runs_task"
     assert schedule["reap-stale-training-runs"]["schedule"] == 60.0
     assert set(app.tasks) >= {s["task"] for s in schedule.values()}
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Tasks sent through labeling.services.dispatch, recorded instead of sent."""
+    from labeling.services import dispatch
+
+    calls: list[tuple] = []
+    monkeypatch.setattr(dispatch, "enqueue_now", lambda name, *args: calls.append((name, *args)) or True)
+    return calls
+
+
+def test_a_new_or_changed_item_is_sent_to_embedding_after_commit(
+    sent, django_capture_on_commit_callbacks
+):
+    from labeling.services import items as item_svc
+
+    with django_capture_on_commit_callbacks(execute=True):
+        item = item_svc.item_create(external_id="sku-1", title="Blue linen shirt")
+        assert sent == []  # only once the row is committed
+    with django_capture_on_commit_callbacks(execute=True):
+        item_svc.item_update(item=item, title="Blue linen shirt, slim fit")
+    with django_capture_on_commit_callbacks(execute=True):
+        item_svc.item_update(item=item, source="erp")  # not an encoder input: nothing to do
+    with django_capture_on_commit_callbacks(execute=True):
+        bulk = item_svc.items_bulk_create(rows=[{"external_id": "sku-2", "title": "Red scarf"}])
+    assert sent == [
+        ("embed_items_task", [item.pk]),
+        ("embed_items_task", [item.pk]),
+        ("embed_items_task", [bulk[0].pk]),
+    ]
+
+
+def test_newly_embedded_items_are_scored_by_the_active_model(tree, version, sent):
+    active = ModelVersion.objects.create(taxonomy_version=version, status="active")
+    item = ItemFactory(title="Blue linen shirt")
+    assert tasks.embed_items_task([item.pk]) == {"encoded": 1, "failed": 0}
+    assert sent == [("rescore_items_task", active.pk, [item.pk])]
+    sent.clear()
+    assert tasks.embed_items_task([item.pk]) == {"encoded": 0, "failed": 0}
+    assert sent == []  # nothing new, nothing to score
+
+
+def test_without_an_active_model_new_items_start_the_cold_start(
+    tree, version, sent, django_capture_on_commit_callbacks
+):
+    item = ItemFactory(title="Blue linen shirt")
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.embed_items_task([item.pk])
+    run = TrainingRun.objects.get(taxonomy_version=version)
+    assert run.trigger == "beat" and ("train_model_task", run.pk) in sent
+
+
+def test_labels_waiting_for_an_embedding_are_trained_on_once_it_exists(
+    tree, version, sent, django_capture_on_commit_callbacks
+):
+    ModelVersion.objects.create(taxonomy_version=version, status="active")
+    item = ItemFactory(title="Blue linen shirt")
+    label_svc.label_create(item=item, category=leaves_of(version)[0], author=None, source="import")
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.embed_items_task([item.pk])
+    run = TrainingRun.objects.get(taxonomy_version=version)
+    assert ("train_model_task", run.pk) in sent

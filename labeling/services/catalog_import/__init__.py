@@ -33,6 +33,7 @@ from labeling.services.catalog_import.reader import (
 )
 from labeling.services.catalog_import.rows import ImportOptions, PreparedRow, RowError, RowPreparer
 from labeling.services.catalog_import.writer import ChunkCounts, chunk_write
+from labeling.services import dispatch
 from labeling.services.errors import ServiceError
 from labeling.services.labels import current_version
 
@@ -129,6 +130,9 @@ def catalog_import(*, path: str | Path, options: ImportOptions | None = None) ->
             _chunk_import(chunk, summary, version=version, options=options)
     summary.seconds = time.perf_counter() - started
     summary.images = preparer.images_stored
+    if summary.created or summary.updated:
+        # Every chunk has committed: one task encodes whatever has no embedding yet.
+        dispatch.enqueue_on_commit("embed_items_task")
     summary.errors.sort(key=lambda e: e.line)
     if summary.errors:
         summary.errors_file = _errors_write(path, options, summary.errors)

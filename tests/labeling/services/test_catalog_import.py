@@ -442,3 +442,18 @@ def test_a_small_chunk_size_gives_the_same_result(tree, tmp_path):
     summary = svc.catalog_import(path=write_csv(tmp_path, records), options=options(chunk_size=3))
     assert (summary.created, summary.labels_written) == (7, 7)
     assert Item.objects.filter(current_label__category=tree[JEANS]).count() == 3
+
+
+def test_an_import_that_adds_items_sends_one_embedding_task(
+    tree, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    from labeling.services import dispatch
+
+    sent = []
+    monkeypatch.setattr(dispatch, "enqueue_now", lambda name, *args: sent.append((name, *args)))
+    path = write_csv(tmp_path, [good("A"), good("B")])
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.catalog_import(path=path, options=options())
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.catalog_import(path=path, options=options())  # unchanged: nothing new to encode
+    assert sent == [("embed_items_task",)]

@@ -179,3 +179,9 @@ def test_rescore_of_a_model_without_artifact_says_so(version, tree):
     with pytest.raises(ml.MLError) as err:
         scoring.rescore(mv)
     assert str(err.value) == ml.NO_ARTIFACT.format(pk=mv.pk, status="training")
+
+
+def test_rescore_of_given_items_scores_only_those(truth, model_version):
+    some = [item.pk for item in list(truth)[:5]]
+    assert scoring.rescore(model_version, item_ids=some + some[:2], chunk_size=2) == 5
+    assert sorted(Prediction.objects.values_list("item_id", flat=True)) == sorted(some)

@@ -1,0 +1,335 @@
+"""The reviewer's queue: leases on queue entries, and the decisions a reviewer takes.
+
+Handing out work
+    ``review_lease`` gives a reviewer the entries they hold (at most ``count``: the one on
+    screen and the prefetched next one), topping up from the pool in priority order. On
+    PostgreSQL the candidates are read with ``SELECT … FOR UPDATE SKIP LOCKED`` so concurrent
+    reviewers walk past each other's rows instead of queueing on them; every lease is then
+    taken with a conditional UPDATE (compare-and-set on "still free"), which alone keeps
+    SQLite safe too. A lease lasts ``TAXOLOOP["QUEUE_LEASE_SECONDS"]`` and is renewed while
+    the reviewer keeps working; an expired lease returns the entry to the pool.
+
+What a decision writes
+    One ``Label`` (source ``review``) through ``label_create``, with the model version and
+    the candidates the reviewer saw (``prediction_shown``, taken from a signed token the page
+    carried, so it is what was on screen, not what a later rescore says), ``is_audit`` when
+    the entry came from the random audit slice, and the page's idempotency key (a double
+    click or a retry writes one label). The item's queue entry is deleted.
+
+    Nothing is lost to timing: a decision posted after its lease expired, or after a queue
+    rebuild dropped the entry, is still saved. If *someone else* labelled the item in the
+    meantime (the item's current label is no longer the one the page was shown with, and
+    it has another author and another category), the decision is saved with
+    ``context="conflict"`` and a note naming the other label; it supersedes that label in
+    the ledger, so adjudication is "list labels with context conflict" and both decisions
+    stay visible. Two reviewers who agree are not a conflict.
+
+"Not in the taxonomy"
+    A label needs a category, and the domain model has no proposal table (a model change is
+    out of scope here), so a proposal is a review label on the deepest node the reviewer is
+    sure of (default: the top-level ancestor of the model's top candidate) with
+    ``context="proposal"`` and ``note="not in taxonomy: <text>"``. Admins list proposals by
+    that context; the item keeps a truthful, if coarse, label meanwhile.
+
+Undo
+    ``review_undo`` retracts the reviewer's newest label of this session (a retraction row;
+    the ledger is append-only) and puts the item back on top of the reviewer's queue.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core import signing
+from django.db import connection, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from labeling.models import Category, Item, Label, ModelVersion, QueueEntry
+from labeling.services.errors import ServiceError
+from labeling.services.labels import label_create, label_retract
+
+SHOWN_SALT = "taxoloop.review.shown"
+SHOWN_MAX_AGE = 7 * 24 * 3600  # a page left open over a weekend may still be submitted
+
+BAD_SHOWN = "This review form is damaged or too old; reload the page and decide again."
+CATEGORY_MISSING = "Pick a category: a candidate (1–9), a search result or a node of the tree."
+CATEGORY_UNKNOWN = "Category #{pk} does not exist; reload the page and pick again."
+NOTE_REQUIRED = "Say in a few words which category is missing (the note is required)."
+NOTHING_TO_UNDO = "Nothing to undo: you have not labelled anything in this session."
+NOT_YOUR_LABEL = "Label #{pk} is not one of your review decisions; only your own can be undone."
+NO_CATEGORY_FOR_PROPOSAL = (
+    "There is no candidate to attach the proposal to; pick the closest category you are sure of."
+)
+
+CONTEXT_QUEUE = "queue"
+CONTEXT_CONFLICT = "conflict"
+CONTEXT_PROPOSAL = "proposal"
+PROPOSAL_NOTE = "not in taxonomy: {text}"
+CONFLICT_NOTE = (
+    "Conflict: item was labelled meanwhile by {author} as {path!r} (label #{pk}); "
+    "both decisions are in the ledger for adjudication."
+)
+
+
+class ReviewError(ServiceError):
+    pass
+
+
+# -- leases ------------------------------------------------------------------------------------
+
+
+def lease_seconds() -> int:
+    return int(settings.TAXOLOOP.get("QUEUE_LEASE_SECONDS", 600))
+
+
+def review_lease(
+    *, reviewer: AbstractBaseUser, count: int = 2, exclude: Sequence[int] = ()
+) -> list[QueueEntry]:
+    """The entries ``reviewer`` holds, renewed, topped up to ``count`` from the pool.
+
+    Ordered highest priority first: the first is the one to show, the rest are prefetched.
+    ``exclude``: entry ids the reviewer skipped (they stay in the pool for everyone else).
+    """
+    now = timezone.now()
+    expires = now + timedelta(seconds=lease_seconds())
+    with transaction.atomic():
+        held = QueueEntry.objects.filter(lease_holder=reviewer, lease_expires_at__gt=now).exclude(
+            pk__in=exclude
+        )
+        held_ids = list(held.order_by("-priority", "id").values_list("pk", flat=True)[:count])
+        if held_ids:
+            QueueEntry.objects.filter(pk__in=held_ids).update(lease_expires_at=expires)
+        missing = count - len(held_ids)
+        if missing > 0:
+            held_ids += _take_free(reviewer, missing, [*exclude, *held_ids], now, expires)
+    entries = QueueEntry.objects.filter(pk__in=held_ids).select_related(
+        "item", "item__prediction", "model_version"
+    )
+    return sorted(entries, key=lambda e: (-e.priority, e.pk))
+
+
+def _free(now: Any) -> Q:
+    return Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+
+
+def _take_free(
+    reviewer: AbstractBaseUser, n: int, exclude: Sequence[int], now: Any, expires: Any
+) -> list[int]:
+    """Lease up to ``n`` free entries; compare-and-set so no entry is ever handed out twice."""
+    taken: list[int] = []
+    for _ in range(3):  # a lost race only costs a re-read
+        pool = QueueEntry.objects.filter(_free(now)).exclude(pk__in=[*exclude, *taken])
+        pool = pool.order_by("-priority", "id")
+        if connection.vendor == "postgresql":
+            pool = pool.select_for_update(skip_locked=True, of=("self",))
+        for pk in list(pool.values_list("pk", flat=True)[: n - len(taken)]):
+            won = QueueEntry.objects.filter(_free(now), pk=pk).update(
+                lease_holder=reviewer, lease_expires_at=expires
+            )
+            if won:
+                taken.append(pk)
+        if len(taken) >= n:
+            break
+    return taken
+
+
+def review_release(*, reviewer: AbstractBaseUser, entry_id: int) -> bool:
+    """Give an entry back to the pool (skip); False when the reviewer did not hold it."""
+    return bool(
+        QueueEntry.objects.filter(pk=entry_id, lease_holder=reviewer).update(
+            lease_holder=None, lease_expires_at=None
+        )
+    )
+
+
+# -- what the page showed ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a review page showed for one item; travels signed in the form."""
+
+    entry: int
+    item: int
+    reason: str
+    detail: dict[str, Any]
+    candidates: list[dict[str, Any]]
+    model_version: int | None
+    base_label: int | None  # the item's current label when the page was rendered
+    audit: bool
+    key: str = field(default_factory=lambda: f"review:{uuid.uuid4().hex}")
+
+    @classmethod
+    def of(cls, entry: QueueEntry) -> Shown:
+        prediction = getattr(entry.item, "prediction", None)
+        candidates = list(prediction.candidates) if prediction is not None else []
+        mv = entry.model_version_id or (prediction.model_version_id if prediction else None)
+        return cls(
+            entry=entry.pk,
+            item=entry.item_id,
+            reason=entry.reason,
+            detail=dict(entry.detail or {}),
+            candidates=candidates,
+            model_version=mv,
+            base_label=entry.item.current_label_id,
+            audit=entry.reason == QueueEntry.Reason.AUDIT,
+        )
+
+    def sign(self) -> str:
+        return signing.dumps(vars(self), salt=SHOWN_SALT, compress=True)
+
+    @classmethod
+    def load(cls, token: str) -> Shown:
+        try:
+            data = signing.loads(token or "", salt=SHOWN_SALT, max_age=SHOWN_MAX_AGE)
+            return cls(**data)
+        except (signing.BadSignature, TypeError) as exc:
+            raise ReviewError(BAD_SHOWN) from exc
+
+    def prediction_shown(self) -> dict[str, Any]:
+        return {
+            "candidates": self.candidates,
+            "model_version": self.model_version,
+            "reason": self.reason,
+            "detail": self.detail,
+        }
+
+
+# -- decisions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    label: Label
+    created: bool  # False: a replay of the same idempotency key
+    conflict: Label | None = None  # the other reviewer's label this one contradicts
+
+
+def category_for(pk: object) -> Category:
+    """The category a form named, or a ReviewError saying what is wrong."""
+    if pk in (None, ""):
+        raise ReviewError(CATEGORY_MISSING)
+    try:
+        return Category.objects.get(pk=int(str(pk)))
+    except (ValueError, Category.DoesNotExist) as exc:
+        raise ReviewError(CATEGORY_UNKNOWN.format(pk=pk)) from exc
+
+
+def review_decide(
+    *,
+    reviewer: AbstractBaseUser,
+    shown: Shown,
+    category: Category,
+    context: str = CONTEXT_QUEUE,
+    note: str = "",
+) -> Decision:
+    """Write the reviewer's decision for ``shown.item`` (see the module docstring)."""
+    with transaction.atomic():
+        item = Item.objects.select_for_update().get(pk=shown.item)
+        replay = Label.objects.filter(idempotency_key=shown.key).first()
+        if replay is not None:
+            return Decision(label=replay, created=False)
+        conflict = _conflicting_label(item, shown, reviewer, category)
+        if conflict is not None:
+            context = CONTEXT_CONFLICT
+            note = _join(note, _conflict_note(conflict))
+        label = label_create(
+            item=item,
+            category=category,
+            author=reviewer,
+            source=Label.Source.REVIEW,
+            model_version=ModelVersion.objects.filter(pk=shown.model_version).first(),
+            prediction_shown=shown.prediction_shown(),
+            is_audit=shown.audit,
+            context=context,
+            note=note,
+            idempotency_key=shown.key,
+        )
+        QueueEntry.objects.filter(item_id=item.pk).delete()
+    return Decision(label=label, created=True, conflict=conflict)
+
+
+def _conflicting_label(
+    item: Item, shown: Shown, reviewer: AbstractBaseUser, category: Category
+) -> Label | None:
+    if item.current_label_id is None or item.current_label_id == shown.base_label:
+        return None
+    current = Label.objects.select_related("category", "author").get(pk=item.current_label_id)
+    if current.author_id == reviewer.pk or current.category_id == category.pk:
+        return None
+    return current
+
+
+def _conflict_note(other: Label) -> str:
+    author = other.author.get_username() if other.author else "an import"
+    return CONFLICT_NOTE.format(author=author, path=other.category.path, pk=other.pk)
+
+
+def _join(*parts: str) -> str:
+    return " ".join(p for p in parts if p)
+
+
+def review_propose(
+    *, reviewer: AbstractBaseUser, shown: Shown, text: str, category: Category | None
+) -> Decision:
+    """Record "not in the taxonomy" as a proposal label (see the module docstring)."""
+    text = " ".join((text or "").split())
+    if not text:
+        raise ReviewError(NOTE_REQUIRED)
+    target = category or _top_level_of_top_candidate(shown)
+    return review_decide(
+        reviewer=reviewer,
+        shown=shown,
+        category=target,
+        context=CONTEXT_PROPOSAL,
+        note=PROPOSAL_NOTE.format(text=text),
+    )
+
+
+def _top_level_of_top_candidate(shown: Shown) -> Category:
+    if not shown.candidates:
+        raise ReviewError(NO_CATEGORY_FOR_PROPOSAL)
+    node = Category.objects.get(pk=shown.candidates[0]["category"])
+    while node.parent_id is not None:
+        node = Category.objects.get(pk=node.parent_id)
+    return node
+
+
+def review_undo(*, reviewer: AbstractBaseUser, label_id: int | None) -> Label:
+    """Retract the reviewer's label ``label_id`` and give its item back to the reviewer on top
+    of their queue; returns the retraction. Idempotent: undoing twice writes one retraction."""
+    if label_id is None:
+        raise ReviewError(NOTHING_TO_UNDO)
+    label = Label.objects.filter(pk=label_id, kind=Label.Kind.LABEL).first()
+    if label is None or label.author_id != reviewer.pk or label.source != Label.Source.REVIEW:
+        raise ReviewError(NOT_YOUR_LABEL.format(pk=label_id))
+    with transaction.atomic():
+        retraction = label_retract(
+            label=label, author=reviewer, note="undo", idempotency_key=f"undo:{label.pk}"
+        )
+        _requeue(label, reviewer)
+    return retraction
+
+
+def _requeue(label: Label, reviewer: AbstractBaseUser) -> QueueEntry:
+    shown = label.prediction_shown or {}
+    top = QueueEntry.objects.aggregate(m=Max("priority"))["m"] or 0.0
+    entry, _ = QueueEntry.objects.update_or_create(
+        item_id=label.item_id,
+        defaults={
+            "reason": shown.get("reason") or QueueEntry.Reason.RE_REVIEW,
+            "detail": shown.get("detail") or {},
+            "model_version_id": label.model_version_id,
+            "priority": top + 1.0,
+            "lease_holder": reviewer,
+            "lease_expires_at": timezone.now() + timedelta(seconds=lease_seconds()),
+        },
+    )
+    return entry

@@ -1,0 +1,19 @@
+"""Routes of the reviewer's queue (``review:queue``, ``review:decide``, …), mounted at review/."""
+
+from django.urls import path
+
+from labeling.views import review
+
+app_name = "review"
+
+urlpatterns = [
+    path("", review.queue, name="queue"),
+    path("decide/", review.decide, name="decide"),
+    path("skip/", review.skip, name="skip"),
+    path("unskip/", review.unskip, name="unskip"),
+    path("propose/", review.propose, name="propose"),
+    path("undo/", review.undo, name="undo"),
+    path("search/", review.search, name="search"),
+    path("tree/", review.tree, name="tree"),
+    path("figures/", review.figures, name="figures"),
+]

@@ -1,0 +1,292 @@
+"""The reviewer's queue page and its actions (decide, skip, not in taxonomy, undo, search, tree).
+
+Every action answers an htmx request with the fragment it replaces (``#review-card`` for the
+actions, ``#search-results``, ``#review-tree``, ``#review-figures``) and a plain request with
+a redirect back to the page (POST) or the whole page (GET), so the basic accept works
+without JavaScript. Per-session state (labels for undo, skipped entries, the figures) lives
+in the Django session; everything durable goes through ``labeling.services.review``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from labeling.models import QueueEntry, TaxonomyVersion
+from labeling.selectors import review as sel
+from labeling.services import review as svc
+from labeling.services.errors import ServiceError
+from labeling.views.access import reviewer_required
+
+TEMPLATE = "review/page.html"
+SESSION_KEY = "taxoloop_review"
+UNDO_DEPTH = 50
+SKIP_MEMORY = 200
+DECIDED_EVENT = "review-decided"
+NO_CURRENT_VERSION = "There is no current taxonomy version: import or publish one first."
+
+
+class ReviewSession:
+    """This browser session's review figures, undo stack and skipped entries."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self._session = request.session
+        self.data: dict[str, Any] = request.session.get(SESSION_KEY) or {
+            "started": timezone.now().isoformat(),
+            "labels": [],
+            "skipped": [],
+            "count": 0,
+        }
+
+    def _save(self) -> None:
+        self._session[SESSION_KEY] = self.data
+
+    @property
+    def skipped(self) -> list[int]:
+        return list(self.data["skipped"])
+
+    def decided(self, label_id: int) -> None:
+        self.data["labels"] = [*self.data["labels"], label_id][-UNDO_DEPTH:]
+        self.data["count"] += 1
+        self._save()
+
+    def last_label(self) -> int | None:
+        return self.data["labels"][-1] if self.data["labels"] else None
+
+    def undone(self) -> None:
+        self.data["labels"] = self.data["labels"][:-1]
+        self.data["count"] = max(0, self.data["count"] - 1)
+        self._save()
+
+    def skip(self, entry_id: int) -> None:
+        self.data["skipped"] = [*self.data["skipped"], entry_id][-SKIP_MEMORY:]
+        self._save()
+
+    def unskip_all(self) -> None:
+        self.data["skipped"] = []
+        self._save()
+
+    def figures(self) -> dict[str, Any]:
+        started = datetime.fromisoformat(self.data["started"])
+        hours = max((timezone.now() - started).total_seconds(), 60.0) / 3600
+        self._save()  # the start time counts from the first visit
+        return {
+            "count": self.data["count"],
+            "per_hour": round(self.data["count"] / hours),
+            "skipped": len(self.data["skipped"]),
+        }
+
+
+@dataclass(frozen=True)
+class Task:
+    """Everything the card shows for one leased entry."""
+
+    entry: QueueEntry
+    token: str
+    reason_text: str
+    candidates: list[sel.CandidateRow]
+    proposal_targets: list[Any]
+    attributes: list[tuple[str, Any]]
+
+
+def _version() -> TaxonomyVersion | None:
+    return TaxonomyVersion.objects.filter(is_current=True).order_by("-id").first()
+
+
+def _task(entry: QueueEntry, version: TaxonomyVersion | None) -> Task:
+    shown = svc.Shown.of(entry)
+    rows = sel.candidate_rows(shown.candidates)
+    return Task(
+        entry=entry,
+        token=shown.sign(),
+        reason_text=sel.reason_in_words(entry.reason, entry.detail or {}),
+        candidates=rows,
+        proposal_targets=sel.proposal_targets(rows, version) if version else [],
+        attributes=sorted((entry.item.attributes or {}).items()),
+    )
+
+
+def _card_context(request: HttpRequest, error: str = "") -> dict[str, Any]:
+    session = ReviewSession(request)
+    entries = svc.review_lease(reviewer=request.user, exclude=session.skipped)
+    version = _version()
+    following = entries[1] if len(entries) > 1 else None
+    return {
+        "task": _task(entries[0], version) if entries else None,
+        "next_image": following.item.image.url if following and following.item.image else "",
+        "next_item": following.item_id if following else None,
+        "skipped": len(session.skipped),
+        "can_undo": session.last_label() is not None,
+        "error": error,
+        "version": version,
+    }
+
+
+def _page_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    context = _card_context(request)
+    context["figures"] = _figures(request)
+    context["legend"] = LEGEND
+    return context | extra
+
+
+def _figures(request: HttpRequest) -> dict[str, Any]:
+    return ReviewSession(request).figures() | {"queue": sel.queue_size_by_reason()}
+
+
+def _card(request: HttpRequest, error: str = "", status: int = 200) -> HttpResponse:
+    """The next card: the fragment for htmx, otherwise back to the page (post/redirect/get)."""
+    if request.htmx:
+        response = render(
+            request, f"{TEMPLATE}#review-card", _card_context(request, error), status=status
+        )
+        response["HX-Trigger"] = DECIDED_EVENT
+        return response
+    if error:
+        messages.error(request, error)
+    return redirect("review:queue")
+
+
+LEGEND = [
+    ("1–9", "pick that candidate"),
+    ("Enter", "accept the top candidate"),
+    ("/", "search the whole taxonomy"),
+    ("↑ ↓", "move in the search results"),
+    ("t", "browse the tree"),
+    ("s", "skip"),
+    ("n", "not in the taxonomy"),
+    ("u", "undo the last decision"),
+    ("z", "zoom the image"),
+    ("Esc", "close search, tree or note"),
+]
+
+
+@require_GET
+@reviewer_required
+def queue(request: HttpRequest) -> HttpResponse:
+    if request.htmx:
+        return render(request, f"{TEMPLATE}#review-card", _card_context(request))
+    return render(request, TEMPLATE, _page_context(request))
+
+
+@require_POST
+@reviewer_required
+def decide(request: HttpRequest) -> HttpResponse:
+    try:
+        shown = svc.Shown.load(request.POST.get("shown", ""))
+        category = svc.category_for(request.POST.get("category"))
+        decision = svc.review_decide(reviewer=request.user, shown=shown, category=category)
+    except ServiceError as exc:
+        return _card(request, str(exc))
+    _remember(request, decision)
+    return _card(request)
+
+
+def _remember(request: HttpRequest, decision: svc.Decision) -> None:
+    if decision.created:
+        ReviewSession(request).decided(decision.label.pk)
+    if decision.conflict is not None and not request.htmx:
+        messages.warning(request, decision.label.note)
+
+
+@require_POST
+@reviewer_required
+def skip(request: HttpRequest) -> HttpResponse:
+    try:
+        shown = svc.Shown.load(request.POST.get("shown", ""))
+    except ServiceError as exc:
+        return _card(request, str(exc))
+    svc.review_release(reviewer=request.user, entry_id=shown.entry)
+    ReviewSession(request).skip(shown.entry)
+    return _card(request)
+
+
+@require_POST
+@reviewer_required
+def unskip(request: HttpRequest) -> HttpResponse:
+    ReviewSession(request).unskip_all()
+    return _card(request)
+
+
+@require_POST
+@reviewer_required
+def propose(request: HttpRequest) -> HttpResponse:
+    try:
+        shown = svc.Shown.load(request.POST.get("shown", ""))
+        raw = request.POST.get("category")
+        category = svc.category_for(raw) if raw else None
+        decision = svc.review_propose(
+            reviewer=request.user, shown=shown, text=request.POST.get("note", ""), category=category
+        )
+    except ServiceError as exc:
+        return _card(request, str(exc))
+    _remember(request, decision)
+    return _card(request)
+
+
+@require_POST
+@reviewer_required
+def undo(request: HttpRequest) -> HttpResponse:
+    session = ReviewSession(request)
+    try:
+        svc.review_undo(reviewer=request.user, label_id=session.last_label())
+    except ServiceError as exc:
+        return _card(request, str(exc))
+    session.undone()
+    return _card(request)
+
+
+@require_GET
+@reviewer_required
+def search(request: HttpRequest) -> HttpResponse:
+    version = _version()
+    q = request.GET.get("q", "")
+    item_id = _int(request.GET.get("item"))
+    results = (
+        sel.category_search(version=version, q=q, candidates=sel.prediction_candidates(item_id))
+        if version
+        else []
+    )
+    context = {"results": results, "q": q, "searched": bool(q.strip())}
+    if request.htmx:
+        return render(request, f"{TEMPLATE}#search-results", context)
+    return render(request, TEMPLATE, _page_context(request, **context))
+
+
+@require_GET
+@reviewer_required
+def tree(request: HttpRequest) -> HttpResponse:
+    version = _version()
+    if version is None:
+        return render(request, TEMPLATE, _page_context(request, error=NO_CURRENT_VERSION))
+    item_id = _int(request.GET.get("item"))
+    level = sel.category_tree_level(
+        version=version,
+        node_id=_int(request.GET.get("node")),
+        candidates=sel.prediction_candidates(item_id),
+    )
+    context = {"level": level, "tree_item": item_id}
+    if request.htmx:
+        return render(request, f"{TEMPLATE}#review-tree", context)
+    return render(request, TEMPLATE, _page_context(request, **context))
+
+
+@require_GET
+@reviewer_required
+def figures(request: HttpRequest) -> HttpResponse:
+    if request.htmx:
+        return render(request, f"{TEMPLATE}#review-figures", {"figures": _figures(request)})
+    return render(request, TEMPLATE, _page_context(request))
+
+
+def _int(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None

@@ -1,0 +1,252 @@
+"""Leases, decisions, conflicts, proposals and undo of the reviewer's queue."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import connection, connections
+from django.utils import timezone
+
+from labeling.models import Item, Label, QueueEntry
+from labeling.services import review
+from labeling.services.labels import ALREADY_RETRACTED, LabelError
+from tests.factories import UserFactory
+from tests.labeling.review_data import JEANS, SHIRTS, TSHIRTS, candidates_of, make_queue
+
+
+@pytest.fixture
+def entries(version, tree):
+    return make_queue(version, tree, n=3)
+
+
+def lease_one(user, **kwargs):
+    return review.review_lease(reviewer=user, **kwargs)[0]
+
+
+def test_a_lease_hands_out_the_two_highest_priorities_for_ten_minutes(alice, entries):
+    before = timezone.now()
+    held = review.review_lease(reviewer=alice)
+    assert [e.pk for e in held] == [entries[0].pk, entries[1].pk]
+    for entry in QueueEntry.objects.filter(pk__in=[e.pk for e in held]):
+        assert entry.lease_holder == alice
+        assert timedelta(seconds=599) < entry.lease_expires_at - before <= timedelta(seconds=601)
+    assert QueueEntry.objects.get(pk=entries[2].pk).lease_holder is None
+
+
+def test_leasing_again_returns_the_entries_already_held(alice, entries):
+    first = review.review_lease(reviewer=alice)
+    again = review.review_lease(reviewer=alice)
+    assert [e.pk for e in again] == [e.pk for e in first]
+    assert QueueEntry.objects.filter(lease_holder=alice).count() == 2
+
+
+def test_two_reviewers_never_share_an_entry(alice, bob, entries):
+    a = review.review_lease(reviewer=alice)
+    b = review.review_lease(reviewer=bob)
+    assert [e.pk for e in a] == [entries[0].pk, entries[1].pk]
+    assert [e.pk for e in b] == [entries[2].pk]
+
+
+def test_an_expired_lease_returns_the_entry_to_the_pool(alice, bob, entries):
+    review.review_lease(reviewer=alice, count=1)
+    with time_machine.travel(timezone.now() + timedelta(seconds=601)):
+        taken = review.review_lease(reviewer=bob, count=1)
+    assert taken[0].pk == entries[0].pk
+    assert QueueEntry.objects.get(pk=entries[0].pk).lease_holder == bob
+
+
+def test_the_lease_duration_comes_from_the_settings(alice, entries, settings):
+    settings.TAXOLOOP = {**settings.TAXOLOOP, "QUEUE_LEASE_SECONDS": 30}
+    before = timezone.now()
+    entry = lease_one(alice, count=1)
+    entry.refresh_from_db()
+    assert timedelta(seconds=29) < entry.lease_expires_at - before <= timedelta(seconds=31)
+
+
+def test_a_released_entry_goes_to_others_but_not_back_to_the_skipper(alice, bob, entries):
+    first = lease_one(alice, count=1)
+    assert review.review_release(reviewer=alice, entry_id=first.pk) is True
+    assert lease_one(alice, count=1, exclude=[first.pk]).pk == entries[1].pk
+    assert lease_one(bob, count=1).pk == first.pk
+
+
+def test_a_reviewer_cannot_release_someone_elses_lease(alice, bob, entries):
+    entry = lease_one(alice, count=1)
+    assert review.review_release(reviewer=bob, entry_id=entry.pk) is False
+    assert QueueEntry.objects.get(pk=entry.pk).lease_holder == alice
+
+
+def test_a_decision_writes_one_label_with_what_was_shown(alice, tree, entries):
+    entry = lease_one(alice)
+    shown = review.Shown.of(entry)
+    decision = review.review_decide(reviewer=alice, shown=shown, category=tree[TSHIRTS])
+    label = Label.objects.get()
+    assert decision.created and decision.label == label and decision.conflict is None
+    assert (label.category, label.author, label.source) == (tree[TSHIRTS], alice, "review")
+    assert label.model_version_id == entries[0].model_version_id
+    assert label.prediction_shown["candidates"] == candidates_of(tree)
+    assert label.prediction_shown["reason"] == "uncertain"
+    assert label.idempotency_key == shown.key and not label.is_audit
+    assert Item.objects.get(pk=entry.item_id).current_label == label
+    assert not QueueEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_submitting_the_same_form_twice_writes_one_label(alice, tree, entries):
+    shown = review.Shown.of(lease_one(alice))
+    first = review.review_decide(reviewer=alice, shown=shown, category=tree[SHIRTS])
+    second = review.review_decide(reviewer=alice, shown=shown, category=tree[SHIRTS])
+    assert (first.created, second.created) == (True, False)
+    assert second.label == first.label and Label.objects.count() == 1
+
+
+def test_an_audit_entry_gives_an_audit_label(alice, version, tree):
+    make_queue(version, tree, n=1, reason="audit")
+    shown = review.Shown.of(lease_one(alice))
+    assert review.review_decide(reviewer=alice, shown=shown, category=tree[JEANS]).label.is_audit
+
+
+def test_a_decision_after_the_lease_expired_is_still_saved(alice, tree, entries):
+    shown = review.Shown.of(lease_one(alice, count=1))
+    QueueEntry.objects.filter(pk=shown.entry).delete()  # e.g. a queue rebuild dropped it
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        decision = review.review_decide(reviewer=alice, shown=shown, category=tree[SHIRTS])
+    assert decision.created and Item.objects.get(pk=shown.item).current_label == decision.label
+
+
+def test_a_contradicting_decision_by_someone_else_meanwhile_is_a_conflict(
+    alice, bob, tree, entries
+):
+    shown_alice = review.Shown.of(lease_one(alice, count=1))
+    with time_machine.travel(timezone.now() + timedelta(seconds=601)):
+        shown_bob = review.Shown.of(lease_one(bob, count=1))
+    assert shown_bob.item == shown_alice.item
+    first = review.review_decide(reviewer=bob, shown=shown_bob, category=tree[SHIRTS]).label
+    late = review.review_decide(reviewer=alice, shown=shown_alice, category=tree[TSHIRTS])
+    assert late.conflict == first and late.label.context == "conflict"
+    assert late.label.supersedes == first
+    assert late.label.note == review.CONFLICT_NOTE.format(author="bob", path=SHIRTS, pk=first.pk)
+
+
+def test_an_agreeing_decision_meanwhile_is_no_conflict(alice, bob, tree, entries):
+    shown_alice = review.Shown.of(lease_one(alice, count=1))
+    shown_bob = review.Shown.of(entries[0])  # as if bob had it after the lease ran out
+    review.review_decide(reviewer=bob, shown=shown_bob, category=tree[SHIRTS])
+    late = review.review_decide(reviewer=alice, shown=shown_alice, category=tree[SHIRTS])
+    assert late.conflict is None and late.label.context == "queue"
+
+
+def test_a_proposal_needs_a_note(alice, tree, entries):
+    shown = review.Shown.of(lease_one(alice))
+    with pytest.raises(review.ReviewError, match=re.escape(review.NOTE_REQUIRED)):
+        review.review_propose(reviewer=alice, shown=shown, text="  ", category=None)
+    assert not Label.objects.exists()
+
+
+def test_a_proposal_defaults_to_the_top_level_of_the_top_candidate(alice, tree, entries):
+    shown = review.Shown.of(lease_one(alice))
+    label = review.review_propose(
+        reviewer=alice, shown=shown, text="  Smart\n rings ", category=None
+    ).label
+    assert (label.category, label.context) == (tree["Apparel"], "proposal")
+    assert label.note == "not in taxonomy: Smart rings"
+
+
+def test_a_proposal_goes_to_the_node_the_reviewer_is_sure_of(alice, tree, entries):
+    shown = review.Shown.of(lease_one(alice))
+    topwear = tree["Apparel > Topwear"]
+    label = review.review_propose(reviewer=alice, shown=shown, text="Kurtas", category=topwear)
+    assert label.label.category == topwear
+
+
+def test_undo_retracts_and_gives_the_item_back_on_top(alice, tree, entries):
+    shown = review.Shown.of(lease_one(alice))
+    label = review.review_decide(reviewer=alice, shown=shown, category=tree[JEANS]).label
+    retraction = review.review_undo(reviewer=alice, label_id=label.pk)
+    assert retraction.retracts == label and retraction.author == alice
+    assert Item.objects.get(pk=shown.item).current_label is None
+    back = QueueEntry.objects.get(item_id=shown.item)
+    assert (back.reason, back.lease_holder, back.detail) == ("uncertain", alice, shown.detail)
+    assert lease_one(alice).item_id == shown.item
+
+
+def test_undoing_twice_writes_one_retraction(alice, tree, entries):
+    shown = review.Shown.of(lease_one(alice))
+    label = review.review_decide(reviewer=alice, shown=shown, category=tree[JEANS]).label
+    first = review.review_undo(reviewer=alice, label_id=label.pk)
+    assert review.review_undo(reviewer=alice, label_id=label.pk) == first
+    assert Label.objects.filter(kind="retraction").count() == 1
+
+
+def test_nothing_to_undo_says_so(alice):
+    with pytest.raises(review.ReviewError, match=re.escape(review.NOTHING_TO_UNDO)):
+        review.review_undo(reviewer=alice, label_id=None)
+
+
+def test_a_reviewer_cannot_undo_someone_elses_label(alice, bob, tree, entries):
+    shown = review.Shown.of(lease_one(bob))
+    label = review.review_decide(reviewer=bob, shown=shown, category=tree[JEANS]).label
+    with pytest.raises(review.ReviewError) as error:
+        review.review_undo(reviewer=alice, label_id=label.pk)
+    assert str(error.value) == review.NOT_YOUR_LABEL.format(pk=label.pk)
+    assert not Label.objects.filter(kind="retraction").exists()
+
+
+def test_a_label_retracted_elsewhere_cannot_be_undone_again(alice, tree, entries):
+    from labeling.services.labels import label_retract
+
+    shown = review.Shown.of(lease_one(alice))
+    label = review.review_decide(reviewer=alice, shown=shown, category=tree[JEANS]).label
+    label_retract(label=label, author=alice)
+    with pytest.raises(LabelError, match=re.escape(ALREADY_RETRACTED.format(pk=label.pk))):
+        review.review_undo(reviewer=alice, label_id=label.pk)
+
+
+def test_a_tampered_form_is_refused(alice, entries):
+    token = review.Shown.of(lease_one(alice)).sign()
+    with pytest.raises(review.ReviewError, match=re.escape(review.BAD_SHOWN)):
+        review.Shown.load(token[:-2] + "xx")
+    with pytest.raises(review.ReviewError, match=re.escape(review.BAD_SHOWN)):
+        review.Shown.load("")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("", review.CATEGORY_MISSING),
+        ("abc", review.CATEGORY_UNKNOWN.format(pk="abc")),
+        ("999999", review.CATEGORY_UNKNOWN.format(pk="999999")),
+    ],
+)
+def test_a_missing_or_unknown_category_is_explained(raw, message, db):
+    with pytest.raises(review.ReviewError) as error:
+        review.category_for(raw)
+    assert str(error.value) == message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_reviewers_never_get_the_same_entry(version, tree):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (SELECT … FOR UPDATE SKIP LOCKED across connections)")
+    make_queue(version, tree, n=30)
+    users = [UserFactory(username=f"r{i}") for i in range(8)]
+    got: dict[str, list[int]] = {}
+    barrier = threading.Barrier(len(users))
+
+    def work(user):
+        barrier.wait()
+        try:
+            got[user.username] = [e.pk for e in review.review_lease(reviewer=user, count=3)]
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    handed = [pk for pks in got.values() for pk in pks]
+    assert len(handed) == 24 and len(set(handed)) == 24
