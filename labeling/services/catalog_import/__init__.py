@@ -24,6 +24,7 @@ from django.db import transaction
 from tqdm import tqdm
 
 from labeling.models import Category, Item, Taxonomy, TaxonomyVersion
+from labeling.services import dispatch
 from labeling.services.catalog_import.reader import (
     count_lines,
     csv_header,
@@ -33,7 +34,6 @@ from labeling.services.catalog_import.reader import (
 )
 from labeling.services.catalog_import.rows import ImportOptions, PreparedRow, RowError, RowPreparer
 from labeling.services.catalog_import.writer import ChunkCounts, chunk_write
-from labeling.services import dispatch
 from labeling.services.errors import ServiceError
 from labeling.services.labels import current_version
 
