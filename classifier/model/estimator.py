@@ -21,6 +21,13 @@ Features = Mapping[str, np.ndarray]
 CHUNK_SIZE = 4096
 # Temperature of the cosine scores of prototypes and category names (see zero_shot_proba).
 PROTOTYPE_TEMPERATURE = 0.05
+# Norm of a modality's features in the fused head relative to the title's. Images are the
+# weaker, over-confident modality: at 1/4 the fused head leans on them only where titles are
+# ambiguous (fashion, 9.5k items with images: text+image then beats text on accuracy and
+# macro-F1; at equal norm it lost on macro-F1). A single-modality model is not scaled.
+MODALITY_SHARE = {"image": 0.25}
+# Fewest optimiser steps a fit may stop at (see ``training.epochs_for``).
+MIN_STEPS = 300
 
 
 class HierarchicalClassifier:
@@ -35,7 +42,7 @@ class HierarchicalClassifier:
         tree: Tree,
         *,
         modalities: Sequence[str] = ("text", "image"),
-        bottleneck: int = 128,
+        bottleneck: int = 0,
         tree_loss_weight: float = 0.2,
         class_balance: float = 0.5,
         max_epochs: int = 60,
@@ -45,7 +52,7 @@ class HierarchicalClassifier:
         batch_size: int = 256,
         val_fraction: float = 0.1,
         thresholds: float | Sequence[float] = 0.85,
-        min_labels_for_head: int = 5,
+        min_labels_for_head: int = 1,
         seed: int = 0,
         device: str = "cpu",
     ) -> None:
@@ -108,15 +115,12 @@ class HierarchicalClassifier:
             raise ValueError("labels must be node indices of the tree")
         self.dims_ = {m: int(X[m].shape[1]) for m in self.modalities_}
         self._set_cold_start(X, y, zero_shot)
+        stats = self._standardisation(X)
         with torch.random.fork_rng():
-            torch.manual_seed(self.seed)
-            self.net_ = CommitteeNet(self.dims_, self.tree.n_leaves, self.bottleneck)
-            self.net_.set_standardisation(
-                {m: standardisation_stats(X[m]) for m in self.modalities_}
-            )
+            self._new_net(stats)
             self.members_ = list(self.net_.members)
             self.temperature_ = 1.0
-            self.n_epochs_ = self._train(X, y, progress) if len(y) else 0
+            self.n_epochs_ = self._train(X, y, stats, progress) if len(y) else 0
         self.net_.to(self.device).eval()
         return self
 
@@ -135,33 +139,83 @@ class HierarchicalClassifier:
                 raise ValueError(f"zero_shot must be (n_leaves, d_text), got {zs.shape}")
             self.zero_shot_ = zs / np.maximum(np.linalg.norm(zs, axis=1, keepdims=True), 1e-12)
 
+    def _standardisation(self, X: Features) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Per-modality ``(mean, std)``; a wider modality is scaled down by ``sqrt(d_min / d)``.
+
+        Standardised, every dimension has unit variance, so a 1280-d image vector would carry
+        3.3x the squared norm of a 384-d title and swamp the fused head (measured: text+image
+        below text alone). Scaled, each modality brings ``MODALITY_SHARE`` of a title's norm.
+        """
+        d_min = min(self.dims_.values())
+        stats = {}
+        for m in self.modalities_:
+            mean, std = standardisation_stats(X[m])
+            share = MODALITY_SHARE.get(m, 1.0) if len(self.modalities_) > 1 else 1.0
+            stats[m] = (mean, std * float(np.sqrt(self.dims_[m] / d_min)) / share)
+        return stats
+
+    def _new_net(self, stats: Mapping[str, tuple[torch.Tensor, torch.Tensor]]) -> None:
+        """A freshly initialised network (same seed, same initial weights every time)."""
+        torch.manual_seed(self.seed)
+        self.net_ = CommitteeNet(self.dims_, self.tree.n_leaves, self.bottleneck)
+        self.net_.set_standardisation(stats)
+
     def _train(
-        self, X: Features, y: np.ndarray, progress: Callable[[int, int], None] | None
+        self,
+        X: Features,
+        y: np.ndarray,
+        stats: Mapping[str, tuple[torch.Tensor, torch.Tensor]],
+        progress: Callable[[int, int], None] | None,
     ) -> int:
+        """Early-stop on a validation split and fit the temperature there, then refit.
+
+        The validation rows pick the number of epochs and the temperature; the final weights
+        are then trained again from the same initialisation on *all* rows for that many epochs.
+        With a few hundred labels the 10 % held out is too much to lose (measured on the
+        fashion titles: +0.4 to +0.8 points of accuracy at 500 to 2,000 labels).
+        """
         groups = training.row_groups(X[self.modalities_[0]])
         tr, va = training.validation_split(y, groups, self.val_fraction, self.seed)
         tt = training.TreeTensors(
             torch.from_numpy(node_log_mask(self.tree)),
             torch.from_numpy(node_leaf_distance(self.tree)),
         )
-        w = class_weights(np.bincount(y[tr], minlength=self.tree.n_nodes), self.class_balance)
-        feats, labels = self._tensors(X, tr), torch.from_numpy(y[tr])
         val = (self._tensors(X, va), torch.from_numpy(y[va])) if len(va) else None
-        cfg = training.TrainConfig(
+        epochs, best = self._run(X, y, tr, val, tt, self._config(len(tr)), progress)
+        if val is None:
+            return epochs
+        self._fit_temperature(*val)
+        self._new_net(stats)
+        self._run(X, y, np.arange(len(y)), None, tt, self._config(len(y), best), None)
+        return epochs
+
+    def _config(self, n_rows: int, epochs: int | None = None) -> training.TrainConfig:
+        max_epochs = epochs or training.epochs_for(
+            n_rows, self.batch_size, self.max_epochs, MIN_STEPS
+        )
+        return training.TrainConfig(
             self.tree_loss_weight,
-            self.max_epochs,
+            max_epochs,
             self.patience,
             self.lr,
             self.weight_decay,
             self.batch_size,
         )
+
+    def _run(
+        self,
+        X: Features,
+        y: np.ndarray,
+        rows: np.ndarray,
+        val: tuple[dict[str, torch.Tensor], torch.Tensor] | None,
+        tt: training.TreeTensors,
+        cfg: training.TrainConfig,
+        progress: Callable[[int, int], None] | None,
+    ) -> tuple[int, int]:
+        w = class_weights(np.bincount(y[rows], minlength=self.tree.n_nodes), self.class_balance)
+        data = (self._tensors(X, rows), torch.from_numpy(y[rows]), torch.from_numpy(w[y[rows]]))
         gen = torch.Generator().manual_seed(self.seed)
-        epochs = training.train(
-            self.net_, (feats, labels, torch.from_numpy(w[y[tr]])), val, tt, cfg, gen, progress
-        )
-        if val is not None:
-            self._fit_temperature(*val)
-        return epochs
+        return training.train(self.net_, data, val, tt, cfg, gen, progress)
 
     def _tensors(self, X: Features, rows: np.ndarray) -> dict[str, torch.Tensor]:
         return {m: torch.from_numpy(np.ascontiguousarray(X[m][rows])) for m in self.modalities_}
@@ -179,8 +233,9 @@ class HierarchicalClassifier:
             logits, presence = self.net_({m: x.to(self.device) for m, x in feats.items()})
             votes = member_mask(presence, len(self.members_))
             membership = torch.from_numpy(self.tree.leaf_membership.astype(np.float32))
+            # Fitted on the fused member: that is what ``predict_proba`` returns.
             self.temperature_ = calibration.fit_temperature(
-                logits.cpu(), votes.cpu(), labels.long(), membership
+                logits[:1].cpu(), votes[:1].cpu(), labels.long(), membership
             )
 
     # -- prediction -------------------------------------------------------------------------
@@ -191,13 +246,19 @@ class HierarchicalClassifier:
         return np.concatenate([p.numpy() for p in self._member_chunks(X, chunk_size)], axis=1)
 
     def predict_proba(self, X: Features, *, chunk_size: int = CHUNK_SIZE) -> np.ndarray:
-        """``(n, n_leaves)`` float32 calibrated committee-average probabilities."""
+        """``(n, n_leaves)`` float32 calibrated probabilities of the fused member.
+
+        The fused head learns how far to trust each modality; averaging it with the
+        single-modality heads let the over-confident image head drag the answer (measured on
+        the fashion images: text+image macro-F1 fell below text alone). The other members
+        still serve the committee's disagreement (``predict_committee``, ``predict_topk``).
+        """
         X = self._check_X(X)
         n = len(next(iter(X.values())))
         out = np.empty((n, self.tree.n_leaves), dtype=np.float32)
         start = 0
         for p in self._member_chunks(X, chunk_size):
-            out[start : start + p.shape[1]] = p.mean(0).numpy()
+            out[start : start + p.shape[1]] = p[0].numpy()
             start += p.shape[1]
         return out
 
@@ -217,7 +278,7 @@ class HierarchicalClassifier:
         parts: dict[str, list[np.ndarray]] = {}
         # One pass over the features: a rescore of millions of rows reads them only once.
         for feats, members in self._member_chunks_with_features(X, chunk_size):
-            proba = members.mean(0)
+            proba = members[0]
             stats = decision.uncertainty(members, proba, k)
             stats["decision"] = torch.from_numpy(self._decide_chunk(proba.numpy()))
             stats["novelty"] = self._novelty_chunk(feats, anchors)

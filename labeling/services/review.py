@@ -92,27 +92,39 @@ def lease_seconds() -> int:
 def review_lease(
     *, reviewer: AbstractBaseUser, count: int = 2, exclude: Sequence[int] = ()
 ) -> list[QueueEntry]:
-    """The entries ``reviewer`` holds, renewed, topped up to ``count`` from the pool.
+    """The entries ``reviewer`` holds, topped up to ``count`` from the pool.
 
     Ordered highest priority first: the first is the one to show, the rest are prefetched.
     ``exclude``: entry ids the reviewer skipped (they stay in the pool for everyone else).
+    A lease with less than half its time left is renewed: the reviewer is still working.
+    Every step is one statement, so no explicit transaction is needed (the hot path of the
+    page: three statements when one entry is topped up).
     """
     now = timezone.now()
     expires = now + timedelta(seconds=lease_seconds())
-    with transaction.atomic():
-        held = QueueEntry.objects.filter(lease_holder=reviewer, lease_expires_at__gt=now).exclude(
-            pk__in=exclude
+    held = _held(reviewer, count, exclude, now)
+    if len(held) < count:
+        _take_free(reviewer, count - len(held), [*exclude, *(e.pk for e in held)], now, expires)
+        held = _held(reviewer, count, exclude, now)
+    stale = [
+        e.pk for e in held if e.lease_expires_at - now < timedelta(seconds=lease_seconds() / 2)
+    ]
+    if stale:
+        QueueEntry.objects.filter(pk__in=stale, lease_holder=reviewer).update(
+            lease_expires_at=expires
         )
-        held_ids = list(held.order_by("-priority", "id").values_list("pk", flat=True)[:count])
-        if held_ids:
-            QueueEntry.objects.filter(pk__in=held_ids).update(lease_expires_at=expires)
-        missing = count - len(held_ids)
-        if missing > 0:
-            held_ids += _take_free(reviewer, missing, [*exclude, *held_ids], now, expires)
-    entries = QueueEntry.objects.filter(pk__in=held_ids).select_related(
-        "item", "item__prediction", "model_version"
+    return held
+
+
+def _held(
+    reviewer: AbstractBaseUser, count: int, exclude: Sequence[int], now: Any
+) -> list[QueueEntry]:
+    held = QueueEntry.objects.filter(lease_holder=reviewer, lease_expires_at__gt=now)
+    return list(
+        held.exclude(pk__in=exclude)
+        .select_related("item", "item__prediction", "model_version")
+        .order_by("-priority", "id")[:count]
     )
-    return sorted(entries, key=lambda e: (-e.priority, e.pk))
 
 
 def _free(now: Any) -> Q:
@@ -121,23 +133,30 @@ def _free(now: Any) -> Q:
 
 def _take_free(
     reviewer: AbstractBaseUser, n: int, exclude: Sequence[int], now: Any, expires: Any
-) -> list[int]:
-    """Lease up to ``n`` free entries; compare-and-set so no entry is ever handed out twice."""
-    taken: list[int] = []
-    for _ in range(3):  # a lost race only costs a re-read
-        pool = QueueEntry.objects.filter(_free(now)).exclude(pk__in=[*exclude, *taken])
-        pool = pool.order_by("-priority", "id")
-        if connection.vendor == "postgresql":
-            pool = pool.select_for_update(skip_locked=True, of=("self",))
-        for pk in list(pool.values_list("pk", flat=True)[: n - len(taken)]):
-            won = QueueEntry.objects.filter(_free(now), pk=pk).update(
+) -> int:
+    """Lease up to ``n`` free entries; never one that another reviewer holds.
+
+    PostgreSQL: one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)``, so concurrent
+    reviewers take different rows without waiting on each other. Elsewhere (SQLite, one
+    writer at a time): compare-and-set per row, re-reading when another reviewer won a row.
+    """
+    pool = QueueEntry.objects.filter(_free(now)).exclude(pk__in=exclude).order_by("-priority", "id")
+    if connection.vendor == "postgresql":
+        picked = pool.select_for_update(skip_locked=True, of=("self",)).values("pk")[:n]
+        with transaction.atomic():
+            return QueueEntry.objects.filter(_free(now), pk__in=picked).update(
                 lease_holder=reviewer, lease_expires_at=expires
             )
-            if won:
+    taken: list[int] = []
+    for _ in range(3):  # a lost race only costs a re-read
+        for pk in list(pool.exclude(pk__in=taken).values_list("pk", flat=True)[: n - len(taken)]):
+            if QueueEntry.objects.filter(_free(now), pk=pk).update(
+                lease_holder=reviewer, lease_expires_at=expires
+            ):
                 taken.append(pk)
         if len(taken) >= n:
             break
-    return taken
+    return len(taken)
 
 
 def review_release(*, reviewer: AbstractBaseUser, entry_id: int) -> bool:
