@@ -1,9 +1,11 @@
 from django.urls import path
 
-from labeling.views import home
+from labeling.views import home, media
 
 app_name = "labeling"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("items/<int:pk>/image/", media.item_image, name="item_image"),
+]
 
 home_urlpatterns = [path("", home.home, name="home")]

@@ -60,7 +60,7 @@ def labels_added(version: TaxonomyVersion) -> TrainingRun | None:
     every = int(settings.TAXOLOOP["TRAIN_EVERY_N_LABELS"])
     if every <= 0 or _in_flight(version) or _recently_failed(version):
         return None
-    if _labels_since_training(version) < every:
+    if _labels_since_training(version, limit=every) < every:
         return None
     return training_request(version, trigger="labels")
 
@@ -95,9 +95,14 @@ def _recently_failed(version: TaxonomyVersion) -> bool:
     return timezone.now() - last.finished_at < wait
 
 
-def _labels_since_training(version: TaxonomyVersion) -> int:
+def _labels_since_training(version: TaxonomyVersion, limit: int | None = None) -> int:
+    """Ledger rows the last finished training has not seen (counting stops at ``limit``: a
+    label save only needs to know whether there are enough, not how many)."""
     since = ModelVersion.objects.filter(
         taxonomy_version=version, training_runs__status=TrainingRun.Status.SUCCEEDED
     ).aggregate(t=Max("newest_label_at"))["t"]
     labels = Label.objects.filter(taxonomy_version=version)
-    return (labels.filter(created_at__gt=since) if since else labels).count()
+    labels = labels.filter(created_at__gt=since) if since else labels
+    if limit is not None:
+        return labels.values("pk")[:limit].count()
+    return labels.count()

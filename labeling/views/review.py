@@ -16,6 +16,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -120,7 +121,11 @@ def _card_context(request: HttpRequest, error: str = "") -> dict[str, Any]:
     following = entries[1] if len(entries) > 1 else None
     return {
         "task": _task(entries[0], version) if entries else None,
-        "next_image": following.item.image.url if following and following.item.image else "",
+        "next_image": (
+            reverse("labeling:item_image", args=[following.item.pk])
+            if following and following.item.image
+            else ""
+        ),
         "next_item": following.item_id if following else None,
         "skipped": len(session.skipped),
         "can_undo": session.last_label() is not None,

@@ -77,3 +77,16 @@ def test_inference_folds_the_up_projection_into_the_heads_with_the_same_logits()
     with torch.inference_mode():
         folded, _ = net(feats)
     assert torch.allclose(folded, reference_logits(net, feats), atol=1e-5)
+
+
+def test_without_a_bottleneck_the_heads_are_linear_and_inference_matches_training_form() -> None:
+    torch.manual_seed(0)
+    net = CommitteeNet({"text": 4, "image": 3}, n_leaves=5, bottleneck=0).eval()
+    assert all(isinstance(a, torch.nn.Identity) for a in net.adapters.values())
+    feats = {"text": torch.randn(6, 4), "image": torch.randn(6, 3)}
+    feats["image"][2] = float("nan")
+    with torch.inference_mode():
+        composed, _ = net(feats)
+    with torch.enable_grad():
+        plain, _ = net(feats)
+    assert torch.allclose(composed, plain.detach(), atol=1e-5)
