@@ -174,14 +174,17 @@ def test_it_learns_from_labels_that_stop_at_an_inner_node(tree: Tree) -> None:
     assert model.leaf_counts_.tolist()[3] == 0  # an inner-node label is no leaf prototype
 
 
-def test_the_wider_weaker_image_features_get_a_quarter_of_the_title_norm(tree: Tree) -> None:
+def test_each_modality_is_scaled_to_its_share_of_the_fused_norm(tree: Tree) -> None:
     from classifier.model.network import standardisation_stats
 
     X, y = clustered(tree, 60, seed=3)
     model = HierarchicalClassifier(tree, **{**small_model_params(), "max_epochs": 1}).fit(X, y)  # type: ignore[arg-type]
     text_dim, image_dim = X["text"].shape[1], X["image"].shape[1]
+    assert (text_dim, image_dim) == (8, 6)
+    # Standardised dims have unit variance: the wider text is scaled by sqrt(8 / 6) to match
+    # the image's squared norm, the image then down to a quarter of that norm.
     _, image_std = standardisation_stats(X["image"])
     _, text_std = standardisation_stats(X["text"])
-    expected = image_std * np.sqrt(image_dim / text_dim) / 0.25
-    assert np.allclose(model.net_.std_image.numpy(), expected.numpy(), rtol=1e-6)
-    assert np.allclose(model.net_.std_text.numpy(), text_std.numpy(), rtol=1e-6)
+    assert np.allclose(model.net_.std_image.numpy(), image_std.numpy() * 4, rtol=1e-6)
+    expected_text = text_std.numpy() * np.sqrt(8 / 6)
+    assert np.allclose(model.net_.std_text.numpy(), expected_text, rtol=1e-6)

@@ -19,8 +19,12 @@ def fitted(tree: Tree) -> HierarchicalClassifier:
     X, y = clustered(
         tree, 150, seed=0, image_missing=0.3, leaf_p=np.array([0.33, 0.33, 0.33, 0.01])
     )
-    params = {**small_model_params(), "thresholds": [0.9, 0.7], "max_epochs": 4,
-              "min_labels_for_head": 5}
+    params = {
+        **small_model_params(),
+        "thresholds": [0.9, 0.7],
+        "max_epochs": 4,
+        "min_labels_for_head": 5,
+    }
     names = centres()["text"].astype(np.float32)
     return HierarchicalClassifier(tree, **params).fit(X, y, zero_shot=names)  # type: ignore[arg-type]
 
