@@ -376,3 +376,62 @@ class QueueEntry(models.Model):
 
     def __str__(self) -> str:
         return f"queue: item {self.item_id} ({self.reason}, {self.priority:.3f})"
+
+
+class TaxonomyOperation(models.Model):
+    """One edit of a draft taxonomy version, recorded so the draft's history and its diff
+    against the version it was started from can be shown and audited (issue 6)."""
+
+    class Kind(models.TextChoices):
+        ADD = "add"
+        RENAME = "rename"
+        EDIT = "edit"
+        MOVE = "move"
+        MERGE = "merge"
+        SPLIT = "split"
+        DEPRECATE = "deprecate"
+
+    version = models.ForeignKey(TaxonomyVersion, on_delete=models.CASCADE, related_name="operations")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    payload = models.JSONField(default=dict, blank=True, help_text="keys, names and paths involved")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["version", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on v{self.version_id}: {self.payload}"
+
+
+class CategoryMapping(models.Model):
+    """Where publishing ``new_version`` sent one category of the version it replaced; label
+    migration joins on it, and it stays as the record of the publish."""
+
+    class Kind(models.TextChoices):
+        SAME = "same"
+        RENAMED = "renamed"
+        MOVED = "moved"
+        MERGED = "merged"
+        SPLIT = "split"
+        DEPRECATED = "deprecated"
+
+    new_version = models.ForeignKey(
+        TaxonomyVersion, on_delete=models.CASCADE, related_name="mappings_in"
+    )
+    old_category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
+    new_category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    re_review = models.BooleanField(default=False, help_text="its items need a human decision")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["new_version", "old_category"], name="catmap_one_per_old_category"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.old_category_id} → {self.new_category_id} ({self.kind})"

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from labeling.urls import home_urlpatterns
+from labeling.urls_reports import dashboard_patterns
 
 urlpatterns = [
     *home_urlpatterns,
@@ -13,6 +14,9 @@ urlpatterns = [
     path("api/", include("labeling.api.urls")),
     path("models/", include("labeling.urls_models")),
     path("review/", include("labeling.urls_review")),
+    path("taxonomy/", include("labeling.urls_taxonomy")),
+    path("reports/", include("labeling.urls_reports")),
+    path("dashboard/", include(dashboard_patterns)),
     path("", include("labeling.urls")),
 ]
 

@@ -18,7 +18,7 @@ PROBE = (
 
 
 def _run(module: str, code: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CELERY_", "CACHE_URL", "SECRET", "DEBUG", "HF_", "TAXOLOOP_"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CELERY_", "CACHE_URL", "SECRET", "DEBUG", "HF_", "TAXOLOOP_", "DJANGO_ALLOW_ASYNC_UNSAFE"))}
     clean.update({"DJANGO_SETTINGS_MODULE": module, "TAXOLOOP_VAR_DIR": str(tmp_path), **env})
     return subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=clean,
                           capture_output=True, text=True, timeout=120)

@@ -1,7 +1,15 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from labeling.api.views import auth, items, labels, models, predictions, taxonomy
+from labeling.api.views import (
+    auth,
+    items,
+    labels,
+    models,
+    predictions,
+    taxonomy,
+    taxonomy_drafts,
+)
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -37,6 +45,31 @@ urlpatterns = [
         "taxonomy-versions/<int:pk>/categories/",
         taxonomy.CategoryListApi.as_view(),
         name="api-taxonomy-version-categories",
+    ),
+    # Taxonomy drafts (TaxonomyAdmin)
+    path(
+        "taxonomies/<int:pk>/drafts/",
+        taxonomy_drafts.DraftCreateApi.as_view(),
+        name="api-taxonomy-draft-create",
+    ),
+    *[
+        path(f"taxonomy-drafts/<int:pk>/{op}/", view.as_view(), name=f"api-taxonomy-draft-{op}")
+        for op, view in (
+            ("add", taxonomy_drafts.DraftAddApi),
+            ("rename", taxonomy_drafts.DraftRenameApi),
+            ("edit", taxonomy_drafts.DraftEditApi),
+            ("move", taxonomy_drafts.DraftMoveApi),
+            ("merge", taxonomy_drafts.DraftMergeApi),
+            ("split", taxonomy_drafts.DraftSplitApi),
+            ("deprecate", taxonomy_drafts.DraftDeprecateApi),
+            ("diff", taxonomy_drafts.DraftDiffApi),
+            ("publish", taxonomy_drafts.DraftPublishApi),
+        )
+    ],
+    path(
+        "taxonomy-versions/<int:pk>/rollback/",
+        taxonomy_drafts.VersionRollbackApi.as_view(),
+        name="api-taxonomy-version-rollback",
     ),
     # Labels
     path("labels/", labels.LabelCollectionApi.as_view(), name="api-labels"),

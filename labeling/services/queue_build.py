@@ -265,7 +265,8 @@ def _mixed(
     scores = {
         UNCERTAIN: 1.0 - pool.margin,
         DISAGREEMENT: pool.disagreement,
-        BOUNDARY: 1.0 - boundary_margin,
+        # An item the model is sure of down to a leaf has no boundary pair: not a boundary case.
+        BOUNDARY: np.where(pairs[:, 1] >= 0, 1.0 - boundary_margin, 0.0),
         NOVEL: pool.novelty,
     }
     shortlist = _shortlist(scores, weights, n)
@@ -384,6 +385,8 @@ class _Explainer:
         if reason == BOUNDARY:
             nodes = [int(n) for n in self.pairs[row] if n >= 0]
             between = [int(self.vtree.category_ids[n]) for n in nodes]
+            if len(between) < 2:  # picked only to fill the quota: name the top two leaves
+                between = [int(c) for c in self.pool.cand_cats[row, :2] if c >= 0]
             return {"between": between, "margin": round(1.0 - float(self.scores[BOUNDARY][row]), 4)}
         if reason == NOVEL:
             return {
@@ -435,7 +438,12 @@ def _replace(picks: Sequence[_Pick], mv: ModelVersion, now: Any) -> list[_Pick]:
         ours = Q(model_version__isnull=True) | Q(
             model_version__taxonomy_version=mv.taxonomy_version_id
         )
-        QueueEntry.objects.filter(ours).exclude(lease_expires_at__gt=now).delete()
+        # Re-review entries made by a taxonomy publish (a split node's items) stay until
+        # someone decides them: the model cannot rank those items in the new tree yet.
+        from_publish = Q(reason=QueueEntry.Reason.RE_REVIEW, detail__has_key="publish")
+        QueueEntry.objects.filter(ours).exclude(lease_expires_at__gt=now).exclude(
+            from_publish
+        ).delete()
         kept = set(QueueEntry.objects.values_list("item_id", flat=True))
         fresh = [p for p in picks if p.item_id not in kept]
         n = len(fresh)

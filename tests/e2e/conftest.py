@@ -15,6 +15,7 @@ import pytest
 
 # Playwright's sync API runs an event loop in this thread; the live server's ORM calls happen
 # in its own thread, but Django's async-safety check looks at the caller's loop.
+# (Set for this test process only; tests/test_settings.py runs its probes without it.)
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

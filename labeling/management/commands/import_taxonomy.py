@@ -21,8 +21,17 @@ class Command(BaseCommand):
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument("--publish", action="store_true", help="publish and make it current")
         mode.add_argument("--draft", action="store_true", help="keep it a draft (the default)")
+        mode.add_argument(
+            "--as-draft-of",
+            metavar="TAXONOMY",
+            help="diff the file against TAXONOMY's current version and record the differences "
+            "as operations of a new draft (add, rename, move, edit, deprecate)",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
+        if options.get("as_draft_of"):
+            self._as_draft_of(str(options["as_draft_of"]), str(options["file"]), str(options["fmt"]))
+            return
         try:
             result = taxonomy_import(
                 path=str(options["file"]),
@@ -37,3 +46,24 @@ class Command(BaseCommand):
             f"Imported {result.categories:,} categories (depth {result.max_depth}, "
             f"{result.implied_parents:,} implied parents) as {version}."
         )
+
+    def _as_draft_of(self, name: str, file: str, fmt: str) -> None:
+        from pathlib import Path
+
+        from labeling.models import Taxonomy
+        from labeling.services.taxonomy_drafts import draft_from_text
+        from labeling.services.taxonomy_import import _decode, detect_format
+
+        taxonomy = Taxonomy.objects.filter(name=name).first()
+        if taxonomy is None:
+            raise CommandError(f"There is no taxonomy named {name!r}; import it with --publish first.")
+        try:
+            text = _decode(Path(file).read_bytes())
+            fmt = detect_format(path=Path(file), text=text) if fmt == "auto" else fmt
+            result = draft_from_text(taxonomy=taxonomy, text=text, fmt=fmt, author=None)
+        except (ServiceError, OSError) as error:
+            raise CommandError(str(error)) from error
+        done = ", ".join(f"{n:,} {kind}" for kind, n in result.counts.items() if n) or "no changes"
+        self.stdout.write(f"Draft v{result.draft.number} of {name}: {done}.")
+        for line in result.skipped:
+            self.stdout.write(f"skipped {line}")

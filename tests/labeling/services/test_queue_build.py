@@ -314,3 +314,18 @@ def test_the_reason_names_are_the_queue_entry_reasons():
         *queue_build.MIXED_REASONS,
     ]
     assert sorted(names) == sorted(QueueEntry.Reason.values)
+
+
+def test_re_review_entries_made_by_a_taxonomy_publish_survive_a_rebuild(version):
+    from labeling.models import QueueEntry
+    from labeling.services import queue_build
+
+    item = ItemFactory(title="split me")
+    kept = QueueEntry.objects.create(
+        item=item, priority=2.0, reason="re-review", detail={"publish": version.pk, "split": 1}
+    )
+    stale = QueueEntry.objects.create(item=ItemFactory(), priority=0.5, reason="uncertain")
+    model = ModelVersion.objects.create(taxonomy_version=version, status="active")
+    queue_build._replace([], model, timezone.now())
+    assert list(QueueEntry.objects.all()) == [kept]
+    assert not QueueEntry.objects.filter(pk=stale.pk).exists()

@@ -1,0 +1,28 @@
+"""Routes of the reports (``reports:report``, ``reports:correct``, …), mounted at reports/,
+and of the dashboard (``dashboard:index``), mounted at dashboard/."""
+
+from django.urls import path
+
+from labeling.views import dashboard, reports
+
+app_name = "reports"
+
+urlpatterns = [
+    path("", reports.index, name="index"),
+    path("confused/", reports.confused, name="confused"),
+    path("items/<int:pk>/", reports.item_ledger, name="item"),
+    path("rows/<int:pk>/", reports.row, name="row"),
+    path("search/", reports.search, name="search"),
+    path("correct/", reports.correct, name="correct"),
+    path("bulk/", reports.bulk, name="bulk"),
+    path("undo/", reports.undo, name="undo"),
+    path("<slug:report>/", reports.report, name="report"),
+    path("<slug:report>/csv/", reports.report_csv, name="csv"),
+]
+
+dashboard_patterns = (
+    [
+        path("", dashboard.index, name="index"),
+    ],
+    "dashboard",
+)

@@ -1,0 +1,435 @@
+"""Reports with inline corrections: list reports, CSV of the page shown, confused pairs, the
+ledger of one item, and the writes a report makes (one cell, a bulk selection, undo).
+
+Every category cell is a correction point (issue 7: reviewers correct what they see while
+reading reports far more than they visit queues). A correction is a normal ledger line with
+source ``inline`` (or ``bulk``) and ``context`` = the report's name, so it counts toward the
+next training like any other label. htmx requests get the fragment they replace (``#row-<id>``
+or ``#report-table``); plain requests get the whole page or a redirect back to it.
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from labeling.models import Category, Item, Label, TaxonomyVersion
+from labeling.selectors import reports as rsel
+from labeling.selectors import review as review_sel
+from labeling.services.errors import ServiceError
+from labeling.services.labels import label_create, label_retract
+from labeling.views.access import reviewer_required
+
+PAGE = "reports/report.html"
+ROW = "reports/_row.html"
+CORRECTED_EVENT = "report-corrected"
+NO_CURRENT_VERSION = "There is no current taxonomy version: import or publish one first."
+CATEGORY_MISSING = "Choose a category first: type a few letters and pick one from the list."
+CATEGORY_UNKNOWN = "There is no category #{pk}; pick one from the list."
+ITEM_UNKNOWN = "There is no item #{pk}."
+NO_ROWS_SELECTED = "Select at least one row for the bulk assignment."
+UNKNOWN_REPORT = "Unknown report {name!r}."
+NOT_YOURS = "Label #{pk} was written by someone else; only its author can undo it here."
+NOTHING_TO_UNDO = "Nothing to undo: no label was named."
+BAD_NUMBER = "{field} must be a number between 0 and 1; it was ignored."
+BULK_DONE = "Assigned {path} to {n} item{s}."
+UNDONE = "Undid {n} label{s}."
+
+
+class ReportInputError(ServiceError):
+    """A request a report cannot act on; the message says what to do instead."""
+
+
+def _version() -> TaxonomyVersion | None:
+    return TaxonomyVersion.objects.filter(is_current=True).order_by("-id").first()
+
+
+def _float(query: QueryDict, name: str, errors: list[str]) -> float | None:
+    raw = query.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        errors.append(BAD_NUMBER.format(field=name))
+        return None
+    return value
+
+
+def _int(raw: object) -> int | None:
+    try:
+        return int(str(raw)) if raw not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def parse_filters(report: str, query: QueryDict) -> tuple[rsel.ReportFilters, list[str]]:
+    """The filters a query string asks for, and a message for each value that was ignored."""
+    errors: list[str] = []
+    labelled = {"yes": True, "no": False}.get(query.get("labelled", ""))
+    filters = rsel.ReportFilters(
+        report=report,
+        node=_int(query.get("node")),
+        conf_min=_float(query, "conf_min", errors),
+        conf_max=_float(query, "conf_max", errors),
+        labelled=labelled,
+        disagreement=query.get("disagreement") == "1",
+        changed=query.get("changed") == "1",
+        sort=query.get("sort", ""),
+        after=query.get("after", ""),
+        size=_int(query.get("size")) or rsel.PAGE_SIZE,
+    )
+    return filters, errors
+
+
+def _query_of(filters: rsel.ReportFilters, **changes: Any) -> str:
+    """The query string of ``filters`` (with changes), empty values left out."""
+    values = {
+        "node": filters.node,
+        "conf_min": filters.conf_min,
+        "conf_max": filters.conf_max,
+        "labelled": {True: "yes", False: "no"}.get(filters.labelled),  # type: ignore[arg-type]
+        "disagreement": "1" if filters.disagreement else None,
+        "changed": "1" if filters.changed else None,
+        "sort": filters.sort or None,
+        "size": filters.size if filters.size != rsel.PAGE_SIZE else None,
+    } | changes
+    return urlencode({k: v for k, v in values.items() if v not in (None, "")})
+
+
+def _check_report(report: str) -> None:
+    if report not in rsel.LIST_REPORTS:
+        raise Http404(UNKNOWN_REPORT.format(name=report))
+
+
+def _table_context(
+    request: HttpRequest, report: str, query: QueryDict, **extra: Any
+) -> dict[str, Any]:
+    version = _version()
+    filters, errors = parse_filters(report, query)
+    page = rsel.report_page(version=version, filters=filters) if version else None
+    base = reverse("reports:report", args=[report])
+    return {
+        "report": report,
+        "report_title": rsel.REPORTS[report],
+        "page": page,
+        "filters": filters,
+        "errors": errors + ([] if version else [NO_CURRENT_VERSION]),
+        "query": _query_of(filters, after=filters.after or None),
+        "next_url": f"{base}?{_query_of(filters, after=page.next_cursor)}"
+        if page and page.next_cursor
+        else "",
+        "first_url": f"{base}?{_query_of(filters)}",
+        "csv_url": reverse("reports:csv", args=[report]) + "?" + query.urlencode(),
+        "conf_sort_url": f"{base}?{_query_of(filters, sort=_flip(filters.order, 'confidence'))}",
+        "item_sort_url": f"{base}?{_query_of(filters, sort=_flip(filters.order, 'item'))}",
+    } | extra
+
+
+def _flip(order: str, column: str) -> str:
+    """The sort a column header links to: that column, reversed when it is the current one."""
+    if order.lstrip("-") != column:
+        return "-confidence" if column == "confidence" else "item"
+    return column if order.startswith("-") else f"-{column}"
+
+
+def _page_context(request: HttpRequest, report: str, query: QueryDict) -> dict[str, Any]:
+    version = _version()
+    nodes = (
+        Category.objects.filter(version=version, depth__lte=2, deprecated=False).order_by("path")
+        if version
+        else Category.objects.none()
+    )
+    return _table_context(request, report, query) | {
+        "reports": rsel.REPORTS,
+        "nodes": nodes,
+        "sorts": rsel.SORTS,
+        "low_confidence": rsel.LOW_CONFIDENCE,
+    }
+
+
+@require_GET
+@reviewer_required
+def index(request: HttpRequest) -> HttpResponse:
+    return redirect("reports:report", report=rsel.CATALOG)
+
+
+@require_GET
+@reviewer_required
+def report(request: HttpRequest, report: str) -> HttpResponse:
+    _check_report(report)
+    if request.htmx:
+        context = _table_context(request, report, request.GET)
+        return render(request, f"{PAGE}#report-table", context)
+    return render(request, PAGE, _page_context(request, report, request.GET))
+
+
+@require_GET
+@reviewer_required
+def report_csv(request: HttpRequest, report: str) -> HttpResponse:
+    """The rows of the page the same query shows, as CSV (not the whole catalog)."""
+    _check_report(report)
+    version = _version()
+    filters, _ = parse_filters(report, request.GET)
+    rows = rsel.report_page(version=version, filters=filters).rows if version else []
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="taxoloop-{report}.csv"'
+    csv.writer(response).writerows(rsel.rows_for_csv(rows))
+    return response
+
+
+# -- one row: the picker, the correction, undo ------------------------------------------------
+
+
+def _row_context(item_id: int, report: str, **extra: Any) -> dict[str, Any]:
+    row = rsel.report_row(item_id=item_id)
+    if row is None:
+        raise Http404(ITEM_UNKNOWN.format(pk=item_id))
+    return {"row": row, "report": report} | extra
+
+
+def _report_name(raw: str | None) -> str:
+    return raw if raw in rsel.REPORTS else rsel.CATALOG
+
+
+@require_GET
+@reviewer_required
+def row(request: HttpRequest, pk: int) -> HttpResponse:
+    """The row of item ``pk``, with the picker open in the ``cell`` asked for (or closed)."""
+    report = _report_name(request.GET.get("report"))
+    cell = request.GET.get("cell", "")
+    context = _row_context(pk, report, picking=cell if cell in ("predicted", "label") else "")
+    if context["picking"]:
+        context["choices"] = _choices(context["row"])
+    return render(request, ROW, context)
+
+
+def _choices(row: Any) -> list[review_sel.CandidateRow]:
+    """What the picker offers before anything is typed: the model's candidates."""
+    return review_sel.candidate_rows(row.candidates or [], limit=5)
+
+
+@require_GET
+@reviewer_required
+def search(request: HttpRequest) -> HttpResponse:
+    """Picker results for ``q``: the review page's category search, ranked with the item's
+    own probabilities."""
+    version = _version()
+    q = request.GET.get("q", "")
+    item_id = _int(request.GET.get("item"))
+    results = (
+        review_sel.category_search(
+            version=version, q=q, candidates=review_sel.prediction_candidates(item_id)
+        )
+        if version
+        else []
+    )
+    context = {"results": results, "q": q, "searched": bool(q.strip())}
+    return render(request, "reports/_results.html", context)
+
+
+def _category(raw: object) -> Category:
+    if raw in (None, ""):
+        raise ReportInputError(CATEGORY_MISSING)
+    pk = _int(raw)
+    category = Category.objects.filter(pk=pk).first() if pk is not None else None
+    if category is None:
+        raise ReportInputError(CATEGORY_UNKNOWN.format(pk=raw))
+    return category
+
+
+def _shown(item: Item) -> tuple[Any, dict[str, Any]]:
+    """The model version and prediction on screen when the correction was made."""
+    prediction = getattr(item, "prediction", None)
+    if prediction is None:
+        return None, {}
+    shown = {
+        "candidates": list(prediction.candidates or []),
+        "model_version": prediction.model_version_id,
+        "top_category": prediction.top_category_id,
+        "confidence": prediction.confidence,
+    }
+    return prediction.model_version, shown
+
+
+def correction_save(
+    *, user: Any, item_id: int, raw_category: object, report: str, source: str
+) -> Label:
+    """One ledger line for one item from a report; errors carry the message to show."""
+    item = Item.objects.select_related("prediction__model_version").filter(pk=item_id).first()
+    if item is None:
+        raise ReportInputError(ITEM_UNKNOWN.format(pk=item_id))
+    model_version, shown = _shown(item)
+    return label_create(
+        item=item,
+        category=_category(raw_category),
+        author=user,
+        source=source,
+        model_version=model_version,
+        prediction_shown=shown,
+        context=report,
+    )
+
+
+@require_POST
+@reviewer_required
+def correct(request: HttpRequest) -> HttpResponse:
+    report = _report_name(request.POST.get("report"))
+    item_id = _int(request.POST.get("item"))
+    if item_id is None:
+        raise Http404(ITEM_UNKNOWN.format(pk=request.POST.get("item")))
+    cell = (
+        request.POST.get("cell") if request.POST.get("cell") in ("predicted", "label") else "label"
+    )
+    try:
+        label = correction_save(
+            user=request.user,
+            item_id=item_id,
+            raw_category=request.POST.get("category"),
+            report=report,
+            source=Label.Source.INLINE,
+        )
+    except ServiceError as exc:
+        return _row_error(request, item_id, report, cell, str(exc))
+    if not request.htmx:
+        messages.success(request, f"Labelled {label.item.external_id} as {label.category.path}.")
+        return redirect("reports:report", report=report)
+    response = render(request, ROW, _row_context(item_id, report, undo_label=label, saved=True))
+    response["HX-Trigger"] = CORRECTED_EVENT
+    return response
+
+
+def _row_error(
+    request: HttpRequest, item_id: int, report: str, cell: str, error: str
+) -> HttpResponse:
+    if not request.htmx:
+        messages.error(request, error)
+        return redirect("reports:report", report=report)
+    context = _row_context(item_id, report, picking=cell, error=error)
+    context["choices"] = _choices(context["row"])
+    return render(request, ROW, context)
+
+
+def _retract_own(user: Any, label_ids: list[int]) -> int:
+    """Retract the user's own labels, all or none."""
+    if not label_ids:
+        raise ReportInputError(NOTHING_TO_UNDO)
+    labels = list(Label.objects.filter(pk__in=label_ids, kind=Label.Kind.LABEL))
+    with transaction.atomic():
+        for label in labels:
+            if label.author_id != user.pk:
+                raise ReportInputError(NOT_YOURS.format(pk=label.pk))
+            label_retract(label=label, author=user, note="undone in a report")
+    return len(labels)
+
+
+@require_POST
+@reviewer_required
+def undo(request: HttpRequest) -> HttpResponse:
+    """Undo one inline correction (answers with its row) or a bulk assignment (the table)."""
+    report = _report_name(request.POST.get("report"))
+    ids = [i for i in map(_int, request.POST.getlist("labels")) if i is not None]
+    item_id = _int(request.POST.get("item"))
+    try:
+        n = _retract_own(request.user, ids)
+    except ServiceError as exc:
+        return _table_or_redirect(request, report, error=str(exc))
+    if request.htmx and item_id is not None:
+        response = render(request, ROW, _row_context(item_id, report, undone=True))
+        response["HX-Trigger"] = CORRECTED_EVENT
+        return response
+    return _table_or_redirect(request, report, notice=UNDONE.format(n=n, s="" if n == 1 else "s"))
+
+
+def _table_or_redirect(request: HttpRequest, report: str, **extra: Any) -> HttpResponse:
+    query = QueryDict(request.POST.get("qs", ""))
+    if report not in rsel.LIST_REPORTS:
+        report = rsel.CATALOG
+    if request.htmx:
+        context = _table_context(request, report, query, **extra)
+        response = render(request, f"{PAGE}#report-table", context)
+        response["HX-Trigger"] = CORRECTED_EVENT
+        return response
+    if extra.get("error"):
+        messages.error(request, extra["error"])
+    elif extra.get("notice"):
+        messages.success(request, extra["notice"])
+    return redirect(reverse("reports:report", args=[report]) + "?" + query.urlencode())
+
+
+@require_POST
+@reviewer_required
+def bulk(request: HttpRequest) -> HttpResponse:
+    """One category for every selected row: one ``bulk`` ledger line per item, all or none."""
+    report = _report_name(request.POST.get("report"))
+    ids = sorted({i for i in map(_int, request.POST.getlist("items")) if i is not None})
+    try:
+        labels = _bulk_save(request.user, ids, request.POST.get("category"), report)
+    except ServiceError as exc:
+        return _table_or_redirect(request, report, error=str(exc))
+    n = len(labels)
+    notice = BULK_DONE.format(path=labels[0].category.path, n=n, s="" if n == 1 else "s")
+    return _table_or_redirect(request, report, notice=notice, bulk_undo=[lab.pk for lab in labels])
+
+
+def _bulk_save(user: Any, ids: list[int], raw_category: object, report: str) -> list[Label]:
+    if not ids:
+        raise ReportInputError(NO_ROWS_SELECTED)
+    category = _category(raw_category)
+    with transaction.atomic():
+        return [
+            correction_save(
+                user=user,
+                item_id=pk,
+                raw_category=category.pk,
+                report=report,
+                source=Label.Source.BULK,
+            )
+            for pk in ids
+        ]
+
+
+# -- confused pairs and the ledger of one item ------------------------------------------------
+
+
+@require_GET
+@reviewer_required
+def confused(request: HttpRequest) -> HttpResponse:
+    version = _version()
+    true_id, predicted_id = _int(request.GET.get("true")), _int(request.GET.get("predicted"))
+    pairs = rsel.confused_pairs(version=version) if version else []
+    items = (
+        rsel.confused_pair_items(version=version, true_id=true_id, predicted_id=predicted_id)
+        if version and true_id is not None and predicted_id is not None
+        else []
+    )
+    context = {
+        "pairs": pairs,
+        "items": items,
+        "chosen": (true_id, predicted_id),
+        "reports": rsel.REPORTS,
+        "report": rsel.CONFUSED,
+        "errors": [] if version else [NO_CURRENT_VERSION],
+    }
+    if request.htmx:
+        return render(request, "reports/confused.html#pair-items", context)
+    return render(request, "reports/confused.html", context)
+
+
+@require_GET
+@reviewer_required
+def item_ledger(request: HttpRequest, pk: int) -> HttpResponse:
+    ledger = rsel.item_ledger(item_id=pk)
+    if ledger is None:
+        raise Http404(ITEM_UNKNOWN.format(pk=pk))
+    return render(request, "reports/item.html", {"ledger": ledger, "reports": rsel.REPORTS})

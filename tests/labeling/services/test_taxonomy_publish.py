@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import pytest
+
+from labeling.models import CategoryMapping, Item, Label, QueueEntry, TrainingRun
+from labeling.services import taxonomy_drafts as drafts
+from labeling.services import taxonomy_publish as svc
+from labeling.services.labels import label_create, label_retract
+from tests.factories import ItemFactory
+from tests.labeling.taxonomy_admin_data import current_paths, keys, label_items, ledger_size
+
+COUNTS = {"Apparel > Topwear > Shirts": 3, "Apparel > Bottomwear > Jeans": 2,
+          "Footwear > Shoes > Sandals": 2, "Footwear > Shoes > Sneakers": 1,
+          "Accessories > Watches": 4}
+
+
+@pytest.fixture
+def items(tree):
+    return label_items(tree, COUNTS)
+
+
+@pytest.fixture
+def draft(version, items, bob):
+    return drafts.draft_start(taxonomy=version.taxonomy, author=bob)
+
+
+def test_the_diff_lists_each_change_with_the_labels_it_touches(draft, bob):
+    drafts.category_rename(draft=draft, key="apparel/topwear/shirts", name="Shirts & Blouses", author=bob)
+    drafts.category_merge(draft=draft, source_keys=["footwear/shoes/sneakers"],
+                          target_key="footwear/shoes/sandals", author=bob)
+    drafts.category_split(draft=draft, key="accessories/watches", names=["Analog", "Digital"], author=bob)
+    drafts.category_add(draft=draft, parent_key=None, name="Beauty", author=bob)
+    rows = {(r.kind, r.key): r for r in svc.draft_diff(draft=draft)}
+    assert rows.keys() == {("renamed", "apparel/topwear/shirts"), ("merged", "footwear/shoes/sneakers"),
+                           ("split", "accessories/watches"), ("added", "beauty")}
+    assert rows["renamed", "apparel/topwear/shirts"].labels == 3
+    assert rows["merged", "footwear/shoes/sneakers"].path == "Footwear > Shoes > Sandals"
+    assert rows["merged", "footwear/shoes/sneakers"].labels == 1
+    assert rows["split", "accessories/watches"].detail == "into Analog, Digital"
+    assert rows["split", "accessories/watches"].labels == 4
+
+
+def test_publish_maps_rename_move_and_merge_directly_and_loses_nothing(draft, version, bob):
+    drafts.category_rename(draft=draft, key="apparel/topwear/shirts", name="Shirts & Blouses", author=bob)
+    drafts.category_move(draft=draft, key="apparel/bottomwear", parent_key="footwear", author=bob)
+    drafts.category_merge(draft=draft, source_keys=["footwear/shoes/sneakers"],
+                          target_key="footwear/shoes/sandals", author=bob)
+    before = ledger_size()
+    result = svc.taxonomy_publish(draft=draft, author=bob)
+    assert (result.migrated, result.re_review, result.mappings) == (12, 0, 12)
+    assert current_paths(draft) == {"Apparel > Topwear > Shirts & Blouses": 3,
+                                    "Footwear > Bottomwear > Jeans": 2,
+                                    "Footwear > Shoes > Sandals": 3, "Accessories > Watches": 4}
+    assert ledger_size() == before + 12
+    assert current_paths(version) == {}
+
+
+def test_migrated_labels_point_back_at_the_old_ones_which_stay(draft, version, items, bob):
+    old = {item.pk: item.current_label_id for item in Item.objects.all()}
+    svc.taxonomy_publish(draft=draft, author=bob)
+    for item in Item.objects.select_related("current_label"):
+        new = item.current_label
+        assert (new.source, new.migrated_from_id, new.supersedes_id) == (
+            "migration", old[item.pk], old[item.pk])
+        assert new.taxonomy_version == draft
+    assert Label.objects.filter(taxonomy_version=version).count() == 12
+
+
+def test_publish_switches_the_current_version_and_requests_a_training(draft, version, bob):
+    result = svc.taxonomy_publish(draft=draft, author=bob)
+    version.refresh_from_db()
+    assert (version.is_current, version.status) == (False, "retired")
+    assert (draft.is_current, draft.status) == (True, "published")
+    run = TrainingRun.objects.get(taxonomy_version=draft)
+    assert (run.trigger, run.status, result.training_run) == ("publish", "queued", run)
+
+
+def test_deprecated_labels_roll_up_to_the_parent(draft, bob):
+    drafts.category_deprecate(draft=draft, key="footwear/shoes/sandals", author=bob)
+    before = ledger_size()
+    svc.taxonomy_publish(draft=draft, author=bob)
+    paths = current_paths(draft)
+    assert paths["Footwear > Shoes"] == 2 and paths["Footwear > Shoes > Sneakers"] == 1
+    assert sum(paths.values()) == 12 and ledger_size() == before + 12
+    kind = CategoryMapping.objects.get(new_version=draft, old_category__key="footwear/shoes/sandals").kind
+    assert kind == "deprecated"
+
+
+def test_a_split_sends_exactly_its_items_to_re_review(draft, items, tree, bob):
+    drafts.category_split(draft=draft, key="accessories/watches", names=["Analog", "Digital"], author=bob)
+    watches = {i.pk for i in items if i.current_label.category == tree["Accessories > Watches"]}
+    result = svc.taxonomy_publish(draft=draft, author=bob)
+    entries = QueueEntry.objects.filter(reason="re-review")
+    assert result.re_review == 4 and set(entries.values_list("item_id", flat=True)) == watches
+    assert current_paths(draft)["Accessories > Watches"] == 4
+    assert sum(current_paths(draft).values()) == 12
+
+
+def test_re_review_ranks_the_most_uncertain_items_first(draft, items, tree, bob):
+    from labeling.models import ModelVersion, Prediction
+    drafts.category_split(draft=draft, key="accessories/watches", names=["Analog", "Digital"], author=bob)
+    watches = [i for i in items if i.current_label.category == tree["Accessories > Watches"]]
+    mv = ModelVersion.objects.create(taxonomy_version=tree["Accessories"].version, status="active")
+    for item, conf in zip(watches[:2], (0.9, 0.3), strict=True):
+        Prediction.objects.create(item=item, model_version=mv, top_category=tree["Accessories > Watches"],
+                                  confidence=conf)
+    svc.taxonomy_publish(draft=draft, author=bob)
+    priority = dict(QueueEntry.objects.values_list("item_id", "priority"))
+    assert priority[watches[0].pk] == pytest.approx(1.1)
+    assert priority[watches[1].pk] == pytest.approx(1.7)
+    assert priority[watches[2].pk] == pytest.approx(2.0)
+
+
+def test_only_items_current_labels_migrate_and_retracted_items_stay_unlabelled(draft, version, items, bob, tree):
+    label_retract(label=items[0].current_label, author=bob)
+    svc.taxonomy_publish(draft=draft, author=bob)
+    items[0].refresh_from_db()
+    assert items[0].current_label is None
+    assert sum(current_paths(draft).values()) == 11
+
+
+def test_a_draft_of_a_version_that_is_no_longer_current_cannot_be_published(draft, version, bob):
+    svc.taxonomy_publish(draft=draft, author=bob)
+    with pytest.raises(svc.TaxonomyPublishError, match="only a draft can be published"):
+        svc.taxonomy_publish(draft=draft, author=bob)
+
+
+def test_rollback_restores_the_previous_version_and_every_label(draft, version, bob):
+    drafts.category_merge(draft=draft, source_keys=["footwear/shoes/sneakers"],
+                          target_key="footwear/shoes/sandals", author=bob)
+    drafts.category_split(draft=draft, key="accessories/watches", names=["Analog", "Digital"], author=bob)
+    before_paths, before = current_paths(version), ledger_size()
+    svc.taxonomy_publish(draft=draft, author=bob)
+    result = svc.taxonomy_rollback(version=draft, author=bob)
+    assert (result.retracted, result.restored, result.dropped_from_queue) == (12, 12, 4)
+    assert current_paths(version) == before_paths == COUNTS
+    assert ledger_size() == before + 24
+    version.refresh_from_db()
+    assert version.is_current and not draft.is_current and draft.status == "retired"
+    assert not QueueEntry.objects.exists()
+
+
+def test_rollback_is_refused_once_a_new_label_arrived(draft, version, bob, alice):
+    svc.taxonomy_publish(draft=draft, author=bob)
+    label_create(item=ItemFactory(), category=keys(draft)["accessories/watches"], author=alice,
+                 source="review")
+    with pytest.raises(svc.TaxonomyPublishError, match="already has 1 new ledger row"):
+        svc.taxonomy_rollback(version=draft, author=bob)
+    draft.refresh_from_db()
+    assert draft.is_current
+
+
+def test_rollback_is_refused_for_a_version_that_was_never_published_from_another(version, bob):
+    with pytest.raises(svc.TaxonomyPublishError, match="nothing to go back to"):
+        svc.taxonomy_rollback(version=version, author=bob)
