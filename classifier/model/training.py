@@ -12,6 +12,9 @@ import torch
 from classifier.model.losses import hierarchical_loss
 from classifier.model.network import CommitteeNet, unit_rows
 
+# Early stopping: the validation loss must improve by this fraction to restart the patience.
+MIN_RELATIVE_IMPROVEMENT = 0.005
+
 Units = dict[str, tuple[torch.Tensor, torch.Tensor]]
 
 
@@ -109,6 +112,7 @@ def train(
     # The fused CPU kernel updates all tensors in one pass: ~3x faster steps than the default.
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
     best, best_state, stale, epoch, best_epoch = float("inf"), None, 0, 0, 0
+    reference = float("inf")  # patience restarts only on a real improvement over this
     n = labels.shape[0]
     for epoch in range(1, cfg.max_epochs + 1):
         net.train()
@@ -124,9 +128,12 @@ def train(
             best_epoch = epoch
             continue
         current = validation_loss(net, val_units, tt, cfg.tree_loss_weight)
-        if current < best - 1e-4:
-            best, best_state, stale = current, copy.deepcopy(net.state_dict()), 0
-            best_epoch = epoch
+        if current < best:
+            best, best_state, best_epoch = current, copy.deepcopy(net.state_dict()), epoch
+        # Creeping gains (a long tail of tiny loss improvements) do not keep training alive:
+        # they cost epochs and change no decision.
+        if current < reference * (1.0 - MIN_RELATIVE_IMPROVEMENT):
+            reference, stale = current, 0
         else:
             stale += 1
             if stale >= cfg.patience:

@@ -188,3 +188,20 @@ def test_each_modality_is_scaled_to_its_share_of_the_fused_norm(tree: Tree) -> N
     assert np.allclose(model.net_.std_image.numpy(), image_std.numpy() * 4, rtol=1e-6)
     expected_text = text_std.numpy() * np.sqrt(8 / 6)
     assert np.allclose(model.net_.std_text.numpy(), expected_text, rtol=1e-6)
+
+
+def test_creeping_validation_gains_do_not_keep_training_alive(tree: Tree, monkeypatch) -> None:
+    from classifier.model import training
+
+    # Validation losses 1.0, 0.999, 0.998, ...: after the first epoch no epoch beats the
+    # reference by MIN_RELATIVE_IMPROVEMENT (0.5%), so patience 2 stops at epoch 3, and the
+    # weights kept are those of the lowest loss, epoch 3.
+    losses = iter([1.0 - 0.001 * k for k in range(200)])
+    monkeypatch.setattr(training, "validation_loss", lambda *args: next(losses))
+    calls: list[int] = []
+    X, y = clustered(tree, 200, seed=0)
+    model = HierarchicalClassifier(
+        tree, **{**small_model_params(), "max_epochs": 200, "patience": 2}
+    )  # type: ignore[arg-type]
+    model.fit(X, y, progress=lambda epoch, total: calls.append(epoch))
+    assert calls[:3] == [1, 2, 3] and model.n_epochs_ == 3
