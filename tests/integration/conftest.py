@@ -60,12 +60,19 @@ def broker_app(redis_broker: str) -> Iterator[object]:
     """The project's Celery app sending to Redis for real (not eagerly) during one test."""
     saved = {k: celery_app.conf[k] for k in ("broker_url", "task_always_eager")}
     celery_app.conf.update(broker_url=redis_broker, task_always_eager=False)
-    celery_app.__dict__.pop("pool", None)  # drop a producer pool made for another broker
+    _forget_connections()  # pools an earlier test made for the test settings' broker
     with celery_app.connection_for_write() as conn:
         conn.default_channel.queue_purge("celery")  # stale messages of an earlier run
     yield celery_app
     celery_app.conf.update(saved)
-    celery_app.__dict__.pop("pool", None)
+    _forget_connections()
+
+
+def _forget_connections() -> None:
+    """Drop the app's cached connection and producer pools: both are bound to the broker URL
+    of the moment they were made, and would keep sending there after the URL changes."""
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture
