@@ -16,27 +16,11 @@ from labeling.services import training
 from taxoloop.celery import app
 from tests.factories import ItemFactory, TaxonomyVersionFactory
 from tests.labeling.services.loop_data import (
-    SMALL_MODEL,
     clustered_items,
-    fake_encoders,  # noqa: F401
-    fresh_caches,  # noqa: F401
     leaves_of,
-    one_torch_thread,  # noqa: F401
 )
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.usefixtures("fake_encoders", "fresh_caches", "one_torch_thread"),
-]
-
-
-@pytest.fixture(autouse=True)
-def small_models(settings):
-    settings.TAXOLOOP = {
-        **settings.TAXOLOOP,
-        "MODEL_PARAMS": SMALL_MODEL,
-        "MIN_LABELS_TO_TRAIN": 10,
-    }
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("small_loop")]
 
 
 @pytest.fixture

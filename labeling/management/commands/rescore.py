@@ -8,15 +8,13 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from labeling.models import ModelVersion, TaxonomyVersion
+from labeling.management.commands._versions import current_version_named
+from labeling.models import ModelVersion
 from labeling.services.errors import ServiceError
 from labeling.services.ml import active_model_version
 from labeling.services.queue_build import rebuild_queue
 from labeling.services.scoring import rescore
 
-NO_CURRENT = "There is no current version of taxonomy {name!r}."
-NO_CURRENT_ANY = "There is no current taxonomy version: import or publish one first."
-SEVERAL_CURRENT = "Several taxonomies have a current version ({names}); pass --taxonomy NAME."
 NO_ACTIVE_MODEL = (
     "Taxonomy version {version} has no active model yet: run `manage.py train` "
     "(or `manage.py train --cold-start`) first."
@@ -38,7 +36,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["chunk_size"] is not None and options["chunk_size"] < 1:
             raise CommandError("--chunk-size must be at least 1.")
-        version = self._version(options["taxonomy"])
+        version = current_version_named(options["taxonomy"])
         model = active_model_version(version)
         if model is None:
             raise CommandError(NO_ACTIVE_MODEL.format(version=version))
@@ -61,18 +59,3 @@ class Command(BaseCommand):
 
         with bar:
             return rescore(model, chunk_size=chunk_size, progress=progress)
-
-    def _version(self, name: str) -> TaxonomyVersion:
-        current = TaxonomyVersion.objects.filter(is_current=True).select_related("taxonomy")
-        if name:
-            version = current.filter(taxonomy__name=name).first()
-            if version is None:
-                raise CommandError(NO_CURRENT.format(name=name))
-            return version
-        versions = list(current)
-        if not versions:
-            raise CommandError(NO_CURRENT_ANY)
-        if len(versions) > 1:
-            names = ", ".join(sorted(v.taxonomy.name for v in versions))
-            raise CommandError(SEVERAL_CURRENT.format(names=names))
-        return versions[0]

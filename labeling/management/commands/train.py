@@ -8,13 +8,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from labeling.management.commands._versions import current_version_named
 from labeling.models import TaxonomyVersion, TrainingRun
 from labeling.services.errors import ServiceError
 from labeling.services.training import cold_start_model, training_request, training_run
 
-NO_CURRENT = "There is no current version of taxonomy {name!r}."
-NO_CURRENT_ANY = "There is no current taxonomy version: import or publish one first."
-SEVERAL_CURRENT = "Several taxonomies have a current version ({names}); pass --taxonomy NAME."
 ALREADY_RUNNING = "Training run #{pk} of this version is already running; wait for it to finish."
 
 
@@ -34,7 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        version = self._version(options["taxonomy"])
+        version = current_version_named(options["taxonomy"])
         try:
             if options["cold_start"]:
                 model = cold_start_model(version)
@@ -76,18 +74,3 @@ class Command(BaseCommand):
         if run is None:
             raise CommandError("Another training started meanwhile; try again when it is done.")
         return run
-
-    def _version(self, name: str) -> TaxonomyVersion:
-        current = TaxonomyVersion.objects.filter(is_current=True).select_related("taxonomy")
-        if name:
-            version = current.filter(taxonomy__name=name).first()
-            if version is None:
-                raise CommandError(NO_CURRENT.format(name=name))
-            return version
-        versions = list(current)
-        if not versions:
-            raise CommandError(NO_CURRENT_ANY)
-        if len(versions) > 1:
-            names = ", ".join(sorted(v.taxonomy.name for v in versions))
-            raise CommandError(SEVERAL_CURRENT.format(names=names))
-        return versions[0]

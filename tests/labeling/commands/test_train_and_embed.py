@@ -11,28 +11,12 @@ from labeling.models import Embedding, ModelVersion, TrainingRun
 from labeling.services import labels as label_svc
 from tests.factories import ItemFactory, TaxonomyVersionFactory
 from tests.labeling.services.loop_data import (
-    SMALL_MODEL,
     TEXT_KEY,
     clustered_items,
-    fake_encoders,  # noqa: F401
-    fresh_caches,  # noqa: F401
     leaves_of,
-    one_torch_thread,  # noqa: F401
 )
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.usefixtures("fake_encoders", "fresh_caches", "one_torch_thread"),
-]
-
-
-@pytest.fixture(autouse=True)
-def small_models(settings):
-    settings.TAXOLOOP = {
-        **settings.TAXOLOOP,
-        "MODEL_PARAMS": SMALL_MODEL,
-        "MIN_LABELS_TO_TRAIN": 10,
-    }
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("small_loop")]
 
 
 def _call(*args):

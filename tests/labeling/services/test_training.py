@@ -17,30 +17,18 @@ from labeling.services import training as svc
 from labeling.services.embeddings import embed_items
 from labeling.services.training_data import current_labels, evaluation_mask
 from tests.factories import ItemFactory
+from tests.labeling.conftest import small_models_settings
 from tests.labeling.services.loop_data import (
-    SMALL_MODEL,
     clustered_items,
-    fake_encoders,  # noqa: F401
-    fresh_caches,  # noqa: F401
     leaves_of,
-    one_torch_thread,  # noqa: F401
 )
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.usefixtures("fake_encoders", "fresh_caches", "one_torch_thread"),
-]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("small_loop")]
 
 
 @pytest.fixture(autouse=True)
-def small_models(settings):
-    settings.TAXOLOOP = {
-        **settings.TAXOLOOP,
-        "MODEL_PARAMS": SMALL_MODEL,
-        "MIN_LABELS_TO_TRAIN": 10,
-        "PROMOTION_TOLERANCE": 0.01,
-        "TRAIN_EVERY_N_LABELS": 5,
-    }
+def small_models(settings, small_loop):
+    small_models_settings(settings, PROMOTION_TOLERANCE=0.01, TRAIN_EVERY_N_LABELS=5)
 
 
 @pytest.fixture

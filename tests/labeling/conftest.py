@@ -1,0 +1,28 @@
+"""Fixtures shared by the labeling tests: the learning loop's fakes (see services/loop_data.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.labeling.services.loop_data import (  # noqa: F401 (fixtures, found by name)
+    SMALL_MODEL,
+    fake_encoders,
+    fresh_caches,
+    one_torch_thread,
+)
+
+
+def small_models_settings(settings, **extra: object) -> None:
+    """Small, fast models and a low training minimum, plus ``extra`` TAXOLOOP keys."""
+    settings.TAXOLOOP = {
+        **settings.TAXOLOOP,
+        "MODEL_PARAMS": SMALL_MODEL,
+        "MIN_LABELS_TO_TRAIN": 10,
+        **extra,
+    }
+
+
+@pytest.fixture
+def small_loop(settings, fake_encoders, fresh_caches, one_torch_thread):  # noqa: F811
+    """The loop with fake encoders, fresh caches, one torch thread and small models."""
+    small_models_settings(settings)
