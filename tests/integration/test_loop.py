@@ -68,7 +68,7 @@ def worker_env(monkeypatch, tmp_path, settings):
 @pytest.fixture
 def slow_worker_env(worker_env):
     """Training that sleeps after each epoch: long enough to kill or to trigger again."""
-    worker_env.setenv("TAXOLOOP_TRAIN_EPOCH_DELAY", "0.5")
+    worker_env.setenv("TAXOLOOP_TRAIN_EPOCH_DELAY", "0.1")
     return worker_env
 
 
