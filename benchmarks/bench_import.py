@@ -22,10 +22,12 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks._pg import bench_env, django_setup, scratch_database  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/taxoloop_bench"
 ATTRIBUTES = ("gender", "baseColour", "season", "year", "usage")
@@ -36,48 +38,6 @@ IMAGE_TARGET = 200.0
 def shared_data() -> Path:
     default = ROOT / ".." / "shared" / "data"
     return Path(os.environ.get("TAXOLOOP_SHARED_DATA", default)).resolve()
-
-
-def admin_connect(url: str):  # noqa: ANN201 (psycopg connection; imported lazily)
-    """A connection to the server's ``postgres`` database, or None when the server is down."""
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    try:
-        return psycopg.connect(admin, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as error:
-        print(f"skipped: PostgreSQL not reachable at {parts.hostname}:{parts.port} ({error})")
-        return None
-
-
-def database_recreate(connection, name: str, *, drop_only: bool = False) -> None:  # noqa: ANN001
-    from psycopg import sql
-
-    connection.execute(
-        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-    )
-    if not drop_only:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def django_setup(url: str, scratch: Path) -> None:
-    """Production-like settings (DEBUG off: no query log), media and var in a scratch folder."""
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "taxoloop.settings.base",
-            "DATABASE_URL": url,
-            "DEBUG": "0",
-            "SECRET_KEY": "bench-only-secret-key",
-            "TAXOLOOP_VAR_DIR": str(scratch / "var"),
-            "MEDIA_ROOT": str(scratch / "media"),
-        }
-    )
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
 
 
 def taxonomy_load(items_csv: Path) -> None:
@@ -150,29 +110,17 @@ def main() -> int:
     if not items_csv.is_file():
         print(f"skipped: shared data not found at {items_csv} (set TAXOLOOP_SHARED_DATA)")
         return 0
-    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    admin = admin_connect(url)
-    if admin is None:
-        return 0
-    name = urlsplit(url).path.lstrip("/")
-    database_recreate(admin, name)
-    try:
+    with scratch_database(DEFAULT_URL, keep=args.keep_db) as url:
+        if url is None:
+            return 0
         with tempfile.TemporaryDirectory(prefix="taxoloop-bench-") as tmp:
-            scratch = Path(tmp)
-            met = bench(items_csv, data, scratch, url, args.image_rows)
+            met = bench(items_csv, data, Path(tmp), url, args.image_rows)
             return 1 if args.check and not met else 0
-    finally:
-        if not args.keep_db:
-            from django.db import connections
-
-            connections.close_all()
-            database_recreate(admin, name, drop_only=True)
-        admin.close()
 
 
 def bench(items_csv: Path, data: Path, scratch: Path, url: str, image_rows: int) -> bool:
     """Run the three imports and print their figures; whether both targets were met."""
-    django_setup(url, scratch)
+    django_setup(bench_env(url, scratch))
     taxonomy_load(items_csv)
     print(f"PostgreSQL {urlsplit(url).hostname}/{urlsplit(url).path.lstrip('/')}, {items_csv}")
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import sys
 import tempfile
 import time
@@ -38,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_import import admin_connect, database_recreate  # noqa: E402
+from benchmarks._pg import bench_env, django_setup, scratch_database  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/taxoloop_bench_loop"
 TARGET_SECONDS = 90.0
@@ -46,26 +45,6 @@ PROJECT_TO = 1_000_000
 TEXT_DIM, IMAGE_DIM = 384, 1280
 SHAPE = (7, 5, 4)  # children per level: 7 top-level, 35 inner, 140 leaves
 INSERT_CHUNK = 10_000
-
-
-def django_setup(url: str, scratch: Path) -> None:
-    """Production-like settings; an in-memory broker so the promotion's rescore task is a no-op."""
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "taxoloop.settings.base",
-            "DATABASE_URL": url,
-            "DEBUG": "0",
-            "SECRET_KEY": "bench-only-secret-key",
-            "TAXOLOOP_VAR_DIR": str(scratch / "var"),
-            "MEDIA_ROOT": str(scratch / "media"),
-            "CELERY_BROKER_URL": "memory://",
-        }
-    )
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
 
 
 def taxonomy_create() -> Any:
@@ -290,15 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args(argv)
-    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    admin = admin_connect(url)
-    if admin is None:
-        return 0
-    name = url.rsplit("/", 1)[1]
-    database_recreate(admin, name)
-    try:
+    with scratch_database(DEFAULT_URL, keep=args.keep_db) as url:
+        if url is None:
+            return 0
         with tempfile.TemporaryDirectory(prefix="taxoloop-bench-loop-") as scratch:
-            django_setup(url, Path(scratch))
+            # An in-memory broker, so the promotion's rescore task is a no-op.
+            django_setup(bench_env(url, Path(scratch), CELERY_BROKER_URL="memory://"))
             t0 = time.perf_counter()
             version = taxonomy_create()
             ids, truth = catalog_create(version, args.items, args.image_share, args.seed)
@@ -308,13 +284,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"image share {args.image_share:.0%}, in {time.perf_counter() - t0:.0f} s"
             )
             loop_run(version, args.items)
-            from django.db import connections
-
-            connections.close_all()
-    finally:
-        if not args.keep_db:
-            database_recreate(admin, name, drop_only=True)
-        admin.close()
     return 0
 
 

@@ -32,12 +32,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_import import admin_connect, database_recreate, django_setup  # noqa: E402
+from benchmarks._pg import bench_env, django_setup, scratch_database  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/taxoloop_bench_reports"
 REPORT_P95_MS = 150.0
@@ -260,18 +259,14 @@ def main() -> int:
     parser.add_argument("--keep-db", action="store_true", help="leave the database for a look")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is not met")
     args = parser.parse_args()
-    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    admin = admin_connect(url)
-    if admin is None:
-        return 0
-    name = urlsplit(url).path.lstrip("/")
-    database_recreate(admin, name)
-    try:
+    with scratch_database(DEFAULT_URL, keep=args.keep_db) as url:
+        if url is None:
+            return 0
         with tempfile.TemporaryDirectory(prefix="taxoloop-bench-") as tmp:
             # Training triggers enqueue after each label: keep that in memory, off the clock's
             # worst case of a broker connection attempt.
-            os.environ.setdefault("CELERY_BROKER_URL", "memory://")
-            django_setup(url, Path(tmp))
+            broker = os.environ.get("CELERY_BROKER_URL", "memory://")
+            django_setup(bench_env(url, Path(tmp), CELERY_BROKER_URL=broker))
             os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
             from django.conf import settings
             from django.test import Client
@@ -287,13 +282,6 @@ def main() -> int:
             line("dashboard page", dash, None)
             print("all targets met" if met else "SOME TARGETS NOT MET")
             return 1 if args.check and not met else 0
-    finally:
-        if not args.keep_db:
-            from django.db import connections
-
-            connections.close_all()
-            database_recreate(admin, name, drop_only=True)
-        admin.close()
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_import import admin_connect, database_recreate  # noqa: E402
+from benchmarks._pg import bench_env, django_setup, scratch_database  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/taxoloop_bench_review"
 TARGET_P95_MS = 50.0
@@ -54,29 +54,6 @@ SHAPE = (7, 5, 4)
 CHUNK = 10_000
 PASSWORD = "bench-password-123"  # noqa: S105
 ACCESS_FORMAT = "%(m)s %(U)s %(s)s %(D)s"
-
-
-def env_for(url: str, scratch: Path) -> dict[str, str]:
-    return {
-        "DJANGO_SETTINGS_MODULE": "taxoloop.settings.base",
-        "DATABASE_URL": url,
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-only-secret-key",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "TAXOLOOP_VAR_DIR": str(scratch / "var"),
-        "MEDIA_ROOT": str(scratch / "media"),
-        "CELERY_BROKER_URL": "memory://",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def django_setup(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
 
 
 def seed(n_entries: int, n_reviewers: int) -> list[str]:
@@ -342,54 +319,52 @@ def main() -> int:
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
 
-    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    admin = admin_connect(url)
-    if admin is None:
-        return 0
-    name = url.rsplit("/", 1)[1]
-    database_recreate(admin, name)
-    scratch = Path(tempfile.mkdtemp(prefix="taxoloop-bench-review-"))
-    env = env_for(url, scratch)
-    (scratch / "var" / "staticfiles").mkdir(parents=True)  # whitenoise warns when it is missing
-    server = None
-    try:
-        t0 = time.perf_counter()
-        django_setup(env)
-        names = seed(args.entries, args.reviewers)
-        print(
-            f"seeded {args.entries:,} queue entries, {len(names)} reviewers "
-            f"in {time.perf_counter() - t0:.1f} s"
+    with scratch_database(DEFAULT_URL, keep=args.keep_db) as url:
+        if url is None:
+            return 0
+        scratch = Path(tempfile.mkdtemp(prefix="taxoloop-bench-review-"))
+        env = bench_env(
+            url,
+            scratch,
+            ALLOWED_HOSTS="127.0.0.1,localhost",
+            CELERY_BROKER_URL="memory://",
+            LOG_LEVEL="WARNING",
         )
-        from django.db import connections
+        (scratch / "var" / "staticfiles").mkdir(parents=True)  # whitenoise warns when missing
+        server = None
+        try:
+            t0 = time.perf_counter()
+            django_setup(env)
+            names = seed(args.entries, args.reviewers)
+            print(
+                f"seeded {args.entries:,} queue entries, {len(names)} reviewers "
+                f"in {time.perf_counter() - t0:.1f} s"
+            )
+            from django.db import connections
 
-        connections.close_all()
-        log = scratch / "access.log"
-        port = free_port()
-        server = gunicorn_start(env, port, args.workers, log)
-        reviewers = [Reviewer(n, port) for n in names]
-        barrier = threading.Barrier(len(reviewers))
-        threads = [
-            threading.Thread(target=r.run, args=(args.decisions, args.think, barrier))
-            for r in reviewers
-        ]
-        t1 = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - t1
-        time.sleep(0.5)  # let gunicorn flush the access log
-        return report(reviewers, server_times_ms(log), wall, args)
-    finally:
-        if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep_db:
-            database_recreate(admin, name, drop_only=True)
-        shutil.rmtree(scratch, ignore_errors=True)
+            connections.close_all()
+            log = scratch / "access.log"
+            port = free_port()
+            server = gunicorn_start(env, port, args.workers, log)
+            reviewers = [Reviewer(n, port) for n in names]
+            barrier = threading.Barrier(len(reviewers))
+            threads = [
+                threading.Thread(target=r.run, args=(args.decisions, args.think, barrier))
+                for r in reviewers
+            ]
+            t1 = time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            wall = time.perf_counter() - t1
+            time.sleep(0.5)  # let gunicorn flush the access log
+            return report(reviewers, server_times_ms(log), wall, args)
+        finally:
+            if server is not None:
+                os.killpg(server.pid, signal.SIGTERM)
+                server.wait(timeout=30)
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def report(reviewers: list[Reviewer], server_ms: list[float], wall: float, args: Any) -> int:
