@@ -37,10 +37,16 @@ def prototypes(x: np.ndarray, leaf_col: np.ndarray, n_leaves: int) -> tuple[np.n
     skipped. Leaves without rows get a zero prototype and count 0.
     """
     ok = (leaf_col >= 0) & np.isfinite(x).all(axis=1)
-    unit = x[ok] / np.maximum(np.linalg.norm(x[ok], axis=1, keepdims=True), 1e-12)
+    cols = leaf_col[ok]
+    # Rows sorted by leaf and summed per run: ``np.add.at`` took ~1 s for 10k 1664-d rows.
+    order = np.argsort(cols, kind="stable")
+    rows = x[ok][order]
+    unit = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
     sums = np.zeros((n_leaves, x.shape[1]), dtype=np.float64)
-    np.add.at(sums, leaf_col[ok], unit)
-    counts = np.bincount(leaf_col[ok], minlength=n_leaves)
+    if len(cols):
+        starts = np.flatnonzero(np.diff(cols[order], prepend=-1))
+        sums[cols[order][starts]] = np.add.reduceat(unit, starts, axis=0, dtype=np.float64)
+    counts = np.bincount(cols, minlength=n_leaves)
     protos = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
     return protos.astype(np.float32), counts
 

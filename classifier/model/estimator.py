@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from classifier.model import calibration, coldstart, decision, training
+from classifier.model import calibration, coldstart, decision, training, warm_start
 from classifier.model.losses import class_weights, node_leaf_distance, node_log_mask
 from classifier.model.network import CommitteeNet, member_mask, standardisation_stats, unit_rows
+from classifier.model.warm_start import WarmStart
 from classifier.tree import Tree
 
 Features = Mapping[str, np.ndarray]
@@ -31,6 +32,11 @@ MODALITY_SHARE = {"image": 0.25}
 REFIT_BELOW = 5000
 # Fewest optimiser steps a fit may stop at (see ``training.epochs_for``).
 MIN_STEPS = 300
+# Class weights ``count ** -CLASS_BALANCE``. Chosen on a validation split carved from the
+# training side of the fashion image subset (3 seeds; the test split untouched): 0.25 against
+# 0.5 raised mean macro-F1 of text 0.931 -> 0.933 and of text+image 0.938 -> 0.942, and with
+# it text+image beat text on accuracy and macro-F1 for every seed (at 0.5: 2 of 3).
+CLASS_BALANCE = 0.25
 
 
 class HierarchicalClassifier:
@@ -47,7 +53,7 @@ class HierarchicalClassifier:
         modalities: Sequence[str] = ("text", "image"),
         bottleneck: int = 0,
         tree_loss_weight: float = 0.2,
-        class_balance: float = 0.5,
+        class_balance: float = CLASS_BALANCE,
         max_epochs: int = 60,
         patience: int = 5,
         lr: float = 3e-3,
@@ -97,14 +103,19 @@ class HierarchicalClassifier:
         *,
         zero_shot: np.ndarray | None = None,
         progress: Callable[[int, int], None] | None = None,
+        warm_start: WarmStart | None = None,
     ) -> HierarchicalClassifier:
         """Train adapters and heads on ``(n,)`` node labels ``y``, then calibrate.
 
         Args:
             X: ``{modality: (n, d)}``. With an empty ``y`` it only sets dimensions and
-                standardisation (any ``n``): the model then predicts from ``zero_shot`` alone.
+                standardisation (any ``n``): the model then predicts from ``zero_shot`` alone,
+                or from the mapped old model under ``warm_start``.
             zero_shot: optional ``(n_leaves, d_text)`` embeddings of the leaves' names/synonyms.
             progress: called with ``(epoch, max_epochs)`` after each epoch.
+            warm_start: start from a previous taxonomy version's model instead of a fresh
+                network (see :mod:`classifier.model.warm_start`); leaves it maps inherit its
+                head rows, prototypes and label counts.
         """
         y = np.asarray(y, dtype=np.int64).reshape(-1)
         self.modalities_ = [m for m in self.modalities if m in X]
@@ -117,22 +128,30 @@ class HierarchicalClassifier:
         if ((y < 0) | (y >= self.tree.n_nodes)).any():
             raise ValueError("labels must be node indices of the tree")
         self.dims_ = {m: int(X[m].shape[1]) for m in self.modalities_}
-        self._set_cold_start(X, y, zero_shot)
+        if warm_start is not None:
+            warm_start.check(self.tree, self.dims_)
+        self.warm_started_ = warm_start is not None
+        self._set_cold_start(X, y, zero_shot, warm_start)
         stats = self._standardisation(X)
         with torch.random.fork_rng():
-            self._new_net(stats)
+            self._new_net(stats, warm_start)
             self.members_ = list(self.net_.members)
             self.temperature_ = 1.0
-            self.n_epochs_ = self._train(X, y, stats, progress) if len(y) else 0
+            self.n_epochs_ = self._train(X, y, stats, warm_start, progress) if len(y) else 0
         self.net_.to(self.device).eval()
         return self
 
-    def _set_cold_start(self, X: Features, y: np.ndarray, zero_shot: np.ndarray | None) -> None:
+    def _set_cold_start(
+        self, X: Features, y: np.ndarray, zero_shot: np.ndarray | None, warm: WarmStart | None
+    ) -> None:
         leaf_col = self.tree.leaf_index[y] if len(y) else np.zeros(0, np.int64)
         self.prototypes_: dict[str, np.ndarray] = {}
         for m in self.modalities_:
             rows = X[m] if len(y) else X[m][:0]
-            self.prototypes_[m], counts = coldstart.prototypes(rows, leaf_col, self.tree.n_leaves)
+            protos, counts = coldstart.prototypes(rows, leaf_col, self.tree.n_leaves)
+            if warm is not None:
+                protos, counts = warm_start.inherit_prototypes(warm, self.tree, m, protos, counts)
+            self.prototypes_[m] = protos
             if m == self._alt_modality:
                 self.leaf_counts_ = counts.astype(np.int64)
         self.zero_shot_ = None
@@ -157,17 +176,23 @@ class HierarchicalClassifier:
             stats[m] = (mean, std * float(np.sqrt(self.dims_[m] / d_min)) / share)
         return stats
 
-    def _new_net(self, stats: Mapping[str, tuple[torch.Tensor, torch.Tensor]]) -> None:
-        """A freshly initialised network (same seed, same initial weights every time)."""
+    def _new_net(
+        self, stats: Mapping[str, tuple[torch.Tensor, torch.Tensor]], warm: WarmStart | None
+    ) -> None:
+        """A freshly initialised network (same seed, same initial weights every time), or
+        the old model's mapped weights under a warm start."""
         torch.manual_seed(self.seed)
         self.net_ = CommitteeNet(self.dims_, self.tree.n_leaves, self.bottleneck)
         self.net_.set_standardisation(stats)
+        if warm is not None:
+            warm_start.initialise(self.net_, warm, self.tree)
 
     def _train(
         self,
         X: Features,
         y: np.ndarray,
         stats: Mapping[str, tuple[torch.Tensor, torch.Tensor]],
+        warm: WarmStart | None,
         progress: Callable[[int, int], None] | None,
     ) -> int:
         """Early-stop on a validation split and fit the temperature there, then refit.
@@ -191,7 +216,7 @@ class HierarchicalClassifier:
         self._fit_temperature(*val)
         if len(y) >= REFIT_BELOW:
             return epochs
-        self._new_net(stats)
+        self._new_net(stats, warm)
         self._run(X, y, np.arange(len(y)), None, tt, self._config(len(y), best), None)
         return epochs
 
@@ -336,8 +361,9 @@ class HierarchicalClassifier:
 
     def _trust(self) -> torch.Tensor:
         """``(n_leaves,)`` how far each leaf's head is trusted: ``min(1, count / min_labels)``."""
-        if self.min_labels_for_head <= 0 or not self.n_epochs_:
-            return torch.full((self.tree.n_leaves,), 1.0 if self.n_epochs_ else 0.0)
+        has_head = bool(self.n_epochs_) or self.warm_started_
+        if self.min_labels_for_head <= 0 or not has_head:
+            return torch.full((self.tree.n_leaves,), 1.0 if has_head else 0.0)
         counts = torch.from_numpy(self.leaf_counts_).float()
         return (counts / self.min_labels_for_head).clamp(max=1.0)
 

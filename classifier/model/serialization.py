@@ -37,6 +37,7 @@ def save(model: HierarchicalClassifier, directory: Path) -> None:
         "members": model.members_,
         "temperature": model.temperature_,
         "n_epochs": model.n_epochs_,
+        "warm_started": model.warm_started_,
         "has_zero_shot": model.zero_shot_ is not None,
     }
     tensors = {
@@ -71,6 +72,8 @@ def load(directory: Path, *, device: str = "cpu") -> HierarchicalClassifier:
     model.members_ = list(config["members"])
     model.temperature_ = float(config["temperature"])
     model.n_epochs_ = int(config["n_epochs"])
+    # Files written before warm starts existed lack the key: they were all cold-started.
+    model.warm_started_ = bool(config.get("warm_started", False))
     model.leaf_counts_ = tensors["leaf_counts"].numpy()
     model.prototypes_ = {m: tensors[f"prototypes.{m}"].numpy() for m in model.modalities_}
     model.zero_shot_ = tensors["zero_shot"].numpy() if config["has_zero_shot"] else None

@@ -156,3 +156,11 @@ def test_without_labels_novelty_measures_distance_to_the_category_names(tree: Tr
     X, _ = clustered(tree, 5)
     model = HierarchicalClassifier(tree).fit(X, np.array([]), zero_shot=name_embeddings())
     assert model.novelty({"text": name_embeddings()}).tolist() == pytest.approx([0.0] * 4, abs=1e-6)
+
+
+def test_prototypes_do_not_depend_on_the_order_of_the_rows() -> None:
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 3.0], [2.0, 0.0]])
+    protos, counts = prototypes(x, np.array([1, 0, 1, 0]), n_leaves=2)
+    # Leaf 0: [0, 1] + [1, 0]; leaf 1: [1, 0] + [0, 1]: both [1, 1] / √2.
+    assert protos.ravel().tolist() == pytest.approx([1 / math.sqrt(2)] * 4)
+    assert counts.tolist() == [2, 2]

@@ -90,3 +90,16 @@ def test_without_a_bottleneck_the_heads_are_linear_and_inference_matches_trainin
     with torch.enable_grad():
         plain, _ = net(feats)
     assert torch.allclose(composed, plain.detach(), atol=1e-5)
+
+
+def test_training_sends_a_missing_rows_gradient_to_the_stand_in_alone() -> None:
+    torch.manual_seed(2)
+    net = CommitteeNet({"text": 4, "image": 3}, n_leaves=5, bottleneck=0).train()
+    feats = {"text": torch.randn(3, 4), "image": torch.randn(3, 3)}
+    feats["image"][1] = math.nan
+    logits, _ = net(feats)
+    logits[:, 1].sum().backward()  # every member's logits of the row without an image
+    # Row 1 scores the stand-in through the fused head's image block and the image head.
+    expected = net.fused.weight[:, 4:].sum(0) + net.heads["image"].weight.sum(0)
+    assert torch.allclose(net.missing["image"].grad, expected, atol=1e-6)
+    assert net.missing["text"].grad is None or not net.missing["text"].grad.any()

@@ -41,4 +41,3 @@ def test_epochs_are_raised_so_a_few_labels_still_get_the_minimum_steps() -> None
     assert epochs_for(500, 256, 60, 300) == 150  # 2 batches an epoch
     assert epochs_for(100, 256, 60, 300) == 300  # 1 batch an epoch
     assert epochs_for(10_000, 256, 60, 300) == 60  # 40 batches an epoch: the cap already does
-
