@@ -1,6 +1,7 @@
 """The learning loop on PostgreSQL: train on 10,000 labels, rescore 100,000 items, rebuild the queue.
 
     python benchmarks/bench_loop.py [--items 100000] [--labels 10000] [--image-share 1.0] [--keep-db]
+                                    [--skip-latency]
 
 Builds a throwaway database (``taxoloop_bench_loop``: created, migrated, dropped at the end)
 with a 3-level taxonomy of 7 x 5 x 4 = 140 leaves, ``--items`` items with synthetic cached
@@ -16,6 +17,10 @@ and ``--labels`` labels. Then times, as the loop runs them after enough new labe
 Target: the three together under 90 s on 2 cores. Prints each stage, where the rescore's
 time goes (reading embeddings, the model, writing predictions) and a projection to
 1,000,000 items. Skips with a message when PostgreSQL is not reachable.
+
+Then (unless ``--skip-latency``) the label-to-active-model latency with default settings:
+a real ``celery worker -B`` on Redis (``BENCH_REDIS_URL``), one label saved at t0, polled
+until an active model trained on it exists (target < 300 s; see _loop_latency.py).
 
 Environment: ``BENCH_DATABASE_URL`` (default postgres://postgres@127.0.0.1:5432/taxoloop_bench_loop;
 the database is dropped first).
@@ -37,6 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._loop_latency import latency_measure  # noqa: E402
 from benchmarks._pg import bench_env, django_setup, scratch_database  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/taxoloop_bench_loop"
@@ -254,7 +260,7 @@ def report(
     for name, seconds in projected.items():
         print(f"  {name:<14} {seconds:7.0f} s")
     print(f"  {'total':<14} {sum(projected.values()):7.0f} s")
-    biggest = max(parts, key=parts.get) if parts else "the model"
+    biggest = max(parts, key=lambda name: parts[name]) if parts else "the model"
     print(
         f"dominant: rescore ({projected['rescore']:.0f} s), within it {biggest}; "
         "rescore chunks are independent, so more Celery workers split it (one id range each)."
@@ -268,13 +274,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image-share", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--skip-latency", action="store_true", help="no worker -B label-to-model latency (~4 min)"
+    )
     args = parser.parse_args(argv)
     with scratch_database(DEFAULT_URL, keep=args.keep_db) as url:
         if url is None:
             return 0
         with tempfile.TemporaryDirectory(prefix="taxoloop-bench-loop-") as scratch:
-            # An in-memory broker, so the promotion's rescore task is a no-op.
-            django_setup(bench_env(url, Path(scratch), CELERY_BROKER_URL="memory://"))
+            env = bench_env(url, Path(scratch))
+            # An in-memory broker here, so the promotion's rescore task is a no-op; the latency
+            # part's worker gets Redis (and nothing here sends it anything).
+            django_setup({**env, "CELERY_BROKER_URL": "memory://"})
             t0 = time.perf_counter()
             version = taxonomy_create()
             ids, truth = catalog_create(version, args.items, args.image_share, args.seed)
@@ -284,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"image share {args.image_share:.0%}, in {time.perf_counter() - t0:.0f} s"
             )
             loop_run(version, args.items)
+            if not args.skip_latency:
+                latency_measure(env, ROOT, Path(scratch), version)
     return 0
 
 

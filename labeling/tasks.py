@@ -127,3 +127,17 @@ def periodic_training_task() -> list[int]:
         if run is not None:
             runs.append(run.pk)
     return runs
+
+
+@shared_task(acks_late=True)
+def train_waiting_labels_task() -> list[int]:
+    """Beat, every minute: train every current taxonomy version whose oldest unseen label has
+    waited TRAIN_MAX_LABEL_WAIT_SECONDS (the bounded wait; cheap when there is nothing to do)."""
+    from labeling.services.training_triggers import training_for_waiting_labels
+
+    runs = []
+    for version in TaxonomyVersion.objects.filter(is_current=True):
+        run = training_for_waiting_labels(version)
+        if run is not None:
+            runs.append(run.pk)
+    return runs

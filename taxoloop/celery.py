@@ -31,6 +31,14 @@ app.conf.beat_schedule = {
         "task": "labeling.tasks.periodic_training_task",
         "schedule": _TRAIN_EVERY_MINUTES * 60.0,
     },
+    # Every minute: train each current taxonomy version whose oldest label not yet seen by a
+    # training has waited TAXOLOOP_TRAIN_MAX_LABEL_WAIT_SECONDS (default 120; 0 turns it off), so
+    # a lone label reaches a model within that wait + 1 minute + one training. Re-sends queued
+    # runs whose message was lost (broker down) as well.
+    "train-waiting-labels": {
+        "task": "labeling.tasks.train_waiting_labels_task",
+        "schedule": 60.0,
+    },
     # Every TRAIN_EVERY_MINUTES: encode items that have no embedding yet (new items are sent
     # at once; this catches up on what was missed while the broker was down) and score them.
     "embed-pending-items": {

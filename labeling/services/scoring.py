@@ -9,6 +9,8 @@ of the new one, never a mix, and the next rescore simply overwrites the rest.
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -87,13 +89,24 @@ def rescore(
     total = Item.objects.count() if item_ids is None else len(item_ids)
     written = done = 0
     chunks = _id_chunks(size) if item_ids is None else _given_chunks(item_ids, size)
+    delay = _chunk_delay()
     for ids in chunks:
         scores = _score_chunk(model, vtree, ids, k)
         written += _upsert(model_version, vtree, scores)
         done += len(ids)
         if progress is not None:
             progress(done, max(total, done))
+        if delay:
+            time.sleep(delay)
     return written
+
+
+def _chunk_delay() -> float:
+    """Test hook: seconds to sleep after each chunk (RESCORE_CHUNK_DELAY_SECONDS, or the
+    environment variable TAXOLOOP_RESCORE_CHUNK_DELAY), so a test can kill a worker mid-way."""
+    conf = settings.TAXOLOOP
+    delay = conf.get("RESCORE_CHUNK_DELAY_SECONDS", os.environ.get("TAXOLOOP_RESCORE_CHUNK_DELAY"))
+    return float(delay or 0)
 
 
 def _chunk_size(value: int | None) -> int:

@@ -1,7 +1,9 @@
-"""When to train: coalesced requests, the label counter and the periodic (beat) trigger.
+"""When to train: coalesced requests, the label counter, the bounded wait and the periodic
+(beat) trigger.
 
 Light on purpose (no torch, no classifier import): the label services call
-``labels_added`` after every save, in the web process.
+``labels_added`` after every save, in the web process, and beat calls
+``training_for_waiting_labels`` every minute.
 
 One training per taxonomy version at a time: the database is the lock (the partial unique
 constraint ``trainingrun_one_in_flight``), so a request while one is queued or running
@@ -11,11 +13,11 @@ inserts nothing and is coalesced into it.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from labeling.models import Label, ModelVersion, TaxonomyVersion, TrainingRun
@@ -65,20 +67,47 @@ def labels_added(version: TaxonomyVersion) -> TrainingRun | None:
     return training_request(version, trigger="labels")
 
 
+def training_for_waiting_labels(version: TaxonomyVersion) -> TrainingRun | None:
+    """Beat's bounded wait (every minute): request a training when the oldest ledger row the
+    last finished training has not seen is older than TRAIN_MAX_LABEL_WAIT_SECONDS (0: off).
+
+    Without it a lone label waits for TRAIN_EVERY_N_LABELS more or for the 10-minute beat;
+    with it every label is in a training within the wait plus one minute. Runs whose message
+    may be lost are re-sent first, so a broker outage costs about a minute, not ten. The
+    failed-run back-off applies, as for the label counter.
+    """
+    wait = int(settings.TAXOLOOP.get("TRAIN_MAX_LABEL_WAIT_SECONDS", 0))
+    if wait <= 0:
+        return None
+    _resend_lost_runs(version)
+    if _in_flight(version) or _recently_failed(version):
+        return None
+    oldest = _oldest_unseen_label_at(version)
+    if oldest is None or timezone.now() - oldest < timedelta(seconds=wait):
+        return None
+    return training_request(version, trigger="label-wait")
+
+
 def training_periodic(version: TaxonomyVersion) -> TrainingRun | None:
     """Beat's entry: re-send queued runs whose message may be lost, and train when there is no
     active model or there are labels the last training has not seen."""
-    cutoff = timezone.now() - timedelta(seconds=QUEUED_RESEND_SECONDS)
-    for run_id in TrainingRun.objects.filter(
-        taxonomy_version=version, status=TrainingRun.Status.QUEUED, created_at__lt=cutoff
-    ).values_list("pk", flat=True):
-        dispatch.enqueue_now("train_model_task", run_id)
+    _resend_lost_runs(version)
     active = ModelVersion.objects.filter(
         taxonomy_version=version, status=ModelVersion.Status.ACTIVE
     )
     if active.exists() and not _labels_since_training(version):
         return None
     return training_request(version, trigger="beat")
+
+
+def _resend_lost_runs(version: TaxonomyVersion) -> None:
+    """Send again the runs still queued QUEUED_RESEND_SECONDS after their request: the broker
+    may have been down. A duplicate message is harmless (a run is claimed once)."""
+    cutoff = timezone.now() - timedelta(seconds=QUEUED_RESEND_SECONDS)
+    for run_id in TrainingRun.objects.filter(
+        taxonomy_version=version, status=TrainingRun.Status.QUEUED, created_at__lt=cutoff
+    ).values_list("pk", flat=True):
+        dispatch.enqueue_now("train_model_task", run_id)
 
 
 def _in_flight(version: TaxonomyVersion) -> bool:
@@ -106,3 +135,28 @@ def _labels_since_training(version: TaxonomyVersion, limit: int | None = None) -
     if limit is not None:
         return labels.values("pk")[:limit].count()
     return labels.count()
+
+
+def _oldest_unseen_label_at(version: TaxonomyVersion) -> datetime | None:
+    """When the oldest ledger row saved after the last finished training began was saved.
+
+    A finished run saw every row saved before it started, even rows it could not use (too
+    few labels, an item without an embedding yet): counting those as unseen would train
+    every minute until they became usable. ``training_periodic``, which the embedding task
+    calls, still picks up labels whose items have just been embedded.
+    """
+    last = (
+        TrainingRun.objects.filter(
+            taxonomy_version=version,
+            status=TrainingRun.Status.SUCCEEDED,
+            started_at__isnull=False,
+        )
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    labels = Label.objects.filter(taxonomy_version=version)
+    if last is not None:
+        labels = labels.filter(created_at__gte=last)
+    oldest: datetime | None = labels.aggregate(t=Min("created_at"))["t"]
+    return oldest

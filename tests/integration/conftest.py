@@ -13,19 +13,31 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from celery import Celery
 from django.conf import settings
 from django.db import connection
 
+from labeling.services import ml
 from taxoloop.celery import app as celery_app
+from taxoloop.settings.base import REDIS_BROKER_TRANSPORT_OPTIONS
+from tests.labeling.services.fake_encoders import FAKE_ENCODERS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TAXOLOOP_REDIS_URL", "redis://127.0.0.1:6379/14")
+CELERY_WORKER = (sys.executable, "-m", "celery", "-A", "taxoloop", "worker")
+# One process (solo pool): a SIGKILL leaves no orphaned children; no peers to meet on start.
+WORKER_OPTIONS = ("-P", "solo", "-l", "info", "--without-mingle", "--without-gossip")
+SITECUSTOMIZE = """
+from tests.labeling.services.fake_encoders import register_fake_encoders
+register_fake_encoders()
+"""
 
 
-def _unavailable(reason: str) -> None:
+def unavailable(reason: str) -> None:
     if os.environ.get("TAXOLOOP_REQUIRE_SERVICES") == "1":
         pytest.fail(reason)
     pytest.skip(reason)
@@ -44,28 +56,43 @@ def redis_broker() -> str:
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
-        _unavailable(f"Redis is not reachable at {REDIS_URL} ({exc}); start redis-server")
+        unavailable(f"Redis is not reachable at {REDIS_URL} ({exc}); start redis-server")
     return REDIS_URL
 
 
 @pytest.fixture
 def postgres(transactional_db) -> str:
     if connection.vendor != "postgresql":
-        _unavailable("integration tests need PostgreSQL: set DATABASE_URL=postgres://…")
+        unavailable("integration tests need PostgreSQL: set DATABASE_URL=postgres://…")
     return _database_url()
 
 
 @pytest.fixture
 def broker_app(redis_broker: str) -> Iterator[object]:
     """The project's Celery app sending to Redis for real (not eagerly) during one test."""
-    saved = {k: celery_app.conf[k] for k in ("broker_url", "task_always_eager")}
-    celery_app.conf.update(broker_url=redis_broker, task_always_eager=False)
+    with sending_to(redis_broker) as app:
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_purge("celery")  # stale messages of an earlier run
+        yield app
+
+
+@contextmanager
+def sending_to(broker_url: str) -> Iterator[Celery]:
+    """Point the app at ``broker_url`` with the transport options a deployment on Redis gets
+    (taxoloop/settings/base.py), then put the test settings back."""
+    keys = ("broker_url", "task_always_eager", "broker_transport_options")
+    saved = {k: celery_app.conf[k] for k in keys}
+    celery_app.conf.update(
+        broker_url=broker_url,
+        task_always_eager=False,
+        broker_transport_options=REDIS_BROKER_TRANSPORT_OPTIONS,
+    )
     _forget_connections()  # pools an earlier test made for the test settings' broker
-    with celery_app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("celery")  # stale messages of an earlier run
-    yield celery_app
-    celery_app.conf.update(saved)
-    _forget_connections()
+    try:
+        yield celery_app
+    finally:
+        celery_app.conf.update(saved)
+        _forget_connections()
 
 
 def _forget_connections() -> None:
@@ -75,40 +102,92 @@ def _forget_connections() -> None:
     celery_app.amqp._producer_pool = None
 
 
-@pytest.fixture
-def celery_worker_process(postgres: str, broker_app, tmp_path: Path) -> Iterator[subprocess.Popen]:
-    """A real `celery worker` process on the Redis broker and the test database."""
+def start_worker(broker_url: str, log_path: Path) -> subprocess.Popen:
+    """A real `celery worker` process on ``broker_url`` and the test database (the worker
+    reads and writes model files and images where the test process does)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "taxoloop.settings.test",
-        "DATABASE_URL": postgres,
-        "CELERY_BROKER_URL": REDIS_URL,
-        # The worker reads and writes model files and images where the test process does.
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": broker_url,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "PYTHONUNBUFFERED": "1",
     }
     name = f"it-{uuid.uuid4().hex[:8]}@%h"
-    log = (tmp_path / "worker.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "taxoloop", "worker", "-P", "solo", "-l", "info",
-         "-n", name, "--without-mingle", "--without-gossip"],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
+    with log_path.open("a") as log:
+        return subprocess.Popen(
+            [*CELERY_WORKER, *WORKER_OPTIONS, "-n", name],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def wait_until_ready(proc: subprocess.Popen, app: Celery, log_path: Path) -> None:
+    """Block until the worker answers a ping; fail with its log when it exited instead."""
+    poll_until(lambda: bool(app.control.ping(timeout=0.5)) or proc.poll() is not None, 90)
+    if proc.poll() is not None:
+        pytest.fail(f"celery worker exited early:\n{log_path.read_text()[-3000:]}")
+
+
+def stop_worker(proc: subprocess.Popen) -> None:
+    """Warm shutdown, then a kill if it does not stop in 20 s (no-op when already dead)."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
     try:
-        _wait_for(lambda: bool(broker_app.control.ping(timeout=0.5)) or proc.poll() is not None, 90)
-        if proc.poll() is not None:
-            pytest.fail(f"celery worker exited early:\n{(tmp_path / 'worker.log').read_text()[-3000:]}")
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def celery_worker_process(postgres: str, broker_app, tmp_path: Path) -> Iterator[subprocess.Popen]:
+    """A real `celery worker` process on the Redis broker and the test database."""
+    log_path = tmp_path / "worker.log"
+    proc = start_worker(REDIS_URL, log_path)
+    try:
+        wait_until_ready(proc, broker_app, log_path)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop_worker(proc)
 
 
-def _wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.3) -> bool:
+@pytest.fixture
+def worker_env(monkeypatch, tmp_path, settings):
+    """Environment of the worker started next (and the same knobs in this process): fake
+    encoders registered at start-up through a ``sitecustomize`` module, so no weights load."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    paths = [str(site), str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in paths if p))
+    monkeypatch.setenv("TAXOLOOP_TEXT_ENCODER", FAKE_ENCODERS["TEXT_ENCODER"])
+    monkeypatch.setenv("TAXOLOOP_IMAGE_ENCODER", FAKE_ENCODERS["IMAGE_ENCODER"])
+    monkeypatch.setenv("TAXOLOOP_MIN_LABELS_TO_TRAIN", "10")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # tiny tensors on a shared machine
+    # These tests start every training themselves; the label counter would start extra ones
+    # at moments of its own choosing (tests/labeling/services cover the counter).
+    settings.TAXOLOOP = {
+        **settings.TAXOLOOP,
+        **FAKE_ENCODERS,
+        "MIN_LABELS_TO_TRAIN": 10,
+        "TRAIN_EVERY_N_LABELS": 10**9,
+    }
+    ml.clear_caches()
+    return monkeypatch
+
+
+@pytest.fixture
+def slow_worker_env(worker_env):
+    """Training that sleeps after each epoch: long enough to kill or to trigger again."""
+    worker_env.setenv("TAXOLOOP_TRAIN_EPOCH_DELAY", "0.1")
+    return worker_env
+
+
+def poll_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.3) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -119,4 +198,4 @@ def _wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0
 
 @pytest.fixture
 def wait_for() -> Callable[..., bool]:
-    return _wait_for
+    return poll_until

@@ -14,14 +14,22 @@ from tests.factories import ItemFactory, UserFactory
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def test_the_worker_releases_expired_leases_through_the_redis_broker(celery_worker_process, wait_for):
+def test_the_worker_releases_expired_leases_through_the_redis_broker(
+    celery_worker_process, wait_for
+):
     reviewer = UserFactory(username="leaseholder")
     stale = QueueEntry.objects.create(
-        item=ItemFactory(), priority=0.9, reason="uncertain", lease_holder=reviewer,
+        item=ItemFactory(),
+        priority=0.9,
+        reason="uncertain",
+        lease_holder=reviewer,
         lease_expires_at=timezone.now() - timedelta(minutes=1),
     )
     live = QueueEntry.objects.create(
-        item=ItemFactory(), priority=0.8, reason="uncertain", lease_holder=reviewer,
+        item=ItemFactory(),
+        priority=0.8,
+        reason="uncertain",
+        lease_holder=reviewer,
         lease_expires_at=timezone.now() + timedelta(minutes=10),
     )
     release_expired_leases_task.delay()

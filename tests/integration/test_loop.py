@@ -1,9 +1,8 @@
 """The learning loop on real services: PostgreSQL, the Redis broker and a Celery worker process.
 
-The worker registers the fake encoders at start-up through a ``sitecustomize`` module on its
-PYTHONPATH (written per test), so no encoder weights are loaded; its settings come from the
-environment like any deployment's. Media storage is per process under the test settings, so
-the test process checks the worker's work through database rows only.
+The worker registers the fake encoders at start-up (``worker_env`` in conftest.py), so no
+encoder weights are loaded; its settings come from the environment like any deployment's. The
+test process checks the worker's work through database rows only.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import os
 import signal
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,55 +19,13 @@ from django.utils import timezone
 
 from labeling.models import Embedding, ModelVersion, Prediction, QueueEntry, TrainingRun
 from labeling.services import labels as label_svc
-from labeling.services import ml
 from labeling.services.training import training_periodic, training_request, training_runs_reap
 from labeling.tasks import embed_items_task, periodic_training_task
 from tests.conftest import SMALL_TREE
 from tests.factories import ItemFactory, TaxonomyVersionFactory, make_tree
-from tests.labeling.services.loop_data import (
-    FAKE_ENCODERS,
-    clustered_items,
-    leaves_of,
-)
+from tests.labeling.services.loop_data import clustered_items, leaves_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SITECUSTOMIZE = """
-from tests.labeling.services.fake_encoders import register_fake_encoders
-register_fake_encoders()
-"""
-
-
-@pytest.fixture
-def worker_env(monkeypatch, tmp_path, settings):
-    """Environment of the worker started next (and the same knobs in this process)."""
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    paths = [str(site), str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in paths if p))
-    monkeypatch.setenv("TAXOLOOP_TEXT_ENCODER", FAKE_ENCODERS["TEXT_ENCODER"])
-    monkeypatch.setenv("TAXOLOOP_IMAGE_ENCODER", FAKE_ENCODERS["IMAGE_ENCODER"])
-    monkeypatch.setenv("TAXOLOOP_MIN_LABELS_TO_TRAIN", "10")
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # tiny tensors on a shared machine
-    # These tests start every training themselves; the label counter would start extra ones
-    # at moments of its own choosing (tests/labeling/services cover the counter).
-    settings.TAXOLOOP = {
-        **settings.TAXOLOOP,
-        **FAKE_ENCODERS,
-        "MIN_LABELS_TO_TRAIN": 10,
-        "TRAIN_EVERY_N_LABELS": 10**9,
-    }
-    ml.clear_caches()
-    return monkeypatch
-
-
-@pytest.fixture
-def slow_worker_env(worker_env):
-    """Training that sleeps after each epoch: long enough to kill or to trigger again."""
-    worker_env.setenv("TAXOLOOP_TRAIN_EPOCH_DELAY", "0.1")
-    return worker_env
 
 
 def _shop():
