@@ -1,22 +1,26 @@
-"""The review queue under load: 100,000 queue entries, 20 reviewers at once, real HTTP.
+"""The review queue under load: 100,000 queue entries, 20 reviewers at once, real HTTP (Locust).
 
-    python benchmarks/bench_review.py [--entries 100000] [--reviewers 20] [--decisions 40]
-                                      [--think 0.3] [--workers 4] [--keep-db]
+    python benchmarks/bench_review.py [--entries 100000] [--reviewers 20] [--decisions 30]
+                                      [--think 2 0.5] [--workers 4] [--keep-db]
 
 Builds a throwaway PostgreSQL database (``taxoloop_bench_review``: created, migrated, dropped
 at the end) with a 7 x 5 x 4 taxonomy, ``--entries`` items each with a prediction and a queue
 entry, and ``--reviewers`` users in the Reviewer group. Starts ``gunicorn`` (``--workers``
-sync workers, production settings) and drives it with one thread per reviewer, each its own
-HTTP session: log in through the login form, open the queue as htmx does, then
-``--decisions`` times "decide (POST review/decide/ with the CSRF header) and get the next
-item" with ``--think`` seconds between decisions (0 = as fast as possible).
+sync workers, production-like settings plus ``labeling.server_timing``) and runs Locust
+headless (``benchmarks/locust_review.py``) once per ``--think`` value: one Locust user per
+reviewer logs in, opens the queue as htmx does, then ``--decisions`` times "decide and get
+the next item" (POST review/decide/, CSRF token in the header) plus the figures refresh the
+page makes after each decision, thinking ``--think`` seconds in between. The default runs
+a realistic pace (2 s per item: reviewers read the item) and then a stress pace (0.5 s).
 
-Figures: server time of "decide and get the next item" from gunicorn's access log (``%(D)s``:
-from reading the request to writing the response, without the time a request waits for a
-free worker), p50/p95/max; the client's round trip beside it; throughput. Target: server p95
-under 50 ms. Checks: no item was handed to two reviewers (nor twice to one), and no decision
-was lost (every accepted POST is one label in the ledger, its item's entry is gone, and the
-queue shrank by exactly that many). Skips with a message when PostgreSQL is not reachable.
+Figures per run: server time of "decide and get the next item" as the server measured it
+(the ``Server-Timing`` header's ``app`` duration: the application's time, without waiting
+for a free worker or the wire), p50/p95/p99/max; the client's round trip beside it; the
+figures refresh; throughput. Target: server p95 under 50 ms. Checks per run: no item was
+handed to two reviewers (nor twice to one), and no decision was lost (every accepted POST is
+one label in the ledger, its item's entry is gone, and the queue shrank by exactly that
+many). Skips with a message when PostgreSQL is not reachable or Locust is not installed
+(``pip install -e '.[bench]'``).
 
 Environment: ``BENCH_DATABASE_URL`` (default postgres://postgres@127.0.0.1:5432/taxoloop_bench_review;
 the database is dropped first).
@@ -25,23 +29,19 @@ the database is dropped first).
 from __future__ import annotations
 
 import argparse
-import http.client
-import http.cookies
+import importlib.util
+import json
 import os
-import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -53,7 +53,9 @@ TARGET_P95_MS = 50.0
 SHAPE = (7, 5, 4)
 CHUNK = 10_000
 PASSWORD = "bench-password-123"  # noqa: S105
-ACCESS_FORMAT = "%(m)s %(U)s %(s)s %(D)s"
+LOCUSTFILE = ROOT / "benchmarks" / "locust_review.py"
+# Production-like settings with the Server-Timing middleware first (until settings carry it).
+SETTINGS = "taxoloop.settings.bench_review"
 
 
 def seed(n_entries: int, n_reviewers: int) -> list[str]:
@@ -128,11 +130,22 @@ def seed(n_entries: int, n_reviewers: int) -> list[str]:
         user = User.objects.create_user(f"reviewer{r:02d}", password=PASSWORD)
         user.groups.add(group)
         names.append(user.username)
-    from django.db import connection
+    settle()
+    return names
+
+
+def settle() -> None:
+    """Leave the freshly loaded database as a long-running one is: statistics, visibility map
+    and hint bits set (VACUUM), dirty pages written (CHECKPOINT), so the measured requests do
+    not pay for the bulk load's aftermath."""
+    from django.db import DatabaseError, connection
 
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    return names
+        cursor.execute("VACUUM ANALYZE")
+        try:
+            cursor.execute("CHECKPOINT")
+        except DatabaseError:  # needs superuser or pg_checkpoint; the figures are then noisier
+            print("note: no CHECKPOINT permission; the first requests may pay for the bulk load")
 
 
 def _item(i: int) -> Any:
@@ -156,23 +169,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def gunicorn_start(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen:
+def gunicorn_start(env: dict[str, str], port: int, workers: int) -> subprocess.Popen:
     exe = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     cmd = [
         exe,
-        "taxoloop.wsgi",
+        "benchmarks.review_wsgi",
+        "--preload",
         "-b",
         f"127.0.0.1:{port}",
         "-w",
         str(workers),
-        "--access-logfile",
-        str(log),
-        "--access-logformat",
-        ACCESS_FORMAT,
-        "--log-level",
-        "warning",
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, start_new_session=True)
+    proc = subprocess.Popen(
+        [*cmd, "--log-level", "warning"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -184,92 +197,44 @@ def gunicorn_start(env: dict[str, str], port: int, workers: int, log: Path) -> s
     raise SystemExit("gunicorn did not start within 30 s")
 
 
-# -- one reviewer -------------------------------------------------------------------------------
-
-
-ITEM_RE = re.compile(r'data-item="(\d+)"')
-SHOWN_RE = re.compile(r'name="shown" value="([^"]+)"')
-TOP_RE = re.compile(r'name="category" value="(\d+)" class="candidate top"')
-CSRF_FIELD_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+# -- one Locust run -------------------------------------------------------------------------------
 
 
 @dataclass
-class Reviewer:
-    name: str
-    port: int
-    cookies: dict[str, str] = field(default_factory=dict)
-    shown_items: list[int] = field(default_factory=list)
-    accepted: list[int] = field(default_factory=list)  # items whose decision got a 200
-    round_trips: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+class Run:
+    """What the reviewers of one Locust run saw (read from the users' JSON files)."""
 
-    def request(
-        self, method: str, path: str, body: dict | None = None, htmx: bool = False
-    ) -> tuple[int, str]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        headers = {
-            "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
-            "Referer": f"http://127.0.0.1:{self.port}/",
-        }
-        data = None
-        if body is not None:
-            data = urlencode(body)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers["X-CSRFToken"] = self.cookies.get("csrftoken", "")
-        if htmx:
-            headers["HX-Request"] = "true"
-        conn.request(method, path, data, headers)
-        response = conn.getresponse()
-        text = response.read().decode()
-        for raw in response.headers.get_all("Set-Cookie") or []:
-            cookie = http.cookies.SimpleCookie(raw)
-            self.cookies.update({k: m.value for k, m in cookie.items()})
-        conn.close()
-        return response.status, text
+    think: float
+    wall: float
+    load: tuple[float, float]  # the machine's 1-minute load average before and after
+    users: list[dict[str, Any]]
 
-    def login(self) -> None:
-        _, page = self.request("GET", "/login/")
-        token = CSRF_FIELD_RE.search(page).group(1)
-        status, _ = self.request(
-            "POST",
-            "/login/",
-            {"username": self.name, "password": PASSWORD, "csrfmiddlewaretoken": token},
-        )
-        if status != 302:
-            raise RuntimeError(f"{self.name}: login answered {status}")
+    def values(self, key: str) -> list[float]:
+        return [v for u in self.users for v in u[key] if v is not None]
 
-    def run(self, decisions: int, think: float, start: threading.Barrier) -> None:
-        try:
-            self.login()
-            start.wait()
-            status, card = self.request("GET", "/review/", htmx=True)
-            for _ in range(decisions):
-                item = self._shown(card)
-                if item is None:
-                    break
-                body = {
-                    "shown": SHOWN_RE.search(card).group(1),
-                    "category": TOP_RE.search(card).group(1),
-                }
-                t0 = time.perf_counter()
-                status, card = self.request("POST", "/review/decide/", body, htmx=True)
-                self.round_trips.append(time.perf_counter() - t0)
-                if status != 200 or "notice error" in card:
-                    self.errors.append(f"decide {item}: {status}")
-                else:
-                    self.accepted.append(item)
-                if think:
-                    time.sleep(think)
-        except Exception as exc:  # noqa: BLE001 (reported with the figures)
-            self.errors.append(repr(exc))
 
-    def _shown(self, card: str) -> int | None:
-        match = ITEM_RE.search(card)
-        if match is None:
-            return None
-        item = int(match.group(1))
-        self.shown_items.append(item)
-        return item
+def locust_run(port: int, names: list[str], think: float, decisions: int, out: Path) -> Run:
+    """Run Locust headless, one user per reviewer, until each has made ``decisions``."""
+    out.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "BENCH_USERS": ",".join(names),
+        "BENCH_PASSWORD": PASSWORD,
+        "BENCH_THINK": str(think),
+        "BENCH_DECISIONS": str(decisions),
+        "BENCH_OUT": str(out),
+    }
+    limit = int(decisions * (think + 2) + 60)  # a backstop; the last user to finish ends it
+    cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless"]
+    cmd += ["-u", str(len(names)), "-r", str(len(names)), "-H", f"http://127.0.0.1:{port}"]
+    cmd += ["--run-time", f"{limit}s", "--only-summary", "--loglevel", "WARNING"]
+    started, load = time.perf_counter(), os.getloadavg()[0]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, check=False, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    users = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
+    if done.returncode not in (0, 1) or len(users) < len(names):  # 1: some request failed
+        print(f"locust exited with {done.returncode}:\n{done.stderr[-3000:]}")
+    return Run(think, wall, (load, os.getloadavg()[0]), users)
 
 
 # -- figures and checks ---------------------------------------------------------------------------
@@ -280,44 +245,87 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def server_times_ms(log: Path) -> list[float]:
-    out = []
-    for line in log.read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 4 and parts[0] == "POST" and parts[1] == "/review/decide/":
-            out.append(int(parts[3]) / 1000.0)
-    return out
+def spread(values: list[float]) -> str:
+    if not values:
+        return "no requests"
+    return (
+        f"p50 {percentile(values, 0.5):.1f} ms, p95 {percentile(values, 0.95):.1f} ms, "
+        f"p99 {percentile(values, 0.99):.1f} ms, max {max(values):.1f} ms ({len(values)} requests)"
+    )
 
 
-def check(reviewers: list[Reviewer], n_entries: int) -> list[str]:
+def check(run: Run, n_entries: int, accepted_before: int) -> list[str]:
+    """Problems of one run: items handed out twice, decisions missing from the ledger."""
     from labeling.models import Label, QueueEntry
 
     problems = []
-    handed = [i for r in reviewers for i in r.shown_items]
+    handed = [i for u in run.users for i in u["shown"]]
     if len(handed) != len(set(handed)):
         problems.append(f"{len(handed) - len(set(handed))} item(s) handed out twice")
-    accepted = [i for r in reviewers for i in r.accepted]
-    labels = list(Label.objects.filter(source="review").values_list("item_id", flat=True))
-    if sorted(labels) != sorted(accepted):
-        problems.append(f"{len(accepted)} decisions accepted but {len(labels)} labels written")
+    accepted = [i for u in run.users for i in u["accepted"]]
+    labels = Label.objects.filter(source="review", item_id__in=accepted).count()
+    if labels != len(accepted) or len(set(accepted)) != len(accepted):
+        problems.append(f"{len(accepted)} decisions accepted but {labels} labels written")
+    total = Label.objects.filter(source="review").count()
+    if total != accepted_before + len(accepted):
+        problems.append(
+            f"{total} review labels in the ledger, expected {accepted_before + len(accepted)}"
+        )
     if QueueEntry.objects.filter(item_id__in=accepted).exists():
         problems.append("a decided item is still in the queue")
-    if QueueEntry.objects.count() != n_entries - len(accepted):
-        problems.append(
-            f"queue has {QueueEntry.objects.count()} entries, expected {n_entries - len(accepted)}"
-        )
-    return problems
+    expected = n_entries - accepted_before - len(accepted)
+    if QueueEntry.objects.count() != expected:
+        problems.append(f"queue has {QueueEntry.objects.count()} entries, expected {expected}")
+    return problems + [f"error: {e}" for u in run.users for e in u["errors"]][:10]
+
+
+def report(run: Run, problems: list[str], args: Any) -> bool:
+    server = run.values("decide_server_ms")
+    n = len(run.values("decide_client_ms"))
+    print(
+        f"\n{len(run.users)} reviewers x {args.decisions} decisions, think {run.think} s, "
+        f"{args.workers} gunicorn workers: {n} decisions in {run.wall:.1f} s ({n / run.wall:.1f}/s); "
+        f"load average before/after {run.load[0]:.1f}/{run.load[1]:.1f} on {os.cpu_count()} CPUs"
+    )
+    print(f"server time decide+next: {spread(server)}; target p95 < {TARGET_P95_MS:.0f} ms")
+    print(f"  of which database:     {spread(run.values('decide_db_ms'))}")
+    print(f"client round trip:       {spread(run.values('decide_client_ms'))}")
+    print(f"figures refresh, server: {spread(run.values('figures_server_ms'))}")
+    handed = sum(len(u["shown"]) for u in run.users)
+    print(
+        f"items handed out: {handed}; decisions accepted: "
+        f"{sum(len(u['accepted']) for u in run.users)}; checks: {'ok' if not problems else 'FAILED'}"
+    )
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    ok = not problems and bool(server) and percentile(server, 0.95) < TARGET_P95_MS
+    print("PASS" if ok else "FAIL")
+    return ok
+
+
+def release_leases() -> None:
+    """Between runs: every lease ends, as if the reviewers had gone home."""
+    from labeling.models import QueueEntry
+
+    QueueEntry.objects.filter(lease_holder__isnull=False).update(
+        lease_holder=None, lease_expires_at=None
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--reviewers", type=int, default=20)
-    parser.add_argument("--decisions", type=int, default=40, help="per reviewer")
-    parser.add_argument("--think", type=float, default=0.3, help="seconds between decisions")
+    parser.add_argument("--decisions", type=int, default=30, help="per reviewer and run")
+    parser.add_argument(
+        "--think", type=float, nargs="+", default=[2.0, 0.5], help="seconds per item; one run each"
+    )
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
+    if importlib.util.find_spec("locust") is None:
+        print("skipped: Locust is not installed (pip install -e '.[bench]')")
+        return 0
 
     with scratch_database(DEFAULT_URL, keep=args.keep_db) as url:
         if url is None:
@@ -326,6 +334,7 @@ def main() -> int:
         env = bench_env(
             url,
             scratch,
+            DJANGO_SETTINGS_MODULE=SETTINGS,
             ALLOWED_HOSTS="127.0.0.1,localhost",
             CELERY_BROKER_URL="memory://",
             LOG_LEVEL="WARNING",
@@ -343,60 +352,20 @@ def main() -> int:
             from django.db import connections
 
             connections.close_all()
-            log = scratch / "access.log"
             port = free_port()
-            server = gunicorn_start(env, port, args.workers, log)
-            reviewers = [Reviewer(n, port) for n in names]
-            barrier = threading.Barrier(len(reviewers))
-            threads = [
-                threading.Thread(target=r.run, args=(args.decisions, args.think, barrier))
-                for r in reviewers
-            ]
-            t1 = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            wall = time.perf_counter() - t1
-            time.sleep(0.5)  # let gunicorn flush the access log
-            return report(reviewers, server_times_ms(log), wall, args)
+            server = gunicorn_start(env, port, args.workers)
+            ok, accepted = True, 0
+            for n, think in enumerate(args.think):
+                release_leases()
+                run = locust_run(port, names, think, args.decisions, scratch / f"run{n}")
+                ok = report(run, check(run, args.entries, accepted), args) and ok
+                accepted += sum(len(u["accepted"]) for u in run.users)
+            return 0 if ok else 1
         finally:
             if server is not None:
                 os.killpg(server.pid, signal.SIGTERM)
                 server.wait(timeout=30)
             shutil.rmtree(scratch, ignore_errors=True)
-
-
-def report(reviewers: list[Reviewer], server_ms: list[float], wall: float, args: Any) -> int:
-    rtt = [s * 1000 for r in reviewers for s in r.round_trips]
-    errors = [e for r in reviewers for e in r.errors]
-    n = len(rtt)
-    print(
-        f"{len(reviewers)} reviewers x {args.decisions} decisions, think {args.think} s, "
-        f"{args.workers} gunicorn workers: {n} decisions in {wall:.1f} s ({n / wall:.0f}/s)"
-    )
-    if server_ms:
-        print(
-            f"server time decide+next: p50 {statistics.median(server_ms):.1f} ms, "
-            f"p95 {percentile(server_ms, 0.95):.1f} ms, max {max(server_ms):.1f} ms "
-            f"({len(server_ms)} requests; target p95 < {TARGET_P95_MS:.0f} ms)"
-        )
-    if rtt:
-        print(
-            f"client round trip:       p50 {statistics.median(rtt):.1f} ms, "
-            f"p95 {percentile(rtt, 0.95):.1f} ms, max {max(rtt):.1f} ms"
-        )
-    problems = check(reviewers, args.entries) + [f"error: {e}" for e in errors[:10]]
-    handed = sum(len(r.shown_items) for r in reviewers)
-    print(
-        f"items handed out: {handed}, all distinct: {'yes' if not problems else 'see below'}; "
-        f"decisions accepted: {sum(len(r.accepted) for r in reviewers)}"
-    )
-    for problem in problems:
-        print(f"PROBLEM: {problem}")
-    ok = not problems and bool(server_ms) and percentile(server_ms, 0.95) < TARGET_P95_MS
-    print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@ The category search runs in Python over an in-memory index of the version's cate
 (built once per version; rebuilt when a category is added or deprecated, and at the latest
 after ``INDEX_TTL_SECONDS`` so renamed names and edited synonyms show up): the Google taxonomy's
 5,595 nodes are scanned in a few milliseconds, with ranking rules a SQL ``icontains`` cannot
-express (exact name before prefix before substring, then the model's probability).
+express (exact name before prefix before substring, then the model's probability). The item
+card reads its candidates' names and paths from the same index, without a query, and maps
+candidates of an older taxonomy version (predictions made before a publish) into the current
+one (``candidates_in_version``).
 """
 
 from __future__ import annotations
@@ -18,10 +21,15 @@ from typing import Any
 
 from django.db.models import Count, Max, QuerySet
 
-from labeling.models import Category, Prediction, QueueEntry, TaxonomyVersion
+from labeling.models import Category, CategoryMapping, Prediction, QueueEntry, TaxonomyVersion
 
 SEARCH_LIMIT = 20
 INDEX_TTL_SECONDS = 30.0
+# The review card trusts a cached index this long without the check query: a published
+# version's categories do not change, and an id the index lacks is looked up anyway.
+CARD_INDEX_MAX_AGE = 10.0
+# Publishes followed from a prediction's version to the current one before giving up.
+MAX_PUBLISH_HOPS = 10
 MIN_QUERY = 1
 
 # Match quality, best first.
@@ -71,10 +79,20 @@ class _Index:
     def __init__(self, nodes: list[_Node]) -> None:
         self.nodes = nodes
         self.by_pk = {n.pk: n for n in nodes}
+        # Every card offers them to "not in the taxonomy": sorted once, not per card.
+        self.top_level = sorted((n for n in nodes if n.parent is None), key=lambda n: n.name)
+
+
+@dataclass
+class _Cached:
+    stamp: tuple[int, int | None]  # (count, newest id) of the version's live categories
+    built: float  # time.monotonic() when read from the database
+    checked: float  # time.monotonic() when the stamp was last compared
+    index: _Index
 
 
 _lock = threading.Lock()
-_indexes: dict[int, tuple[tuple[int, int | None], float, _Index]] = {}
+_indexes: dict[int, _Cached] = {}
 
 
 def category_index_clear() -> None:
@@ -83,20 +101,26 @@ def category_index_clear() -> None:
         _indexes.clear()
 
 
-def _index(version: TaxonomyVersion) -> _Index:
-    """The version's non-deprecated categories, cached until their count or newest id changes."""
+def _index(version: TaxonomyVersion, max_age: float = 0.0) -> _Index:
+    """The version's non-deprecated categories, cached until their count or newest id changes.
+
+    ``max_age``: a cache whose stamp was compared less than this many seconds ago is used
+    without comparing again (no query at all: the review card's hot path).
+    """
+    now = time.monotonic()
+    with _lock:
+        cached = _indexes.get(version.pk)
+        if cached is not None and now - cached.checked < max_age:
+            return cached.index
     stamp = Category.objects.filter(version=version, deprecated=False).aggregate(
         n=Count("pk"), top=Max("pk")
     )
     key = (int(stamp["n"]), stamp["top"])
     with _lock:
         cached = _indexes.get(version.pk)
-        if (
-            cached is not None
-            and cached[0] == key
-            and time.monotonic() - cached[1] < INDEX_TTL_SECONDS
-        ):
-            return cached[2]
+        if cached is not None and cached.stamp == key and now - cached.built < INDEX_TTL_SECONDS:
+            cached.checked = now
+            return cached.index
     rows = Category.objects.filter(version=version, deprecated=False).values_list(
         "pk", "parent_id", "name", "path", "depth", "is_leaf", "synonyms"
     )
@@ -117,7 +141,7 @@ def _index(version: TaxonomyVersion) -> _Index:
     ]
     index = _Index(nodes)
     with _lock:
-        _indexes[version.pk] = (key, time.monotonic(), index)
+        _indexes[version.pk] = _Cached(key, now, now, index)
     return index
 
 
@@ -228,6 +252,85 @@ class CandidateRow:
     shortcut: int
 
 
+def candidates_in_version(
+    candidates: Iterable[Mapping[str, Any]], version: TaxonomyVersion
+) -> list[dict[str, Any]]:
+    """A prediction's candidates as categories of ``version``, most probable first.
+
+    After a publish, and until the new version's model is active, predictions still name the
+    old version's categories. Those are mapped through ``CategoryMapping`` (hop by hop when
+    several publishes happened), candidates landing on one category are merged (probabilities
+    summed), and ones that map to nothing live in ``version`` are dropped, so every candidate
+    shown is one the ledger accepts. No query while every candidate is current.
+    """
+    raw = [(int(c["category"]), float(c["p"])) for c in candidates]
+    index = _index(version, max_age=CARD_INDEX_MAX_AGE)
+    if any(pk not in index.by_pk for pk, _ in raw):
+        index = _index(version)  # the cache may predate a category; else they are old ones
+    moved = _mapped_into(index, {pk for pk, _ in raw if pk not in index.by_pk})
+    merged: dict[int, float] = {}
+    for pk, p in raw:
+        target = pk if pk in index.by_pk else moved.get(pk)
+        if target is not None:
+            merged[target] = merged.get(target, 0.0) + p
+    ranked = sorted(merged.items(), key=lambda kv: -kv[1])  # stable: ties keep the model's order
+    return [{"category": pk, "p": round(p, 6)} for pk, p in ranked]
+
+
+def _mapped_into(index: _Index, old_ids: set[int]) -> dict[int, int]:
+    """``{old category id: category in the index's version}`` through the publishes' mappings.
+
+    Where two publishes mapped one category (one of them rolled back), the newer one wins.
+    """
+    found: dict[int, int] = {}
+    frontier: dict[int, set[int]] = {pk: {pk} for pk in old_ids}  # reached id -> origins
+    for _ in range(MAX_PUBLISH_HOPS):
+        if not frontier:
+            break
+        step = dict(
+            CategoryMapping.objects.filter(old_category_id__in=frontier)
+            .order_by("new_version_id")
+            .values_list("old_category_id", "new_category_id")
+        )
+        following: dict[int, set[int]] = {}
+        for old, new in step.items():
+            for origin in frontier[old]:
+                if new in index.by_pk:
+                    found[origin] = new
+                else:
+                    following.setdefault(new, set()).add(origin)
+        frontier = following
+    return found
+
+
+def card_candidates(
+    *, candidates: Iterable[Mapping[str, Any]], version: TaxonomyVersion, limit: int = 9
+) -> list[CandidateRow]:
+    """The review card's candidates: categories of ``version`` (see ``candidates_in_version``)
+    with keys 1–9, built from the cached index instead of a query per card."""
+    mapped = candidates_in_version(candidates, version)[:limit]
+    index = _index(version, max_age=CARD_INDEX_MAX_AGE)
+    return [
+        CandidateRow(_category(index.by_pk[c["category"]], version), c["p"], n)
+        for n, c in enumerate(mapped, start=1)
+    ]
+
+
+def _category(node: _Node, version: TaxonomyVersion) -> Category:
+    """An unsaved-looking Category from the index: what the card renders, without a query."""
+    return Category(
+        pk=node.pk,
+        version=version,
+        parent_id=node.parent,
+        name=node.name,
+        path=node.path,
+        depth=node.depth,
+        is_leaf=node.is_leaf,
+        synonyms=list(node.synonyms),
+        deprecated=False,
+    )
+
+
 def candidate_rows(candidates: Iterable[Mapping[str, Any]], limit: int = 9) -> list[CandidateRow]:
     """The model's top candidates with their categories (full path), keys 1–9 in order."""
     cands = list(candidates)[:limit]
@@ -240,9 +343,12 @@ def candidate_rows(candidates: Iterable[Mapping[str, Any]], limit: int = 9) -> l
     return rows
 
 
-def reason_in_words(reason: str, detail: Mapping[str, Any]) -> str:
-    """Why the item is in the queue, as a reviewer reads it."""
-    names = _names(detail)
+def reason_in_words(
+    reason: str, detail: Mapping[str, Any], version: TaxonomyVersion | None = None
+) -> str:
+    """Why the item is in the queue, as a reviewer reads it (names from ``version``'s cached
+    index when given: no query unless the detail names categories outside it)."""
+    names = _names(detail, version)
     between = [names.get(int(x), f"#{x}") for x in detail.get("between", [])]
     if reason == QueueEntry.Reason.AUDIT:
         return "random audit"
@@ -269,21 +375,26 @@ def reason_in_words(reason: str, detail: Mapping[str, Any]) -> str:
     )
 
 
-def _names(detail: Mapping[str, Any]) -> dict[int, str]:
+def _names(detail: Mapping[str, Any], version: TaxonomyVersion | None) -> dict[int, str]:
     ids: set[int] = set()
     for key, value in detail.items():
         if key == "between":
             ids.update(int(x) for x in value)
         elif key.endswith("_says") or key in ("nearest", "label", "model_says"):
             ids.add(int(value))
-    return dict(Category.objects.filter(pk__in=ids).values_list("pk", "name"))
+    index = _index(version, max_age=CARD_INDEX_MAX_AGE) if version is not None else None
+    names = {pk: index.by_pk[pk].name for pk in ids if pk in index.by_pk} if index else {}
+    missing = ids - names.keys()
+    if missing:  # categories of an older version, named in a queue entry built before a publish
+        names |= dict(Category.objects.filter(pk__in=missing).values_list("pk", "name"))
+    return names
 
 
 def proposal_targets(rows: Iterable[CandidateRow], version: TaxonomyVersion) -> list[TargetNode]:
     """Nodes a "not in the taxonomy" proposal may attach to: the inner ancestors of the
     candidates (deepest first), then the top-level categories (from the in-memory index, so
     no query per ancestor)."""
-    index = _index(version)
+    index = _index(version, max_age=CARD_INDEX_MAX_AGE)
     seen: dict[int, TargetNode] = {}
     for row in rows:
         node = index.by_pk.get(row.category.pk)
@@ -291,7 +402,7 @@ def proposal_targets(rows: Iterable[CandidateRow], version: TaxonomyVersion) -> 
         while parent is not None:
             seen.setdefault(parent.pk, TargetNode(parent.pk, parent.path))
             parent = index.by_pk.get(parent.parent) if parent.parent else None
-    for node in sorted((n for n in index.nodes if n.parent is None), key=lambda n: n.name):
+    for node in index.top_level:
         seen.setdefault(node.pk, TargetNode(node.pk, node.path))
     return list(seen.values())
 

@@ -4,10 +4,11 @@ Handing out work
     ``review_lease`` gives a reviewer the entries they hold (at most ``count``: the one on
     screen and the prefetched next one), topping up from the pool in priority order. On
     PostgreSQL the candidates are read with ``SELECT … FOR UPDATE SKIP LOCKED`` so concurrent
-    reviewers walk past each other's rows instead of queueing on them; every lease is then
-    taken with a conditional UPDATE (compare-and-set on "still free"), which alone keeps
-    SQLite safe too. A lease lasts ``TAXOLOOP["QUEUE_LEASE_SECONDS"]`` and is renewed while
-    the reviewer keeps working; an expired lease returns the entry to the pool.
+    reviewers walk past each other's rows instead of queueing on them, inside one UPDATE that
+    also counts what the reviewer already holds; every lease is taken with a conditional
+    UPDATE (compare-and-set on "still free"), which alone keeps SQLite safe too. A lease
+    lasts ``TAXOLOOP["QUEUE_LEASE_SECONDS"]`` and is renewed while the reviewer keeps
+    working; an expired lease returns the entry to the pool.
 
 What a decision writes
     One ``Label`` (source ``review``) through ``label_create``, with the model version and
@@ -48,10 +49,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.db import connection, transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Q, Subquery
 from django.utils import timezone
 
-from labeling.models import Category, Item, Label, ModelVersion, QueueEntry
+from labeling.models import Category, Item, Label, ModelVersion, QueueEntry, TaxonomyVersion
 from labeling.services.errors import ServiceError
 from labeling.services.labels import label_create, label_retract
 
@@ -97,15 +98,20 @@ def review_lease(
     Ordered highest priority first: the first is the one to show, the rest are prefetched.
     ``exclude``: entry ids the reviewer skipped (they stay in the pool for everyone else).
     A lease with less than half its time left is renewed: the reviewer is still working.
-    Every step is one statement, so no explicit transaction is needed (the hot path of the
-    page: three statements when one entry is topped up).
+    The hot path of the page: on PostgreSQL two statements (top up, read), each atomic on
+    its own, so no transaction round trips either.
     """
     now = timezone.now()
     expires = now + timedelta(seconds=lease_seconds())
-    held = _held(reviewer, count, exclude, now)
-    if len(held) < count:
-        _take_free(reviewer, count - len(held), [*exclude, *(e.pk for e in held)], now, expires)
+    if connection.vendor == "postgresql":
+        _top_up(reviewer, count, exclude, now, expires)
         held = _held(reviewer, count, exclude, now)
+    else:
+        held = _held(reviewer, count, exclude, now)
+        if len(held) < count:
+            taken = [*exclude, *(e.pk for e in held)]
+            _take_free(reviewer, count - len(held), taken, now, expires)
+            held = _held(reviewer, count, exclude, now)
     stale = [
         e.pk for e in held if e.lease_expires_at - now < timedelta(seconds=lease_seconds() / 2)
     ]
@@ -120,9 +126,9 @@ def _held(
     reviewer: AbstractBaseUser, count: int, exclude: Sequence[int], now: Any
 ) -> list[QueueEntry]:
     held = QueueEntry.objects.filter(lease_holder=reviewer, lease_expires_at__gt=now)
-    return list(
+    return list(  # not the model version: only its id is needed, and its metrics can be large
         held.exclude(pk__in=exclude)
-        .select_related("item", "item__prediction", "model_version")
+        .select_related("item", "item__prediction")
         .order_by("-priority", "id")[:count]
     )
 
@@ -131,22 +137,53 @@ def _free(now: Any) -> Q:
     return Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
 
 
+# Raw SQL because the ORM can neither compute LIMIT in the database nor lock a subquery
+# without an explicit transaction (two more round trips). ``= ANY(ARRAY(…))`` makes the pick
+# an init plan, so the outer UPDATE finds its rows by primary key instead of scanning.
+_TOP_UP_SQL = """
+    UPDATE {table} SET lease_holder_id = %(reviewer)s, lease_expires_at = %(expires)s
+    WHERE id = ANY(ARRAY(
+        SELECT id FROM {table}
+        WHERE (lease_expires_at IS NULL OR lease_expires_at <= %(now)s) AND id <> ALL(%(exclude)s)
+        ORDER BY priority DESC, id
+        LIMIT GREATEST(0, %(count)s - (
+            SELECT count(*) FROM {table}
+            WHERE lease_holder_id = %(reviewer)s AND lease_expires_at > %(now)s
+                AND id <> ALL(%(exclude)s)
+        ))
+        FOR UPDATE SKIP LOCKED
+    )) AND (lease_expires_at IS NULL OR lease_expires_at <= %(now)s)
+"""
+
+
+def _top_up(
+    reviewer: AbstractBaseUser, count: int, exclude: Sequence[int], now: Any, expires: Any
+) -> int:
+    """PostgreSQL: lease free entries until ``reviewer`` holds ``count``, in one statement.
+
+    ``SELECT … FOR UPDATE SKIP LOCKED`` lets concurrent reviewers walk past each other's rows
+    instead of queueing on them; the outer condition re-checks "still free" (compare-and-set),
+    so an entry is never leased to two reviewers. Returns the number of entries taken.
+    """
+    sql = _TOP_UP_SQL.format(table=connection.ops.quote_name(QueueEntry._meta.db_table))
+    params = {
+        "reviewer": reviewer.pk,
+        "expires": expires,
+        "now": now,
+        "count": count,
+        "exclude": [int(pk) for pk in exclude],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
 def _take_free(
     reviewer: AbstractBaseUser, n: int, exclude: Sequence[int], now: Any, expires: Any
 ) -> int:
-    """Lease up to ``n`` free entries; never one that another reviewer holds.
-
-    PostgreSQL: one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)``, so concurrent
-    reviewers take different rows without waiting on each other. Elsewhere (SQLite, one
-    writer at a time): compare-and-set per row, re-reading when another reviewer won a row.
-    """
+    """Elsewhere than PostgreSQL (SQLite: one writer at a time): lease up to ``n`` free entries
+    by compare-and-set per row, re-reading when another reviewer won a row."""
     pool = QueueEntry.objects.filter(_free(now)).exclude(pk__in=exclude).order_by("-priority", "id")
-    if connection.vendor == "postgresql":
-        picked = pool.select_for_update(skip_locked=True, of=("self",)).values("pk")[:n]
-        with transaction.atomic():
-            return QueueEntry.objects.filter(_free(now), pk__in=picked).update(
-                lease_holder=reviewer, lease_expires_at=expires
-            )
     taken: list[int] = []
     for _ in range(3):  # a lost race only costs a re-read
         for pk in list(pool.exclude(pk__in=taken).values_list("pk", flat=True)[: n - len(taken)]):
@@ -186,9 +223,12 @@ class Shown:
     key: str = field(default_factory=lambda: f"review:{uuid.uuid4().hex}")
 
     @classmethod
-    def of(cls, entry: QueueEntry) -> Shown:
+    def of(cls, entry: QueueEntry, candidates: list[dict[str, Any]] | None = None) -> Shown:
+        """``candidates``: as the page shows them (mapped to the current version, see
+        ``labeling.selectors.review.candidates_in_version``); default: the prediction's."""
         prediction = getattr(entry.item, "prediction", None)
-        candidates = list(prediction.candidates) if prediction is not None else []
+        if candidates is None:
+            candidates = list(prediction.candidates) if prediction is not None else []
         mv = entry.model_version_id or (prediction.model_version_id if prediction else None)
         return cls(
             entry=entry.pk,
@@ -232,11 +272,21 @@ class Decision:
 
 
 def category_for(pk: object) -> Category:
-    """The category a form named, or a ReviewError saying what is wrong."""
+    """The category a form named, or a ReviewError saying what is wrong.
+
+    Read with its version and, in the same query, ``current_version_id`` (the current
+    taxonomy version's id): the page needs the current version anyway, and when the category
+    belongs to it (the usual case) that is one round trip instead of two.
+    """
     if pk in (None, ""):
         raise ReviewError(CATEGORY_MISSING)
+    current = TaxonomyVersion.objects.filter(is_current=True).order_by("-id").values("pk")[:1]
     try:
-        return Category.objects.get(pk=int(str(pk)))
+        return (
+            Category.objects.select_related("version")
+            .annotate(current_version_id=Subquery(current))
+            .get(pk=int(str(pk)))
+        )
     except (ValueError, Category.DoesNotExist) as exc:
         raise ReviewError(CATEGORY_UNKNOWN.format(pk=pk)) from exc
 
@@ -248,13 +298,17 @@ def review_decide(
     category: Category,
     context: str = CONTEXT_QUEUE,
     note: str = "",
+    version: TaxonomyVersion | None = None,
 ) -> Decision:
-    """Write the reviewer's decision for ``shown.item`` (see the module docstring)."""
+    """Write the reviewer's decision for ``shown.item`` (see the module docstring).
+
+    ``version``: the current taxonomy version when the caller has already read it (the
+    review page reads it once per request); ``label_create`` reads it otherwise.
+    """
     with transaction.atomic():
-        item = Item.objects.select_for_update().get(pk=shown.item)
-        replay = Label.objects.filter(idempotency_key=shown.key).first()
-        if replay is not None:
-            return Decision(label=replay, created=False)
+        item = _locked_item(shown)
+        if item.replay_id is not None:
+            return Decision(label=Label.objects.get(pk=item.replay_id), created=False)
         conflict = _conflicting_label(item, shown, reviewer, category)
         if conflict is not None:
             context = CONTEXT_CONFLICT
@@ -264,7 +318,9 @@ def review_decide(
             category=category,
             author=reviewer,
             source=Label.Source.REVIEW,
-            model_version=ModelVersion.objects.filter(pk=shown.model_version).first(),
+            version=version,
+            # A reference by id (checked to exist above): only the foreign key is written.
+            model_version=ModelVersion(pk=item.model_id) if item.model_id else None,
             prediction_shown=shown.prediction_shown(),
             is_audit=shown.audit,
             context=context,
@@ -273,6 +329,19 @@ def review_decide(
         )
         QueueEntry.objects.filter(item_id=item.pk).delete()
     return Decision(label=label, created=True, conflict=conflict)
+
+
+def _locked_item(shown: Shown) -> Item:
+    """The item, locked, with two facts read in the same statement (one round trip instead of
+    three on the page's hot path): ``replay_id``, the label this very form already wrote (a
+    double click or a retry), and ``model_id``, the shown model version if it still exists."""
+    replay = Label.objects.filter(idempotency_key=shown.key).values("pk")[:1]
+    model = ModelVersion.objects.filter(pk=shown.model_version).values("pk")[:1]
+    return (
+        Item.objects.select_for_update()
+        .annotate(replay_id=Subquery(replay), model_id=Subquery(model))
+        .get(pk=shown.item)
+    )
 
 
 def _conflicting_label(

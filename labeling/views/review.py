@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,6 +33,9 @@ UNDO_DEPTH = 50
 SKIP_MEMORY = 200
 DECIDED_EVENT = "review-decided"
 NO_CURRENT_VERSION = "There is no current taxonomy version: import or publish one first."
+VERSION_ATTR = "_taxoloop_review_version"
+QUEUE_SIZES_KEY = "taxoloop:review:queue-sizes"
+QUEUE_SIZES_SECONDS = 5
 
 
 class ReviewSession:
@@ -77,7 +81,8 @@ class ReviewSession:
     def figures(self) -> dict[str, Any]:
         started = datetime.fromisoformat(self.data["started"])
         hours = max((timezone.now() - started).total_seconds(), 60.0) / 3600
-        self._save()  # the start time counts from the first visit
+        if SESSION_KEY not in self._session:
+            self._save()  # the start time counts from the first visit
         return {
             "count": self.data["count"],
             "per_hour": round(self.data["count"] / hours),
@@ -97,17 +102,26 @@ class Task:
     attributes: list[tuple[str, Any]]
 
 
-def _version() -> TaxonomyVersion | None:
-    return TaxonomyVersion.objects.filter(is_current=True).order_by("-id").first()
+def _version(request: HttpRequest, known: TaxonomyVersion | None = None) -> TaxonomyVersion | None:
+    """The current taxonomy version, read once per request: a decision and the card after it
+    share it. ``known``: the current version when the caller has it already."""
+    if not hasattr(request, VERSION_ATTR):
+        current = known or TaxonomyVersion.objects.filter(is_current=True).order_by("-id").first()
+        setattr(request, VERSION_ATTR, current)
+    return getattr(request, VERSION_ATTR)
 
 
 def _task(entry: QueueEntry, version: TaxonomyVersion | None) -> Task:
-    shown = svc.Shown.of(entry)
-    rows = sel.candidate_rows(shown.candidates)
+    """The card for ``entry``; its candidates are mapped to ``version`` and the signed token
+    records them as shown."""
+    prediction = getattr(entry.item, "prediction", None)
+    raw = prediction.candidates if prediction is not None else []
+    rows = sel.card_candidates(candidates=raw, version=version) if version else []
+    shown = svc.Shown.of(entry, candidates=[{"category": r.category.pk, "p": r.p} for r in rows])
     return Task(
         entry=entry,
         token=shown.sign(),
-        reason_text=sel.reason_in_words(entry.reason, entry.detail or {}),
+        reason_text=sel.reason_in_words(entry.reason, entry.detail or {}, version),
         candidates=rows,
         proposal_targets=sel.proposal_targets(rows, version) if version else [],
         attributes=sorted((entry.item.attributes or {}).items()),
@@ -117,7 +131,7 @@ def _task(entry: QueueEntry, version: TaxonomyVersion | None) -> Task:
 def _card_context(request: HttpRequest, error: str = "") -> dict[str, Any]:
     session = ReviewSession(request)
     entries = svc.review_lease(reviewer=request.user, exclude=session.skipped)
-    version = _version()
+    version = _version(request)
     following = entries[1] if len(entries) > 1 else None
     return {
         "task": _task(entries[0], version) if entries else None,
@@ -142,7 +156,11 @@ def _page_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
 
 
 def _figures(request: HttpRequest) -> dict[str, Any]:
-    return ReviewSession(request).figures() | {"queue": sel.queue_size_by_reason()}
+    """The session's figures and the queue by reason; the queue counts are shared for a few
+    seconds, because every reviewer's panel refreshes after every decision and counting a
+    queue of 100,000 entries per refresh would cost more than the decision itself."""
+    queue = cache.get_or_set(QUEUE_SIZES_KEY, sel.queue_size_by_reason, QUEUE_SIZES_SECONDS)
+    return ReviewSession(request).figures() | {"queue": queue}
 
 
 def _card(request: HttpRequest, error: str = "", status: int = 200) -> HttpResponse:
@@ -186,7 +204,13 @@ def decide(request: HttpRequest) -> HttpResponse:
     try:
         shown = svc.Shown.load(request.POST.get("shown", ""))
         category = svc.category_for(request.POST.get("category"))
-        decision = svc.review_decide(reviewer=request.user, shown=shown, category=category)
+        current = category.version if category.version_id == category.current_version_id else None
+        decision = svc.review_decide(
+            reviewer=request.user,
+            shown=shown,
+            category=category,
+            version=_version(request, current),
+        )
     except ServiceError as exc:
         return _card(request, str(exc))
     _remember(request, decision)
@@ -250,11 +274,10 @@ def undo(request: HttpRequest) -> HttpResponse:
 @require_GET
 @reviewer_required
 def search(request: HttpRequest) -> HttpResponse:
-    version = _version()
+    version = _version(request)
     q = request.GET.get("q", "")
-    item_id = _int(request.GET.get("item"))
     results = (
-        sel.category_search(version=version, q=q, candidates=sel.prediction_candidates(item_id))
+        sel.category_search(version=version, q=q, candidates=_candidates(request, version))
         if version
         else []
     )
@@ -267,16 +290,15 @@ def search(request: HttpRequest) -> HttpResponse:
 @require_GET
 @reviewer_required
 def tree(request: HttpRequest) -> HttpResponse:
-    version = _version()
+    version = _version(request)
     if version is None:
         return render(request, TEMPLATE, _page_context(request, error=NO_CURRENT_VERSION))
-    item_id = _int(request.GET.get("item"))
     level = sel.category_tree_level(
         version=version,
         node_id=_int(request.GET.get("node")),
-        candidates=sel.prediction_candidates(item_id),
+        candidates=_candidates(request, version),
     )
-    context = {"level": level, "tree_item": item_id}
+    context = {"level": level, "tree_item": _int(request.GET.get("item"))}
     if request.htmx:
         return render(request, f"{TEMPLATE}#review-tree", context)
     return render(request, TEMPLATE, _page_context(request, **context))
@@ -288,6 +310,12 @@ def figures(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         return render(request, f"{TEMPLATE}#review-figures", {"figures": _figures(request)})
     return render(request, TEMPLATE, _page_context(request))
+
+
+def _candidates(request: HttpRequest, version: TaxonomyVersion) -> list[dict[str, Any]]:
+    """The ``item`` parameter's prediction in ``version``'s categories (ranks search and tree)."""
+    raw = sel.prediction_candidates(_int(request.GET.get("item")))
+    return sel.candidates_in_version(raw, version)
 
 
 def _int(raw: str | None) -> int | None:

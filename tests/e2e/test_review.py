@@ -4,6 +4,7 @@ reviewers at once. Screenshots go to the artifacts folder (see conftest)."""
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 
 from labeling.models import Label, QueueEntry
 from labeling.roles import REVIEWER
@@ -17,6 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def _fresh_search_index():
     sel.category_index_clear()
+    cache.clear()  # the queue counts in the figures are cached for a few seconds
 
 
 @pytest.fixture

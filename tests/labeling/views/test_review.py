@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -35,8 +36,10 @@ def as_alice(client, alice):
 
 @pytest.fixture(autouse=True)
 def _fresh_search_index():
-    """Test databases reuse ids, so a cached index could belong to another test's tree."""
+    """Test databases reuse ids, so a cached index could belong to another test's tree (and
+    the figures' queue counts, cached for a few seconds, to another test's queue)."""
     sel.category_index_clear()
+    cache.clear()
     yield
     sel.category_index_clear()
 
