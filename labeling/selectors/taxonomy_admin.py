@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from labeling.models import (
     Category,
@@ -19,6 +19,7 @@ from labeling.selectors.taxonomy import category_list
 
 SEPARATOR = " > "
 TREE_ROWS_SHOWN = 400
+SUGGESTIONS_SHOWN = 15
 
 
 @dataclass(frozen=True)
@@ -91,13 +92,33 @@ def taxonomy_admin_overview() -> list[dict[str, object]]:
     out = []
     for taxonomy in Taxonomy.objects.prefetch_related("versions").order_by("name"):
         versions = sorted(taxonomy.versions.all(), key=lambda v: -v.number)
-        out.append({
-            "taxonomy": taxonomy,
-            "versions": versions,
-            "current": next((v for v in versions if v.is_current), None),
-            "draft": next((v for v in versions if v.status == TaxonomyVersion.Status.DRAFT), None),
-        })
+        out.append(
+            {
+                "taxonomy": taxonomy,
+                "versions": versions,
+                "current": next((v for v in versions if v.is_current), None),
+                "draft": next(
+                    (v for v in versions if v.status == TaxonomyVersion.Status.DRAFT), None
+                ),
+            }
+        )
     return out
+
+
+def category_suggestions(
+    *, version: TaxonomyVersion, q: str, limit: int = SUGGESTIONS_SHOWN
+) -> list[tuple[str, str]]:
+    """``(key, path)`` of a few categories of ``version`` for the draft editor's type-ahead:
+    keys starting with ``q`` or names/paths containing it, shallowest first (the top level
+    when ``q`` is empty). A datalist of every key would be thousands of options."""
+    categories = Category.objects.filter(version=version)
+    if q:
+        categories = categories.filter(
+            Q(key__istartswith=q) | Q(name__icontains=q) | Q(path__icontains=q)
+        )
+    else:
+        categories = categories.filter(depth=1)
+    return list(categories.order_by("depth", "path").values_list("key", "path")[:limit])
 
 
 def draft_operations(*, draft: TaxonomyVersion) -> QuerySet[TaxonomyOperation]:
@@ -116,4 +137,3 @@ def proposal_labels() -> QuerySet[Label]:
         .select_related("item", "category", "author")
         .order_by("-created_at", "-id")
     )
-

@@ -20,11 +20,18 @@ Rollback (``taxonomy_rollback``)
     Allowed while the published version has no ledger rows but its migration labels: each
     migration label is retracted (a retraction row: the ledger is append-only), items point
     at their old labels again, the publish's re-review entries are dropped, and the previous
-    version is current again.
+    version is current again. The version's trainings stop with it: queued or running runs
+    are failed as cancelled (a worker still training finds its run no longer running at its
+    next heartbeat or at promotion, which re-checks the run under a row lock), unfinished
+    models are rejected, and a model already promoted is retired, the previous version's
+    active model rescoring the catalog so predictions name current categories again.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,13 +45,14 @@ from labeling.models import (
     CategoryMapping,
     Item,
     Label,
-    Prediction,
+    ModelVersion,
     QueueEntry,
     Taxonomy,
     TaxonomyOperation,
     TaxonomyVersion,
     TrainingRun,
 )
+from labeling.services import dispatch
 from labeling.services.errors import ServiceError
 
 NOT_A_DRAFT = "Version v{number} is {status}, not a draft: only a draft can be published."
@@ -65,6 +73,7 @@ ROLLBACK_HAS_LABELS = (
 )
 MIGRATION_NOTE = "migrated on publish of v{number}: "
 ROLLBACK_NOTE = "rollback of v{number}"
+TRAINING_CANCELLED = "cancelled: v{number} was rolled back to v{previous}"
 
 
 class TaxonomyPublishError(ServiceError):
@@ -100,6 +109,9 @@ class PublishResult:
     re_review: int
     mappings: int
     training_run: TrainingRun | None = None
+    # Seconds per step (mapping, labels, items, re-review, switch, training): a publish of a
+    # large catalog must say where its time went.
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -109,6 +121,7 @@ class RollbackResult:
     retracted: int
     restored: int
     dropped_from_queue: int
+    cancelled_trainings: int = 0
 
 
 # -- mapping ---------------------------------------------------------------------------------
@@ -166,8 +179,13 @@ def category_mapping(*, draft: TaxonomyVersion) -> list[MappingRow]:
 
 def _mapping_row(row: dict, target: dict, kind: str, trees: _Trees) -> MappingRow:
     return MappingRow(
-        old_id=row["id"], old_key=row["key"], old_path=row["path"], new_id=target["id"],
-        new_path=target["path"], kind=kind, re_review=kind == CategoryMapping.Kind.SPLIT,
+        old_id=row["id"],
+        old_key=row["key"],
+        old_path=row["path"],
+        new_id=target["id"],
+        new_path=target["path"],
+        kind=kind,
+        re_review=kind == CategoryMapping.Kind.SPLIT,
     )
 
 
@@ -238,10 +256,16 @@ def draft_diff(*, draft: TaxonomyVersion) -> list[DiffRow]:
     for key, old in sorted(trees.base.items(), key=lambda kv: kv[1]["path"]):
         if key not in trees.draft:
             target = trees.draft.get(_final_merge_target(key, trees))
-            rows.append(DiffRow(
-                "merged", key, target["path"] if target else "", old["path"],
-                detail="merged", labels=counts.get(old["id"], 0),
-            ))
+            rows.append(
+                DiffRow(
+                    "merged",
+                    key,
+                    target["path"] if target else "",
+                    old["path"],
+                    detail="merged",
+                    labels=counts.get(old["id"], 0),
+                )
+            )
     return rows
 
 
@@ -278,9 +302,7 @@ def _base_of(draft: TaxonomyVersion) -> TaxonomyVersion:
 
 
 @transaction.atomic
-def taxonomy_publish(
-    *, draft: TaxonomyVersion, author: AbstractBaseUser | None
-) -> PublishResult:
+def taxonomy_publish(*, draft: TaxonomyVersion, author: AbstractBaseUser | None) -> PublishResult:
     """Make ``draft`` current and migrate every current label to it (module docstring)."""
     from labeling.services.training_triggers import training_request
 
@@ -289,29 +311,71 @@ def taxonomy_publish(
     if draft.status != TaxonomyVersion.Status.DRAFT:
         raise TaxonomyPublishError(NOT_A_DRAFT.format(number=draft.number, status=draft.status))
     base = _base_of(draft)
+    _check_base_current(draft, base)
+    timings: dict[str, float] = {}
+    with _step(timings, "mapping"):
+        mapping = category_mapping(draft=draft)
+        _mapping_store(draft, mapping)
+    with _step(timings, "labels"):
+        migrated = _migrate_labels(base=base, draft=draft)
+    with _step(timings, "items"):
+        _point_items_at_migrated(draft=draft)
+    with _step(timings, "re-review"):
+        split_ids = {m.new_id for m in mapping if m.re_review}
+        queued = _queue_split_items(draft=draft, split_ids=split_ids)
+    with _step(timings, "switch and training"):
+        _switch_current(old=base, new=draft)
+        run = training_request(draft, trigger="publish")
+    return PublishResult(draft, base, migrated, queued, len(mapping), run, timings)
+
+
+@contextmanager
+def _step(timings: dict[str, float], name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    timings[name] = round(time.perf_counter() - started, 3)
+
+
+def _check_base_current(draft: TaxonomyVersion, base: TaxonomyVersion) -> None:
     if not base.is_current:
-        current = TaxonomyVersion.objects.filter(taxonomy=draft.taxonomy_id, is_current=True).first()
-        raise TaxonomyPublishError(BASE_NOT_CURRENT.format(
-            number=draft.number, base=base.number, current=current.number if current else "—"
-        ))
-    mapping = category_mapping(draft=draft)
+        current = TaxonomyVersion.objects.filter(
+            taxonomy=draft.taxonomy_id, is_current=True
+        ).first()
+        raise TaxonomyPublishError(
+            BASE_NOT_CURRENT.format(
+                number=draft.number, base=base.number, current=current.number if current else "—"
+            )
+        )
+
+
+def _mapping_store(draft: TaxonomyVersion, mapping: list[MappingRow]) -> None:
     CategoryMapping.objects.bulk_create(
-        [CategoryMapping(new_version=draft, old_category_id=m.old_id, new_category_id=m.new_id,
-                         kind=m.kind, re_review=m.re_review) for m in mapping],
+        [
+            CategoryMapping(
+                new_version=draft,
+                old_category_id=m.old_id,
+                new_category_id=m.new_id,
+                kind=m.kind,
+                re_review=m.re_review,
+            )
+            for m in mapping
+        ],
         batch_size=2000,
     )
-    migrated = _migrate_labels(base=base, draft=draft)
-    _point_items_at_migrated(draft=draft)
-    queued = _queue_split_items(draft=draft, split_ids={m.new_id for m in mapping if m.re_review})
-    _switch_current(old=base, new=draft)
-    run = training_request(draft, trigger="publish")
-    return PublishResult(draft, base, migrated, queued, len(mapping), run)
+    if connection.vendor == "postgresql":
+        # Fresh statistics for the label migration's join: without them the planner expects a
+        # handful of mapping rows and joins a million labels by nested loops (publish of 1M
+        # labels: several times slower).
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {CategoryMapping._meta.db_table}")
 
 
 def _migrate_labels(*, base: TaxonomyVersion, draft: TaxonomyVersion) -> int:
     """One ledger row per item whose current label is on ``base``; the number written."""
     table, item_table, map_table = (
-        Label._meta.db_table, Item._meta.db_table, CategoryMapping._meta.db_table
+        Label._meta.db_table,
+        Item._meta.db_table,
+        CategoryMapping._meta.db_table,
     )
     sql = f"""
         INSERT INTO {table} (item_id, kind, category_id, taxonomy_version_id, author_id, source,
@@ -323,8 +387,7 @@ def _migrate_labels(*, base: TaxonomyVersion, draft: TaxonomyVersion) -> int:
         JOIN {table} l ON l.id = i.current_label_id
         JOIN {map_table} m ON m.old_category_id = l.category_id AND m.new_version_id = %s
         WHERE l.taxonomy_version_id = %s"""
-    params = [draft.pk, MIGRATION_NOTE.format(number=draft.number), _now(), draft.pk,
-              base.pk]
+    params = [draft.pk, MIGRATION_NOTE.format(number=draft.number), _now(), draft.pk, base.pk]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -357,23 +420,28 @@ def _queue_split_items(*, draft: TaxonomyVersion, split_ids: set[int]) -> int:
     """
     if not split_ids:
         return 0
-    rows = list(
-        Item.objects.filter(current_label__taxonomy_version=draft,
-                            current_label__category_id__in=split_ids)
-        .values_list("pk", "current_label__category_id", "current_label__category__path")
+    items = Item.objects.filter(
+        current_label__taxonomy_version=draft, current_label__category_id__in=split_ids
     )
-    confidence = dict(
-        Prediction.objects.filter(item_id__in=[r[0] for r in rows]).values_list(
-            "item_id", "confidence"
+    rows = list(
+        items.values_list(
+            "pk",
+            "current_label__category_id",
+            "current_label__category__path",
+            "prediction__confidence",
         )
-    ) if rows else {}
-    QueueEntry.objects.filter(item_id__in=[r[0] for r in rows]).delete()
+    )
+    QueueEntry.objects.filter(item__in=items).delete()
     QueueEntry.objects.bulk_create(
-        [QueueEntry(
-            item_id=pk, reason=QueueEntry.Reason.RE_REVIEW,
-            priority=1.0 + (1.0 - confidence[pk] if pk in confidence else 1.0),
-            detail={"publish": draft.pk, "split": category_id, "path": path},
-        ) for pk, category_id, path in rows],
+        [
+            QueueEntry(
+                item_id=pk,
+                reason=QueueEntry.Reason.RE_REVIEW,
+                priority=1.0 + (1.0 - confidence if confidence is not None else 1.0),
+                detail={"publish": draft.pk, "split": category_id, "path": path},
+            )
+            for pk, category_id, path, confidence in rows
+        ],
         batch_size=1000,
     )
     return len(rows)
@@ -431,9 +499,45 @@ def taxonomy_rollback(
     TaxonomyVersion.objects.filter(pk=previous.pk).update(
         is_current=True, status=TaxonomyVersion.Status.PUBLISHED
     )
+    cancelled = _trainings_cancel(version=version, previous=previous)
     version.refresh_from_db()
     previous.refresh_from_db()
-    return RollbackResult(version, previous, retracted, restored, dropped)
+    return RollbackResult(version, previous, retracted, restored, dropped, cancelled)
+
+
+def _trainings_cancel(*, version: TaxonomyVersion, previous: TaxonomyVersion) -> int:
+    """Stop everything training ``version`` (module docstring); the runs cancelled.
+
+    The runs are locked first: a run in the middle of its promotion holds its row, so this
+    waits for it and then sees it finished, and its model is retired below.
+    """
+    in_flight = [TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING]
+    run_ids = list(
+        TrainingRun.objects.select_for_update()
+        .filter(taxonomy_version=version, status__in=in_flight)
+        .values_list("pk", flat=True)
+    )
+    reason = TRAINING_CANCELLED.format(number=version.number, previous=previous.number)
+    TrainingRun.objects.filter(pk__in=run_ids).update(
+        status=TrainingRun.Status.FAILED, error=reason, outcome=reason, finished_at=timezone.now()
+    )
+    models = ModelVersion.objects.filter(taxonomy_version=version)
+    models.filter(status__in=[ModelVersion.Status.TRAINING, ModelVersion.Status.CANDIDATE]).update(
+        status=ModelVersion.Status.REJECTED
+    )
+    if models.filter(status=ModelVersion.Status.ACTIVE).update(status=ModelVersion.Status.RETIRED):
+        _rescore_with_active(previous)
+    return len(run_ids)
+
+
+def _rescore_with_active(version: TaxonomyVersion) -> None:
+    """Predictions name the retired model's categories: the active model of ``version``
+    writes them again (without one, the next training's cold start does)."""
+    active = ModelVersion.objects.filter(
+        taxonomy_version=version, status=ModelVersion.Status.ACTIVE
+    ).first()
+    if active is not None:
+        dispatch.enqueue_on_commit("rescore_task", active.pk)
 
 
 def _retract_migrations(*, version: TaxonomyVersion, author: AbstractBaseUser | None) -> int:
@@ -446,8 +550,12 @@ def _retract_migrations(*, version: TaxonomyVersion, author: AbstractBaseUser | 
             '{{}}', NULL, l.id, NULL, FALSE, '', %s, NULL, %s
         FROM {table} l
         WHERE l.taxonomy_version_id = %s AND l.kind = 'label' AND l.source = 'migration'"""
-    params = [author.pk if author else None, ROLLBACK_NOTE.format(number=version.number),
-              _now(), version.pk]
+    params = [
+        author.pk if author else None,
+        ROLLBACK_NOTE.format(number=version.number),
+        _now(),
+        version.pk,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount

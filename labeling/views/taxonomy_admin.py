@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from labeling.models import Category, Taxonomy, TaxonomyVersion
+from labeling.models import Taxonomy, TaxonomyVersion
 from labeling.selectors import taxonomy_admin as selectors
 from labeling.services import taxonomy_drafts as drafts
 from labeling.services.errors import ServiceError
@@ -34,7 +34,12 @@ PUBLISHED = (
     "v{number} is now current: {migrated} label(s) migrated, {re_review} item(s) sent to "
     "re-review; a training of the new version is requested."
 )
-ROLLED_BACK = "v{number} is current again; {restored} item(s) point at their previous labels."
+ROLLED_BACK = (
+    "v{number} is current again; {restored} item(s) point at their previous labels; "
+    "{cancelled} training run(s) of v{old} cancelled."
+)
+# The draft editor's key inputs each send their own name to the type-ahead.
+SEARCH_FIELDS = ("q", "key", "parent_key", "target")
 DRAFT_STARTED = "Draft v{number} started from v{base}."
 DRAFT_DISCARDED = "Draft v{number} discarded."
 PROPOSAL_ADDED = "{path!r} added to draft v{number}."
@@ -55,7 +60,8 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "version": version,
         "q": q,
         "page": selectors.version_tree(version=version, q=q),
-        "can_rollback": version.is_current and version.based_on_id is not None
+        "can_rollback": version.is_current
+        and version.based_on_id is not None
         and not rollback_blockers(version=version),
     }
     return render(request, f"{VERSION}#tree-table" if request.htmx else VERSION, context)
@@ -70,8 +76,7 @@ def draft_create(request: HttpRequest, pk: int) -> HttpResponse:
     except ServiceError as error:
         messages.error(request, str(error))
         return redirect("taxonomy:index")
-    messages.success(request, DRAFT_STARTED.format(number=draft.number,
-                                                   base=draft.based_on.number))
+    messages.success(request, DRAFT_STARTED.format(number=draft.number, base=draft.based_on.number))
     return redirect("taxonomy:draft", pk=draft.pk)
 
 
@@ -101,6 +106,16 @@ def draft_operation(request: HttpRequest, pk: int, op: str) -> HttpResponse:
     return redirect("taxonomy:draft", pk=draft.pk)
 
 
+@require_GET
+@taxonomy_admin_required
+def draft_category_search(request: HttpRequest, pk: int) -> HttpResponse:
+    """The type-ahead of the editor's key inputs: options for the ``category-keys`` datalist."""
+    draft = _draft_or_404(pk)
+    q = next((request.GET[f].strip() for f in SEARCH_FIELDS if request.GET.get(f)), "")
+    choices = selectors.category_suggestions(version=draft, q=q)
+    return render(request, f"{DRAFT}#category-keys", {"choices": choices})
+
+
 @require_POST
 @taxonomy_admin_required
 def draft_publish(request: HttpRequest, pk: int) -> HttpResponse:
@@ -110,9 +125,10 @@ def draft_publish(request: HttpRequest, pk: int) -> HttpResponse:
     except ServiceError as error:
         messages.error(request, str(error))
         return redirect("taxonomy:draft", pk=draft.pk)
-    messages.success(request, PUBLISHED.format(
-        number=draft.number, migrated=result.migrated, re_review=result.re_review
-    ))
+    messages.success(
+        request,
+        PUBLISHED.format(number=draft.number, migrated=result.migrated, re_review=result.re_review),
+    )
     return redirect("taxonomy:version", pk=draft.pk)
 
 
@@ -138,8 +154,15 @@ def version_rollback(request: HttpRequest, pk: int) -> HttpResponse:
     except ServiceError as error:
         messages.error(request, str(error))
         return redirect("taxonomy:version", pk=pk)
-    messages.success(request, ROLLED_BACK.format(number=result.current.number,
-                                                 restored=result.restored))
+    messages.success(
+        request,
+        ROLLED_BACK.format(
+            number=result.current.number,
+            restored=result.restored,
+            cancelled=result.cancelled_trainings,
+            old=result.version.number,
+        ),
+    )
     return redirect("taxonomy:version", pk=result.current.pk)
 
 
@@ -177,7 +200,8 @@ def proposal_create(request: HttpRequest) -> HttpResponse:
 def _draft_or_404(pk: int) -> TaxonomyVersion:
     return get_object_or_404(
         TaxonomyVersion.objects.select_related("taxonomy", "based_on"),
-        pk=pk, status=TaxonomyVersion.Status.DRAFT,
+        pk=pk,
+        status=TaxonomyVersion.Status.DRAFT,
     )
 
 
@@ -191,9 +215,7 @@ def _draft_context(draft: TaxonomyVersion, q: str, error: str = "") -> dict[str,
         "diff_labels": sum(row.labels for row in diff),
         "operations": selectors.draft_operations(draft=draft),
         "page": selectors.version_tree(version=draft, q=q),
-        "choices": Category.objects.filter(version=draft).order_by("path").values_list(
-            "key", "path"
-        ),
+        "choices": selectors.category_suggestions(version=draft, q=""),
     }
 
 
@@ -206,15 +228,22 @@ Operation = Callable[[TaxonomyVersion, Any, Any], object]
 
 OPERATIONS: dict[str, Operation] = {
     "add": lambda d, p, u: drafts.category_add(
-        draft=d, parent_key=p.get("parent_key") or None, name=p.get("name", ""), author=u,
-        description=p.get("description", ""), synonyms=_list(p.get("synonyms")),
+        draft=d,
+        parent_key=p.get("parent_key") or None,
+        name=p.get("name", ""),
+        author=u,
+        description=p.get("description", ""),
+        synonyms=_list(p.get("synonyms")),
     ),
     "rename": lambda d, p, u: drafts.category_rename(
         draft=d, key=p.get("key", ""), name=p.get("name", ""), author=u
     ),
     "edit": lambda d, p, u: drafts.category_edit(
-        draft=d, key=p.get("key", ""), description=p.get("description", ""),
-        synonyms=_list(p.get("synonyms")), author=u,
+        draft=d,
+        key=p.get("key", ""),
+        description=p.get("description", ""),
+        synonyms=_list(p.get("synonyms")),
+        author=u,
     ),
     "move": lambda d, p, u: drafts.category_move(
         draft=d, key=p.get("key", ""), parent_key=p.get("parent_key") or None, author=u
@@ -225,7 +254,5 @@ OPERATIONS: dict[str, Operation] = {
     "split": lambda d, p, u: drafts.category_split(
         draft=d, key=p.get("key", ""), names=_list(p.get("names")), author=u
     ),
-    "deprecate": lambda d, p, u: drafts.category_deprecate(
-        draft=d, key=p.get("key", ""), author=u
-    ),
+    "deprecate": lambda d, p, u: drafts.category_deprecate(draft=d, key=p.get("key", ""), author=u),
 }

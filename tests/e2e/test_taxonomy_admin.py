@@ -20,6 +20,10 @@ def test_an_admin_renames_merges_and_publishes(login, live_server, bob, version,
     page.wait_for_selector("#draft-panel")
     rename = page.locator("form[data-op=rename]")
     rename.locator("input[name=key]").fill("footwear/shoes")
+    # The type-ahead fills the shared datalist with the keys matching what was typed.
+    page.wait_for_selector(
+        '#category-keys option[value="footwear/shoes/sneakers"]', state="attached"
+    )
     rename.locator("input[name=name]").fill("Shoes & Boots")
     rename.locator("button").click()
     page.wait_for_selector("#diff tr.diff-renamed")
