@@ -3,9 +3,16 @@
 It is a ``HierarchicalClassifier`` fitted without labels: it only learns the feature
 standardisation (from a sample of embedded items) and predicts from the leaves' name
 embeddings (``labeling.services.zero_shot``), so the first rescore and queue are useful.
+
+For a version published from another whose model was trained, it starts from that model
+mapped onto the new tree (``training_warm_start``): a publish with few labels on the new
+version must not throw away what the old model knew. New categories still start from their
+names.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -16,6 +23,7 @@ from labeling.models import Embedding, ModelVersion, TaxonomyVersion
 from labeling.services.ml import active_model_version, item_features, save_artifact, version_tree
 from labeling.services.model_eval import promote_model
 from labeling.services.training_data import TrainingConfig
+from labeling.services.training_warm_start import warm_start_plan
 from labeling.services.zero_shot import leaf_name_embeddings
 
 COLD_START_SAMPLE = 5000
@@ -35,13 +43,21 @@ def cold_start_model(version: TaxonomyVersion) -> ModelVersion:
     features = {m: x for m, x in item_features(_sample_item_ids()).items() if x.shape[1]}
     config = TrainingConfig.from_settings()
     params = {"seed": 0, **config.model_params, "thresholds": config.threshold}
+    warm = warm_start_plan(version, vt, features)
     model = HierarchicalClassifier(vt.tree, **params).fit(
-        features, np.zeros(0, dtype=np.int64), zero_shot=leaf_name_embeddings(vt)
+        features,
+        np.zeros(0, dtype=np.int64),
+        zero_shot=leaf_name_embeddings(vt),
+        warm_start=warm.warm_start if warm else None,
     )
+    record: dict[str, Any] = {"kind": "cold_start", "sample": len(next(iter(features.values())))}
+    if warm is not None:
+        record["warm_start"] = warm.config()
     candidate = ModelVersion.objects.create(
         taxonomy_version=version,
         status=ModelVersion.Status.CANDIDATE,
-        config={"kind": "cold_start", "sample": len(next(iter(features.values())))},
+        config=record,
+        metrics={"warm_start": warm.metrics()} if warm else {},
     )
     save_artifact(model, candidate)
     with transaction.atomic():

@@ -13,6 +13,14 @@ The queue mixes reasons by ``settings.TAXOLOOP["QUEUE_QUOTAS"]``:
   prototype): mixed by ``classifier.acquisition.QuotaMixer``, each diversified by
   ``DiverseBatch`` so the batch holds no run of near-duplicates.
 
+After a taxonomy publish the new tree has categories no model has learned yet, and the
+items the model cannot place in it are the ones most in need of a person. So while the
+version was published from another and has no trained model of its own beyond its first
+(the cold start, or the first training after the publish), ``novel`` gets its quota
+multiplied by ``NOVEL_BOOST_AFTER_PUBLISH`` (default 3) and its picks move up the queue by
+the same factor. The boost ends when the version's second trained model is promoted: by then
+its model has learned from labels given in the new tree. A quota of 0 stays 0.
+
 Everything is computed from the stored Prediction rows (the numbers ``rescore`` wrote), so
 a rebuild reads a few floats per item, not the embeddings; only a shortlist, the few
 thousand items any reason could pick, has its embeddings read for diversity.
@@ -54,6 +62,7 @@ MIXED_REASONS = (UNCERTAIN, DISAGREEMENT, BOUNDARY, NOVEL)
 UNKNOWN_REASONS = "QUEUE_QUOTAS names unknown reason(s) {names}; known reasons: {known}."
 BAD_QUOTA = "QUEUE_QUOTAS[{reason!r}] must be a number >= 0, got {value!r}."
 BAD_SIZE = "The queue size must be a non-negative integer, got {value!r}."
+BAD_BOOST = "NOVEL_BOOST_AFTER_PUBLISH must be a number > 0, got {value!r}."
 
 # The model must be at least this sure before it may question a reviewer's label.
 RE_REVIEW_CONFIDENCE = 0.9
@@ -66,6 +75,9 @@ DIVERSITY_POOL_FACTOR = 3
 DIVERSITY_DIM = 64
 # Rows per block when rebuilding leaf probabilities from the stored top-k.
 PROBA_BLOCK = 8192
+# How much more of the queue, and how much nearer its top, novel items get after a publish
+# (module docstring); settings.TAXOLOOP["NOVEL_BOOST_AFTER_PUBLISH"] overrides it.
+NOVEL_BOOST_AFTER_PUBLISH = 3.0
 
 
 class QueueBuildError(ServiceError):
@@ -122,13 +134,15 @@ def rebuild_queue(
     mv = ml.active_model_version(version)
     if mv is None:
         return counts
+    boost = {NOVEL: _novel_boost()} if settling_after_publish(version, mv) else {}
+    quotas = {r: q * boost.get(r, 1.0) for r, q in quotas.items()}
     vtree = ml.version_tree(version)
     now = timezone.now()
     leased = set(
         QueueEntry.objects.filter(lease_expires_at__gt=now).values_list("item_id", flat=True)
     )
     pool = _load_pool(mv, version, leased)
-    picks = _choose(pool, quotas, max(0, want_total - len(leased)), seed, vtree, mv)
+    picks = _choose(pool, quotas, max(0, want_total - len(leased)), seed, vtree, mv, boost)
     for pick in _replace(picks, mv, now):
         counts[pick.reason] = counts.get(pick.reason, 0) + 1
     return counts
@@ -147,6 +161,26 @@ def _quotas() -> dict[str, float]:
         if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
             raise QueueBuildError(BAD_QUOTA.format(reason=reason, value=value))
     return {r: float(v) for r, v in raw.items()}
+
+
+def _novel_boost() -> float:
+    value = settings.TAXOLOOP.get("NOVEL_BOOST_AFTER_PUBLISH", NOVEL_BOOST_AFTER_PUBLISH)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise QueueBuildError(BAD_BOOST.format(value=value))
+    return float(value)
+
+
+def settling_after_publish(version: TaxonomyVersion, mv: ModelVersion) -> bool:
+    """Whether ``version`` was published from another one and ``mv`` is its cold start or
+    its first trained model (no other trained model of the version was ever promoted)."""
+    if version.based_on_id is None:
+        return False
+    promoted = ModelVersion.objects.filter(
+        taxonomy_version=version,
+        config__kind="trained",
+        status__in=[ModelVersion.Status.ACTIVE, ModelVersion.Status.RETIRED],
+    )
+    return not promoted.exclude(pk=mv.pk).exists()
 
 
 def _size(value: int | None) -> int:
@@ -208,8 +242,10 @@ def _choose(
     seed: int,
     vtree: ml.VersionTree,
     mv: ModelVersion,
+    pull: Mapping[str, float],
 ) -> list[_Pick]:
-    """The batch in queue order: every reason's picks interleaved by quota."""
+    """The batch in queue order: every reason's picks interleaved by quota, a reason in
+    ``pull`` moved that many times nearer the top."""
     open_rows = np.flatnonzero(pool.label_cat < 0)
     contradicted = _contradicted_rows(pool, vtree)
     weights = {r: q for r, q in quotas.items() if q > 0}
@@ -228,7 +264,7 @@ def _choose(
     n_rest = want - len(audit) - len(review)
     if mixed_weights and n_rest > 0 and len(rest):
         picks.update(_mixed(pool.take(rest), mixed_weights, n_rest, vtree, mv))
-    return _interleave(picks, list(quotas))
+    return _interleave(picks, list(quotas), pull)
 
 
 def _contradicted_rows(pool: _Pool, vtree: ml.VersionTree) -> np.ndarray:
@@ -414,12 +450,19 @@ class _Explainer:
                     pick.detail[f"{member}_says"] = int(leaves[vote])
 
 
-def _interleave(picks: Mapping[str, Sequence[_Pick]], order: Sequence[str]) -> list[_Pick]:
+def _interleave(
+    picks: Mapping[str, Sequence[_Pick]],
+    order: Sequence[str],
+    pull: Mapping[str, float] | None = None,
+) -> list[_Pick]:
     """Each reason's i-th of n picks sits at ``(i + 0.5) / n`` of the queue, so the top of
-    the queue is already a mix in proportion to the quotas; quota order breaks ties."""
+    the queue is already a mix in proportion to the quotas; quota order breaks ties. A
+    reason in ``pull`` sits at ``(i + 0.5) / n / pull[reason]``: all its picks come within
+    the first ``1 / pull`` of the queue, still mixed with the others there."""
     rank = {r: i for i, r in enumerate(order)}
+    pull = pull or {}
     keyed = [
-        ((i + 0.5) / len(ps), rank.get(reason, len(rank)), pick)
+        ((i + 0.5) / len(ps) / pull.get(reason, 1.0), rank.get(reason, len(rank)), pick)
         for reason, ps in picks.items()
         for i, pick in enumerate(ps)
     ]
@@ -434,9 +477,11 @@ def _replace(picks: Sequence[_Pick], mv: ModelVersion, now: Any) -> list[_Pick]:
     """Delete unleased entries and insert ``picks`` in one transaction; returns the picks
     written (an item leased meanwhile keeps its entry and is skipped)."""
     with transaction.atomic():
-        # Entries of another taxonomy's models stay; their items are skipped below.
+        # Entries of another taxonomy's models stay; their items are skipped below. Entries
+        # of an earlier version of this taxonomy are ours: after a publish they name the old
+        # tree, and left in place they would keep their items out of the new queue.
         ours = Q(model_version__isnull=True) | Q(
-            model_version__taxonomy_version=mv.taxonomy_version_id
+            model_version__taxonomy_version__taxonomy_id=mv.taxonomy_version.taxonomy_id
         )
         # Re-review entries made by a taxonomy publish (a split node's items) stay until
         # someone decides them: the model cannot rank those items in the new tree yet.

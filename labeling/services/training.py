@@ -10,6 +10,11 @@ A run never changes what reviewers see unless it promotes: the candidate is stor
 artifact and metrics first, and promotion (old active → retired, candidate → active) is one
 transaction that also re-checks the run was not reaped meanwhile. A worse or failed run leaves
 the active model and its predictions alone and says why in ``TrainingRun.outcome``/``error``.
+
+The first model of a version published from another starts from that version's model
+(``training_warm_start``); the candidate's ``config["warm_start"]`` records the model and the
+leaves' sources, its ``metrics["warm_start"]`` a summary (None for a cold run), and the run's
+outcome says so.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -46,6 +52,7 @@ from labeling.services.training_data import (
     has_features,
 )
 from labeling.services.training_triggers import labels_added, training_periodic, training_request
+from labeling.services.training_warm_start import WarmStartPlan, warm_start_plan
 from labeling.services.zero_shot import leaf_name_embeddings
 
 __all__ = [
@@ -67,6 +74,7 @@ COLD_START_ACTIVE = "; the cold-start model #{pk} is active"
 REJECTED_ACTIVE_CHANGED = (
     "rejected: the active model changed while this run trained (#{was} → #{now})"
 )
+WARM_STARTED = "; warm-started from model #{pk} of the previous taxonomy version"
 STALE_RUN = "no heartbeat since {at} (over {seconds} s): the worker probably died; run it again"
 RUN_NOT_RUNNING = "Training run #{pk} is no longer running (it was reaped or cancelled)."
 FAILED = "failed: {error}"
@@ -97,6 +105,11 @@ def training_run(run_id: int, *, progress: Progress | None = None) -> TrainingRu
         _execute(run, tracker, TrainingConfig.from_settings())
     except RunAbandoned:
         log.warning("training run %s was reaped while running; its result is discarded", run_id)
+        # A model it had started (training or candidate) must not stay in limbo.
+        ModelVersion.objects.filter(
+            training_runs=run_id,
+            status__in=[ModelVersion.Status.TRAINING, ModelVersion.Status.CANDIDATE],
+        ).update(status=ModelVersion.Status.REJECTED)
     except Exception as error:
         log.exception("training run %s failed", run_id)
         training_run_fail(run=run, error=f"{type(error).__name__}: {error}")
@@ -176,27 +189,45 @@ def _execute(run: TrainingRun, tracker: _Tracker, config: TrainingConfig) -> Non
         return
     held = evaluation_mask(labels, version_id=version.pk, fraction=config.eval_fraction)
     active = active_model_version(version)
-    candidate = ModelVersion.objects.create(
-        taxonomy_version=version,
-        status=ModelVersion.Status.TRAINING,
-        label_count=int((~held).sum()),
-        newest_label_at=labels.newest_label_at,
-        parent=active,
-        config={"kind": "trained", "trigger": run.trigger, "run": run.pk},
-    )
-    TrainingRun.objects.filter(pk=run.pk).update(model_version=candidate)
+    warm = warm_start_plan(version, vt, features)
+    candidate = _candidate(run, labels, held, active, warm)
     tracker.stage("training", 0.1)
-    model = _fit(vt, features, labels, ~held, config, tracker)
+    model = _fit(vt, features, labels, ~held, config, tracker, warm)
     tracker.stage("evaluating", 0.8)
     metrics = judge(model, active, vt, labels.subset(held), _rows(features, held), config.threshold)
     metrics["n_train"] = int((~held).sum())
+    metrics["warm_start"] = warm.metrics() if warm else None
     tracker.stage("saving", 0.9)
     save_artifact(model, candidate)
     candidate.metrics, candidate.status = metrics, ModelVersion.Status.CANDIDATE
     candidate.save(update_fields=["metrics", "status"])
     tracker.stage("deciding", 0.95)
     promote, reason = promotion_decision(metrics, active, config.tolerance)
+    reason += WARM_STARTED.format(pk=warm.source_model.pk) if warm else ""
     _conclude(run, candidate, active, promote, reason, tracker)
+
+
+def _candidate(
+    run: TrainingRun,
+    labels: LabelSet,
+    held: np.ndarray,
+    active: ModelVersion | None,
+    warm: WarmStartPlan | None,
+) -> ModelVersion:
+    """The run's model row (status ``training``), linked to the run."""
+    config: dict[str, Any] = {"kind": "trained", "trigger": run.trigger, "run": run.pk}
+    if warm is not None:
+        config["warm_start"] = warm.config()
+    candidate = ModelVersion.objects.create(
+        taxonomy_version=run.taxonomy_version,
+        status=ModelVersion.Status.TRAINING,
+        label_count=int((~held).sum()),
+        newest_label_at=labels.newest_label_at,
+        parent=active,
+        config=config,
+    )
+    TrainingRun.objects.filter(pk=run.pk).update(model_version=candidate)
+    return candidate
 
 
 def _rows(features: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
@@ -210,6 +241,7 @@ def _fit(
     train: np.ndarray,
     config: TrainingConfig,
     tracker: _Tracker,
+    warm: WarmStartPlan | None,
 ) -> HierarchicalClassifier:
     params = {"seed": 0, **config.model_params, "thresholds": config.threshold}
     model = HierarchicalClassifier(vt.tree, **params)
@@ -218,6 +250,7 @@ def _fit(
         labels.nodes[train],
         zero_shot=_zero_shot_or_none(vt),
         progress=tracker.epochs(0.1, 0.8),
+        warm_start=warm.warm_start if warm else None,
     )
 
 

@@ -9,10 +9,10 @@ import pytest
 from django.utils import timezone
 
 from classifier.acquisition import RandomSampling, apportion
-from labeling.models import Embedding, ModelVersion, Prediction, QueueEntry
+from labeling.models import Embedding, ModelVersion, Prediction, QueueEntry, TaxonomyVersion
 from labeling.services import ml, queue_build, scoring
 from labeling.services.labels import label_create
-from tests.factories import ItemFactory
+from tests.factories import ItemFactory, TaxonomyVersionFactory
 from tests.labeling.services.loop_data import (
     TEXT_DIM,
     TEXT_KEY,
@@ -329,3 +329,74 @@ def test_re_review_entries_made_by_a_taxonomy_publish_survive_a_rebuild(version)
     queue_build._replace([], model, timezone.now())
     assert list(QueueEntry.objects.all()) == [kept]
     assert not QueueEntry.objects.filter(pk=stale.pk).exists()
+
+
+# -- after a taxonomy publish ---------------------------------------------------------------
+
+
+def _published_from_another(version):
+    """Make ``version`` look published from an earlier version of its taxonomy."""
+    old = TaxonomyVersionFactory(taxonomy=version.taxonomy, is_current=False, status="retired")
+    TaxonomyVersion.objects.filter(pk=version.pk).update(based_on=old)
+    version.refresh_from_db()
+    return old
+
+
+def test_after_a_publish_novel_items_get_a_larger_share_and_lead_the_queue(
+    settings, version, truth, model_version
+):
+    scoring.rescore(model_version)
+    _quotas(settings, uncertain=0.75, novel=0.25)
+    assert queue_build.rebuild_queue(version, size=20) == {"uncertain": 15, "novel": 5}
+    _published_from_another(version)
+    # novel: 0.25 x 3 = 0.75 against 0.75, so half the queue, all within its first third
+    # (keys (i + 0.5) / 10 / 3 < 0.32, where only 3 uncertain keys (0.05, 0.15, 0.25) lie).
+    assert queue_build.rebuild_queue(version, size=20) == {"uncertain": 10, "novel": 10}
+    reasons = list(QueueEntry.objects.order_by("-priority").values_list("reason", flat=True))
+    assert reasons[:13].count("novel") == 10 and reasons[13:] == ["uncertain"] * 7
+
+
+def test_the_novel_boost_ends_once_a_second_trained_model_of_the_version_was_promoted(
+    settings, version, truth, model_version
+):
+    scoring.rescore(model_version)
+    _quotas(settings, uncertain=0.75, novel=0.25)
+    _published_from_another(version)
+    ModelVersion.objects.create(
+        taxonomy_version=version, status="retired", config={"kind": "cold_start"}
+    )
+    assert queue_build.settling_after_publish(version, model_version)
+    ModelVersion.objects.create(
+        taxonomy_version=version, status="retired", config={"kind": "trained"}
+    )
+    assert not queue_build.settling_after_publish(version, model_version)
+    assert queue_build.rebuild_queue(version, size=20) == {"uncertain": 15, "novel": 5}
+
+
+def test_a_bad_novel_boost_is_refused(settings, version, model_version):
+    _published_from_another(version)
+    settings.TAXOLOOP = {**settings.TAXOLOOP, "NOVEL_BOOST_AFTER_PUBLISH": 0}
+    with pytest.raises(queue_build.QueueBuildError) as err:
+        queue_build.rebuild_queue(version)
+    assert str(err.value) == queue_build.BAD_BOOST.format(value=0)
+
+
+def test_entries_of_the_previous_version_are_replaced_and_other_taxonomies_kept(
+    version, truth, model_version
+):
+    old_model = ModelVersion.objects.create(
+        taxonomy_version=_published_from_another(version), status="active"
+    )
+    other_model = ModelVersion.objects.create(taxonomy_version=TaxonomyVersionFactory())
+    first, second = list(truth)[:2]
+    stale = QueueEntry.objects.create(
+        item=first, priority=5.0, reason="uncertain", model_version=old_model
+    )
+    foreign = QueueEntry.objects.create(
+        item=second, priority=5.0, reason="uncertain", model_version=other_model
+    )
+    scoring.rescore(model_version)
+    queue_build.rebuild_queue(version, size=60)
+    assert not QueueEntry.objects.filter(pk=stale.pk).exists()
+    assert QueueEntry.objects.get(item=first).model_version == model_version
+    assert QueueEntry.objects.get(item=second) == foreign
