@@ -5,10 +5,12 @@ from django.urls import include, path
 
 from labeling.urls import home_urlpatterns
 from labeling.urls_reports import dashboard_patterns
+from labeling.views import health, login
 
 urlpatterns = [
     *home_urlpatterns,
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("health/", health.health, name="health"),
+    path("login/", login.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include("labeling.api.urls")),

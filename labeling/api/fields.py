@@ -8,6 +8,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from labeling.api.parsers import json_depth_exceeds
+
 ATTRIBUTES_NOT_OBJECT = "Must be a JSON object of names to values."
 
 
@@ -19,8 +21,10 @@ class AttributesField(serializers.JSONField):
         if isinstance(data, str):
             try:
                 data = json.loads(data)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested ~1,000 levels deep
                 self.fail("invalid")
+        if json_depth_exceeds(data):  # DRF's and Django's JSON encoding would recurse too deep
+            self.fail("invalid")
         if not isinstance(data, dict):
             raise serializers.ValidationError(ATTRIBUTES_NOT_OBJECT)
         return super().to_internal_value(data)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from labeling.api.views import (
@@ -6,6 +6,7 @@ from labeling.api.views import (
     items,
     labels,
     models,
+    not_found,
     predictions,
     taxonomy,
     taxonomy_drafts,
@@ -82,4 +83,6 @@ urlpatterns = [
         models.ModelVersionDetailApi.as_view(),
         name="api-model-version",
     ),
+    # Keep this last: any other /api/…/ path gets a JSON 404 (not Django's HTML page).
+    re_path(r"^(?P<url>.+/)$", not_found.ApiNotFound.as_view(), name="api-not-found"),
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,8 @@ ITEM_TITLE_TOO_LONG = "The title is longer than {limit} characters."
 ITEM_TEXT_NOT_STRING = "The {field} must be text, not {kind}."
 ITEM_ATTRIBUTES_NOT_OBJECT = "The attributes must be a JSON object of names to values."
 ITEM_ATTRIBUTES_NOT_JSON = "The attributes cannot be stored as JSON: {error}."
+ITEM_TEXT_UNSTORABLE = "The {field} contains {problem}, which cannot be stored."
+ITEM_ATTRIBUTES_UNSTORABLE = "The attributes contain {problem}, which cannot be stored."
 ITEM_SOURCE_TOO_LONG = "The source is longer than {limit} characters."
 ITEM_ALREADY_EXISTS = "An item with external id {external_id!r} already exists."
 ITEM_IMAGE_INVALID = "The image {name!r} was refused: {reason}."
@@ -177,6 +179,18 @@ def _read_image(image: bytes | UploadedFile) -> tuple[bytes, str]:
     return b"".join(image.chunks()), hint
 
 
+def _unstorable(text: str) -> str:
+    """What in ``text`` no database column can hold ('' when nothing): PostgreSQL refuses NUL
+    in text and jsonb, and a lone surrogate (from a JSON escape like \\ud800) is not UTF-8."""
+    if "\x00" in text:
+        return "a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "a lone surrogate (not valid Unicode)"
+    return ""
+
+
 def _clean_text(value: Any, field: str, *, required: bool, limit: int | None) -> str:
     if value is None:
         value = ""
@@ -185,6 +199,10 @@ def _clean_text(value: Any, field: str, *, required: bool, limit: int | None) ->
             ITEM_TEXT_NOT_STRING.format(field=field.replace("_", " "), kind=type(value).__name__),
             field=field,
         )
+    problem = _unstorable(value)
+    if problem:
+        message = ITEM_TEXT_UNSTORABLE.format(field=field.replace("_", " "), problem=problem)
+        raise ItemError(message, field=field)
     value = value.strip()
     if required and not value:
         message = ITEM_EXTERNAL_ID_REQUIRED if field == "external_id" else ITEM_TITLE_REQUIRED
@@ -205,9 +223,30 @@ def _clean_attributes(value: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise ItemError(ITEM_ATTRIBUTES_NOT_OBJECT, field="attributes")
     try:  # round-trip so what is hashed is exactly what the JSONField will store
-        return json.loads(json.dumps(dict(value), allow_nan=False))
-    except (TypeError, ValueError) as error:
-        raise ItemError(ITEM_ATTRIBUTES_NOT_JSON.format(error=error), field="attributes") from error
+        cleaned = json.loads(json.dumps(dict(value), allow_nan=False))
+    except (TypeError, ValueError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else error
+        raise ItemError(
+            ITEM_ATTRIBUTES_NOT_JSON.format(error=reason), field="attributes"
+        ) from error
+    problem = next(filter(None, map(_unstorable, _json_strings(cleaned))), "")
+    if problem:
+        raise ItemError(ITEM_ATTRIBUTES_UNSTORABLE.format(problem=problem), field="attributes")
+    return cleaned
+
+
+def _json_strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON value, keys included (iteratively: no recursion limit)."""
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, str):
+            yield current
+        elif isinstance(current, dict):
+            stack.extend(current.keys())
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
 
 
 def item_fields_clean(

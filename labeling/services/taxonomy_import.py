@@ -57,6 +57,11 @@ TAXONOMY_CSV_MISSING_KEY = "line {line}: the key is empty"
 TAXONOMY_JSON_INVALID = "line {line}: invalid JSON: {error}"
 TAXONOMY_JSON_NOT_LIST = "line 1: the JSON must be a list of category objects"
 TAXONOMY_JSON_BAD_NODE = "node {where}: {problem}"
+TAXONOMY_JSON_TOO_DEEP = "line 1: the JSON is nested too deeply"
+TAXONOMY_CSV_UNREADABLE = "line {line}: unreadable CSV: {error}"
+TAXONOMY_KEY_TOO_LONG = "line {line}: the key {key!r} is longer than {limit} characters"
+TAXONOMY_UNSTORABLE_TEXT = "line {line}: the {field} contains {problem}, which cannot be stored"
+KEY_MAX = 255
 
 
 class TaxonomyImportError(ServiceError):
@@ -214,12 +219,18 @@ def _parse_google(text: str, problems: _Problems) -> Iterator[NodeSpec]:
             problems.add(TAXONOMY_BAD_GOOGLE_LINE.format(line=number, text=line.strip()))
             continue
         raw_id, rest = match.groups()
-        if not raw_id.isdigit() or int(raw_id) <= 0:
+        if not _valid_id(raw_id):
             problems.add(TAXONOMY_BAD_ID.format(line=number, id=raw_id))
             continue
         names = _split_path(rest, number, problems)
         if names:
             yield NodeSpec(names=names, line=number, key=str(int(raw_id)))
+
+
+def _valid_id(raw: str) -> bool:
+    """A positive whole number that fits the key column. ASCII only: "²".isdigit() is true
+    but int() refuses it (and int() refuses more than 4,300 digits)."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= KEY_MAX and int(raw) > 0
 
 
 def _synonyms(value: Any) -> list[str]:
@@ -228,9 +239,13 @@ def _synonyms(value: Any) -> list[str]:
 
 def _parse_csv(text: str, problems: _Problems) -> Iterator[NodeSpec]:
     reader = csv.DictReader(io.StringIO(text))
-    columns = [c.strip().lower() for c in reader.fieldnames or []]
-    reader.fieldnames = columns
-    rows = [(reader.line_num, row) for row in reader]  # line_num: physical line of the row's end
+    try:
+        columns = [c.strip().lower() for c in reader.fieldnames or []]
+        reader.fieldnames = columns
+        rows = [(reader.line_num, row) for row in reader]  # line_num: the row's last line
+    except csv.Error as error:  # a field over csv's size limit, a stray quote
+        problems.add(TAXONOMY_CSV_UNREADABLE.format(line=reader.line_num + 1, error=error))
+        return
     if "path" in columns:
         yield from _csv_path_rows(rows, problems)
     elif {"key", "parent_key", "name"} <= set(columns):
@@ -298,12 +313,18 @@ def _parse_json(text: str, problems: _Problems) -> Iterator[NodeSpec]:
     except json.JSONDecodeError as error:
         problems.add(TAXONOMY_JSON_INVALID.format(line=error.lineno, error=error.msg))
         return
+    except RecursionError:
+        problems.add(TAXONOMY_JSON_TOO_DEEP)
+        return
     if isinstance(data, dict) and isinstance(data.get("children"), list):
         data = data["children"]
     if not isinstance(data, list):
         problems.add(TAXONOMY_JSON_NOT_LIST)
         return
-    yield from _json_nodes(data, (), "$", problems)
+    try:  # materialised here: a tree deep enough to exhaust the stack is one problem
+        yield from list(_json_nodes(data, (), "$", problems))
+    except RecursionError:
+        problems.add(TAXONOMY_JSON_TOO_DEEP)
 
 
 def _json_nodes(
@@ -375,7 +396,35 @@ def _complete_tree(specs: list[NodeSpec], problems: _Problems) -> tuple[list[Nod
     return nodes, implied
 
 
+def _unstorable(text: str) -> str:
+    """What in ``text`` no database column can hold: PostgreSQL refuses NUL characters, and a
+    lone surrogate (a JSON escape like \\ud800) is not UTF-8 at all."""
+    if "\x00" in text:
+        return "a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "a lone surrogate (not valid Unicode)"
+    return ""
+
+
+def _check_text(spec: NodeSpec, problems: _Problems) -> None:
+    if len(spec.key) > KEY_MAX:
+        problems.add(
+            TAXONOMY_KEY_TOO_LONG.format(line=spec.line, key=spec.key[:40] + "…", limit=KEY_MAX)
+        )
+    fields = {"name": spec.path, "key": spec.key, "description": spec.description}
+    fields["synonyms"] = "".join(spec.synonyms)
+    for field_name, text in fields.items():
+        problem = _unstorable(text)
+        if problem:
+            problems.add(
+                TAXONOMY_UNSTORABLE_TEXT.format(line=spec.line, field=field_name, problem=problem)
+            )
+
+
 def _check_names(spec: NodeSpec, problems: _Problems) -> None:
+    _check_text(spec, problems)
     with_separator = [n for n in spec.names if ">" in n]
     if with_separator:
         problems.add(TAXONOMY_NAME_SEPARATOR.format(line=spec.line, name=with_separator[0]))

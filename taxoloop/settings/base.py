@@ -50,6 +50,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "labeling.server_timing.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -101,6 +102,11 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Every password check counts failures per (address, username) in the cache; see
+# labeling/login_throttle.py. Set CACHE_URL so that web processes share the count.
+AUTHENTICATION_BACKENDS = ["labeling.login_throttle.ThrottledModelBackend"]
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -134,6 +140,15 @@ CACHES = {
 }
 
 _BROKER_DIR = VAR_DIR / "broker"
+# Saving a label must not stall on a broker that is down: a publish fails at once (kombu would
+# otherwise retry a refused connection for ~6 s, and redis-py wait forever on a dead socket)
+# and the periodic tasks re-send what was lost. The worker's own reconnection is governed by
+# broker_connection_max_retries and is not affected.
+REDIS_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+    "max_retries": 0,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -146,6 +161,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_BROKER_DIR / "control"),  # kombu's default is ./control
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -169,6 +186,9 @@ TAXOLOOP = {
     "TRAIN_EVERY_N_LABELS": env.int("TAXOLOOP_TRAIN_EVERY_N_LABELS", default=50),
     # The learning loop (issue: the loop). Beat's default schedule is in taxoloop/celery.py.
     "TRAIN_EVERY_MINUTES": env.int("TAXOLOOP_TRAIN_EVERY_MINUTES", default=10),
+    # The bound on label-to-model latency: beat checks every minute and trains once the oldest
+    # label no finished training has seen is this old (0: off; then N labels or the 10 minutes).
+    "TRAIN_MAX_LABEL_WAIT_SECONDS": env.int("TAXOLOOP_TRAIN_MAX_LABEL_WAIT_SECONDS", default=120),
     "MIN_LABELS_TO_TRAIN": env.int("TAXOLOOP_MIN_LABELS_TO_TRAIN", default=20),
     # A candidate is promoted unless its score is worse than the active model's by more than this.
     "PROMOTION_TOLERANCE": env.float("TAXOLOOP_PROMOTION_TOLERANCE", default=0.01),
@@ -197,6 +217,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's three parsers, with JSON nested too deeply refused as a 400 (not a RecursionError).
+    "DEFAULT_PARSER_CLASSES": [
+        "labeling.api.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [

@@ -14,12 +14,13 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from labeling.api.errors import BULK_TOO_MANY, NO_CATEGORY_ANY_VERSION, NO_ITEM_ID, raise_not_found
 from labeling.api.fields import AttributesField, optional_bool
+from labeling.api.parsers import DepthLimitedJSONParser
 from labeling.api.permissions import IsReviewer, IsTaxonomyAdmin
 from labeling.api.serializers import ItemRefSerializer, ItemSerializer, PredictionSerializer
 from labeling.api.throttling import ITEMS_BULK, ITEMS_WRITE
@@ -113,7 +114,7 @@ class ItemCreateApi(ApiView):
     ``attributes`` object then travels as JSON text). Needs the TaxonomyAdmin role."""
 
     permission_classes = [IsTaxonomyAdmin]
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [DepthLimitedJSONParser, MultiPartParser]
     throttle_scope = ITEMS_WRITE
 
     class InputSerializer(serializers.Serializer):
@@ -156,7 +157,7 @@ class ItemUpdateApi(ApiView):
     null`` removes it). Needs the TaxonomyAdmin role."""
 
     permission_classes = [IsTaxonomyAdmin]
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [DepthLimitedJSONParser, MultiPartParser]
     throttle_scope = ITEMS_WRITE
 
     class InputSerializer(serializers.Serializer):
@@ -236,7 +237,7 @@ class ItemBulkCreateApi(ApiView):
     read: split the list. Needs the TaxonomyAdmin role; throttled by the ``items-bulk`` rate."""
 
     permission_classes = [IsTaxonomyAdmin]
-    parser_classes = [JSONParser]
+    parser_classes = [DepthLimitedJSONParser]
     throttle_scope = ITEMS_BULK
 
     class InputSerializer(serializers.Serializer):

@@ -50,6 +50,9 @@ CATALOG_TAXONOMY_NOT_FOUND = "There is no taxonomy named {name!r}."
 CATALOG_TAXONOMY_NO_CURRENT = (
     "The taxonomy {name!r} has no current (published) version to import labels into."
 )
+CATALOG_UNREADABLE_HEADER = (
+    "The CSV header of {path} cannot be read ({error}); save the file as UTF-8 CSV and try again."
+)
 CATALOG_ROW_WRITE_FAILED = "the row could not be written: {error}"
 REPORTED_ERRORS = 10  # how many bad rows the summary lists; the errors file has them all
 
@@ -148,7 +151,12 @@ def _check_file(path: Path, options: ImportOptions) -> str:
     if fmt not in ("csv", "jsonl"):
         raise CatalogImportError(CATALOG_UNKNOWN_FORMAT.format(fmt=fmt))
     if fmt == "csv":
-        header = csv_header(path)
+        try:
+            header = csv_header(path)
+        except csv.Error as error:  # e.g. UTF-16 ("Unicode text" from a spreadsheet)
+            raise CatalogImportError(
+                CATALOG_UNREADABLE_HEADER.format(path=path, error=error)
+            ) from error
         wanted = [options.id_col, options.title_col, options.description_col, options.image_col]
         wanted += [options.label_col, *options.attribute_cols]
         missing = [name for name in wanted if name and name not in header]

@@ -187,7 +187,10 @@ class RowPreparer:
 
     def _image_bytes(self, column: str, text: str) -> bytes:
         # resolve() follows symlinks and "..", so what is checked is where the bytes really are.
-        full = (self.images_root / text).resolve()
+        try:
+            full = (self.images_root / text).resolve()
+        except (OSError, ValueError) as error:  # a NUL byte, a path too long for the OS
+            raise _Refused(column, ROW_IMAGE_UNREADABLE.format(path=text, error=error)) from error
         if not full.is_relative_to(self.images_root):
             raise _Refused(column, ROW_IMAGE_OUTSIDE_ROOT.format(path=text))
         limit = settings.TAXOLOOP["MAX_IMAGE_BYTES"]
