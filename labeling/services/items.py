@@ -25,6 +25,7 @@ from classifier.images import ImageError, validate_image_bytes
 from labeling.models import Item
 from labeling.services import dispatch
 from labeling.services.errors import ServiceError
+from labeling.services.storable import unstorable
 
 ITEM_EXTERNAL_ID_REQUIRED = "The external id is required."
 ITEM_EXTERNAL_ID_TOO_LONG = "The external id is longer than {limit} characters."
@@ -179,18 +180,6 @@ def _read_image(image: bytes | UploadedFile) -> tuple[bytes, str]:
     return b"".join(image.chunks()), hint
 
 
-def _unstorable(text: str) -> str:
-    """What in ``text`` no database column can hold ('' when nothing): PostgreSQL refuses NUL
-    in text and jsonb, and a lone surrogate (from a JSON escape like \\ud800) is not UTF-8."""
-    if "\x00" in text:
-        return "a NUL character"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "a lone surrogate (not valid Unicode)"
-    return ""
-
-
 def _clean_text(value: Any, field: str, *, required: bool, limit: int | None) -> str:
     if value is None:
         value = ""
@@ -199,7 +188,7 @@ def _clean_text(value: Any, field: str, *, required: bool, limit: int | None) ->
             ITEM_TEXT_NOT_STRING.format(field=field.replace("_", " "), kind=type(value).__name__),
             field=field,
         )
-    problem = _unstorable(value)
+    problem = unstorable(value)
     if problem:
         message = ITEM_TEXT_UNSTORABLE.format(field=field.replace("_", " "), problem=problem)
         raise ItemError(message, field=field)
@@ -229,7 +218,7 @@ def _clean_attributes(value: Any) -> dict[str, Any]:
         raise ItemError(
             ITEM_ATTRIBUTES_NOT_JSON.format(error=reason), field="attributes"
         ) from error
-    problem = next(filter(None, map(_unstorable, _json_strings(cleaned))), "")
+    problem = next(filter(None, map(unstorable, _json_strings(cleaned))), "")
     if problem:
         raise ItemError(ITEM_ATTRIBUTES_UNSTORABLE.format(problem=problem), field="attributes")
     return cleaned

@@ -27,6 +27,7 @@ from django.utils.text import slugify
 
 from labeling.models import Category, Taxonomy, TaxonomyVersion
 from labeling.services.errors import ServiceError
+from labeling.services.storable import unstorable
 
 FORMATS = ("auto", "google", "paths", "csv", "json")
 SEPARATOR = " > "
@@ -396,18 +397,6 @@ def _complete_tree(specs: list[NodeSpec], problems: _Problems) -> tuple[list[Nod
     return nodes, implied
 
 
-def _unstorable(text: str) -> str:
-    """What in ``text`` no database column can hold: PostgreSQL refuses NUL characters, and a
-    lone surrogate (a JSON escape like \\ud800) is not UTF-8 at all."""
-    if "\x00" in text:
-        return "a NUL character"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "a lone surrogate (not valid Unicode)"
-    return ""
-
-
 def _check_text(spec: NodeSpec, problems: _Problems) -> None:
     if len(spec.key) > KEY_MAX:
         problems.add(
@@ -416,7 +405,7 @@ def _check_text(spec: NodeSpec, problems: _Problems) -> None:
     fields = {"name": spec.path, "key": spec.key, "description": spec.description}
     fields["synonyms"] = "".join(spec.synonyms)
     for field_name, text in fields.items():
-        problem = _unstorable(text)
+        problem = unstorable(text)
         if problem:
             problems.add(
                 TAXONOMY_UNSTORABLE_TEXT.format(line=spec.line, field=field_name, problem=problem)
