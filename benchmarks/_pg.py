@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -87,3 +88,23 @@ def django_setup(env: dict[str, str]) -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
+
+
+@contextmanager
+def in_process_django(default_url: str, *, keep: bool = False) -> Iterator[str | None]:
+    """A scratch database with Django set up on it for benchmarks that call views through the
+    test client in this process: any host allowed, async-unsafe calls allowed, and tasks sent
+    to ``memory://`` (unless CELERY_BROKER_URL says otherwise) so label saves never wait on a
+    broker connection. Yields None when PostgreSQL is down (``scratch_database`` said so)."""
+    with scratch_database(default_url, keep=keep) as url:
+        if url is None:
+            yield None
+            return
+        with tempfile.TemporaryDirectory(prefix="taxoloop-bench-") as tmp:
+            broker = os.environ.get("CELERY_BROKER_URL", "memory://")
+            django_setup(bench_env(url, Path(tmp), CELERY_BROKER_URL=broker))
+            os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
+            from django.conf import settings
+
+            settings.ALLOWED_HOSTS = ["*"]
+            yield url

@@ -33,7 +33,6 @@ import argparse
 import os
 import random
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -44,7 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._pg import bench_env, django_setup, scratch_database  # noqa: E402
+from benchmarks._pg import in_process_django  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/taxoloop_bench_publish"
 SHARED_DATA = Path(os.environ.get("TAXOLOOP_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -493,18 +492,11 @@ def main() -> int:
             " (set TAXOLOOP_SHARED_DATA)"
         )
         return 0
-    with scratch_database(DEFAULT_URL, keep=args.keep_db) as url:
+    with in_process_django(DEFAULT_URL, keep=args.keep_db) as url:
         if url is None:
             return 0
-        with tempfile.TemporaryDirectory(prefix="taxoloop-bench-") as tmp:
-            broker = os.environ.get("CELERY_BROKER_URL", "memory://")
-            django_setup(bench_env(url, Path(tmp), CELERY_BROKER_URL=broker))
-            os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
-            from django.conf import settings
-
-            settings.ALLOWED_HOSTS = ["*"]
-            met = run(args)
-            return 1 if args.check and not met else 0
+        met = run(args)
+        return 1 if args.check and not met else 0
 
 
 if __name__ == "__main__":

@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import argparse
 import html
-import os
 import random
 import re
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,7 +34,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._pg import bench_env, django_setup, scratch_database  # noqa: E402
+from benchmarks._pg import in_process_django  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/taxoloop_bench_reports"
 REPORT_P95_MS = 150.0
@@ -259,29 +257,21 @@ def main() -> int:
     parser.add_argument("--keep-db", action="store_true", help="leave the database for a look")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is not met")
     args = parser.parse_args()
-    with scratch_database(DEFAULT_URL, keep=args.keep_db) as url:
+    with in_process_django(DEFAULT_URL, keep=args.keep_db) as url:
         if url is None:
             return 0
-        with tempfile.TemporaryDirectory(prefix="taxoloop-bench-") as tmp:
-            # Training triggers enqueue after each label: keep that in memory, off the clock's
-            # worst case of a broker connection attempt.
-            broker = os.environ.get("CELERY_BROKER_URL", "memory://")
-            django_setup(bench_env(url, Path(tmp), CELERY_BROKER_URL=broker))
-            os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
-            from django.conf import settings
-            from django.test import Client
+        from django.test import Client
 
-            settings.ALLOWED_HOSTS = ["*"]
-            ids = seed(args.items)
-            client = Client()
-            client.force_login(ids["user"])
-            met = bench_reports(client, ids, args.repeat)
-            met &= bench_corrections(client, ids, args.repeat)
-            print("dashboard (every chart; no target in the issue):")
-            dash = timed(lambda: client.get("/dashboard/"), max(3, args.repeat // 10))
-            line("dashboard page", dash, None)
-            print("all targets met" if met else "SOME TARGETS NOT MET")
-            return 1 if args.check and not met else 0
+        ids = seed(args.items)
+        client = Client()
+        client.force_login(ids["user"])
+        met = bench_reports(client, ids, args.repeat)
+        met &= bench_corrections(client, ids, args.repeat)
+        print("dashboard (every chart; no target in the issue):")
+        dash = timed(lambda: client.get("/dashboard/"), max(3, args.repeat // 10))
+        line("dashboard page", dash, None)
+        print("all targets met" if met else "SOME TARGETS NOT MET")
+        return 1 if args.check and not met else 0
 
 
 if __name__ == "__main__":
