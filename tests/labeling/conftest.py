@@ -26,3 +26,15 @@ def small_models_settings(settings, **extra: object) -> None:
 def small_loop(settings, fake_encoders, fresh_caches, one_torch_thread):  # noqa: F811
     """The loop with fake encoders, fresh caches, one torch thread and small models."""
     small_models_settings(settings)
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Tasks that would have gone to the broker, as (name, args), recorded instead of sent."""
+    from labeling.services import dispatch
+
+    calls: list[tuple[str, tuple]] = []
+    monkeypatch.setattr(
+        dispatch, "enqueue_now", lambda name, *args: calls.append((name, args)) or True
+    )
+    return calls

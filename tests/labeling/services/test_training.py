@@ -31,16 +31,6 @@ def small_models(settings, small_loop):
     small_models_settings(settings, PROMOTION_TOLERANCE=0.01, TRAIN_EVERY_N_LABELS=5)
 
 
-@pytest.fixture
-def sent(monkeypatch):
-    """Tasks that would have gone to the broker, as (name, args)."""
-    calls: list[tuple[str, tuple]] = []
-    monkeypatch.setattr(
-        dispatch, "enqueue_now", lambda name, *args: calls.append((name, args)) or True
-    )
-    return calls
-
-
 def _labelled(version, per_leaf=10, audit_every=4, seed=0):
     """Clustered items with correct labels; every ``audit_every``-th item via the audit slice."""
     truth = clustered_items(leaves_of(version), per_leaf, seed=seed)

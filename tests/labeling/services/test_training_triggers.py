@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from labeling import tasks
 from labeling.models import Label, TrainingRun
-from labeling.services import dispatch
 from labeling.services import labels as label_svc
 from labeling.services.training_triggers import training_for_waiting_labels
 from taxoloop.celery import app
@@ -33,16 +32,6 @@ def loop_settings(settings):
         "TRAIN_EVERY_MINUTES": 10,
         "TRAIN_EVERY_N_LABELS": 50,
     }
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """Tasks that would have gone to the broker, as (name, args)."""
-    calls: list[tuple[str, tuple]] = []
-    monkeypatch.setattr(
-        dispatch, "enqueue_now", lambda name, *args: calls.append((name, args)) or True
-    )
-    return calls
 
 
 def _ago(seconds: float):

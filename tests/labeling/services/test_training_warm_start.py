@@ -30,13 +30,6 @@ EXPECTED_RECORD = {
 
 
 @pytest.fixture
-def sent(monkeypatch):
-    from labeling.services import dispatch
-
-    monkeypatch.setattr(dispatch, "enqueue_now", lambda name, *args: True)
-
-
-@pytest.fixture
 def truth(tree, version):
     """60 clustered items with correct labels on the old version, every 4th through audit."""
     items = clustered_items(leaves_of(version), 10, seed=0)
