@@ -9,6 +9,7 @@ skipped. Services import inside the tasks that need them, so this module loads c
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from celery import shared_task
 
@@ -37,6 +38,15 @@ def embed_items_task(item_ids: list[int] | None = None) -> dict[str, int]:
     if report.encoded:
         _score_new_items(item_ids)
     return {"encoded": report.encoded, "failed": report.failed}
+
+
+def _request_for_current_versions(
+    request: Callable[[TaxonomyVersion], TrainingRun | None],
+) -> list[int]:
+    """Apply a training trigger to every current taxonomy version; the ids of the runs it
+    queued (coalesced triggers queue none)."""
+    runs = (request(version) for version in TaxonomyVersion.objects.filter(is_current=True))
+    return [run.pk for run in runs if run is not None]
 
 
 def _score_new_items(item_ids: list[int] | None) -> None:
@@ -121,12 +131,7 @@ def periodic_training_task() -> list[int]:
     """Beat: train every current taxonomy version that has labels its last training missed."""
     from labeling.services.training import training_periodic
 
-    runs = []
-    for version in TaxonomyVersion.objects.filter(is_current=True):
-        run = training_periodic(version)
-        if run is not None:
-            runs.append(run.pk)
-    return runs
+    return _request_for_current_versions(training_periodic)
 
 
 @shared_task(acks_late=True)
@@ -135,9 +140,4 @@ def train_waiting_labels_task() -> list[int]:
     waited TRAIN_MAX_LABEL_WAIT_SECONDS (the bounded wait; cheap when there is nothing to do)."""
     from labeling.services.training_triggers import training_for_waiting_labels
 
-    runs = []
-    for version in TaxonomyVersion.objects.filter(is_current=True):
-        run = training_for_waiting_labels(version)
-        if run is not None:
-            runs.append(run.pk)
-    return runs
+    return _request_for_current_versions(training_for_waiting_labels)
