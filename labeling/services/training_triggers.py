@@ -76,7 +76,7 @@ def training_for_waiting_labels(version: TaxonomyVersion) -> TrainingRun | None:
     may be lost are re-sent first, so a broker outage costs about a minute, not ten. The
     failed-run back-off applies, as for the label counter.
     """
-    wait = int(settings.TAXOLOOP.get("TRAIN_MAX_LABEL_WAIT_SECONDS", 0))
+    wait = int(settings.TAXOLOOP["TRAIN_MAX_LABEL_WAIT_SECONDS"])
     if wait <= 0:
         return None
     _resend_lost_runs(version)
