@@ -49,6 +49,7 @@ from classifier.acquisition import (
 from labeling.models import ModelVersion, Prediction, QueueEntry, TaxonomyVersion
 from labeling.services import ml
 from labeling.services.errors import ServiceError
+from labeling.services.re_review_rank import rerank_split_re_review
 
 AUDIT = "audit"
 RE_REVIEW = "re-review"
@@ -145,6 +146,9 @@ def rebuild_queue(
     picks = _choose(pool, quotas, max(0, want_total - len(leased)), seed, vtree, mv, boost)
     for pick in _replace(picks, mv, now):
         counts[pick.reason] = counts.get(pick.reason, 0) + 1
+    # A publish's split re-review waited on the old model's ranking; this version's own
+    # model can now say which items it cannot place among the new children.
+    rerank_split_re_review(version, mv)
     return counts
 
 

@@ -153,3 +153,20 @@ def test_deprecated_leaves_start_cold(version, old_model, bob):
     # Still a leaf of the new tree (old labels name it), but retired: no head is carried over.
     assert new.is_leaf(new.index_of(SNEAKERS))
     assert Category.objects.get(version=result.version, key=SNEAKERS).deprecated
+
+
+def test_once_the_new_model_has_scored_the_catalog_it_ranks_the_split_re_review(published):
+    from labeling.models import QueueEntry
+    from labeling.services.queue_build import rebuild_queue
+    from labeling.services.scoring import rescore
+
+    model = svc.training_run(published.training_run.pk).model_version
+    entries = QueueEntry.objects.filter(reason="re-review", detail__publish=published.version.pk)
+    assert entries.count() == published.re_review > 0
+    rescore(model)
+    rebuild_queue(published.version)
+    ranked = list(entries.values_list("priority", "detail"))
+    assert len(ranked) == published.re_review
+    for priority, detail in ranked:
+        assert detail["ranked_by_model"] == model.pk
+        assert priority == pytest.approx(2.0 - detail["child_margin"], abs=1e-4)
