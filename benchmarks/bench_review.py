@@ -2,6 +2,7 @@
 
     python benchmarks/bench_review.py [--entries 100000] [--reviewers 20] [--decisions 30]
                                       [--think 2 0.5] [--workers 4] [--keep-db]
+    python benchmarks/bench_review.py --reviewers 50 --duration 600 --think 2   # sustained
 
 Builds a throwaway PostgreSQL database (``taxoloop_bench_review``: created, migrated, dropped
 at the end) with a 7 x 5 x 4 taxonomy, ``--entries`` items each with a prediction and a queue
@@ -12,6 +13,8 @@ reviewer logs in, opens the queue as htmx does, then ``--decisions`` times "deci
 the next item" (POST review/decide/, CSRF token in the header) plus the figures refresh the
 page makes after each decision, thinking ``--think`` seconds in between. The default runs
 a realistic pace (2 s per item: reviewers read the item) and then a stress pace (0.5 s).
+With ``--duration S`` each reviewer instead goes on for S seconds (counted from the moment
+every reviewer has logged in), however many decisions that makes: the sustained-load run.
 
 Figures per run: server time of "decide and get the next item" as the server measured it
 (the ``Server-Timing`` header's ``app`` duration: the application's time, without waiting
@@ -213,8 +216,11 @@ class Run:
         return [v for u in self.users for v in u[key] if v is not None]
 
 
-def locust_run(port: int, names: list[str], think: float, decisions: int, out: Path) -> Run:
-    """Run Locust headless, one user per reviewer, until each has made ``decisions``."""
+def locust_run(
+    port: int, names: list[str], think: float, decisions: int, out: Path, duration: float = 0
+) -> Run:
+    """Run Locust headless, one user per reviewer, until each has made ``decisions`` (or,
+    with ``duration``, for that many seconds)."""
     out.mkdir(parents=True)
     env = {
         **os.environ,
@@ -222,9 +228,11 @@ def locust_run(port: int, names: list[str], think: float, decisions: int, out: P
         "BENCH_PASSWORD": PASSWORD,
         "BENCH_THINK": str(think),
         "BENCH_DECISIONS": str(decisions),
+        "BENCH_DURATION": str(duration),
         "BENCH_OUT": str(out),
     }
-    limit = int(decisions * (think + 2) + 60)  # a backstop; the last user to finish ends it
+    # A backstop; the last user to finish ends the run.
+    limit = int(duration + 120) if duration else int(decisions * (think + 2) + 60)
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless"]
     cmd += ["-u", str(len(names)), "-r", str(len(names)), "-H", f"http://127.0.0.1:{port}"]
     cmd += ["--run-time", f"{limit}s", "--only-summary", "--loglevel", "WARNING"]
@@ -282,8 +290,10 @@ def check(run: Run, n_entries: int, accepted_before: int) -> list[str]:
 def report(run: Run, problems: list[str], args: Any) -> bool:
     server = run.values("decide_server_ms")
     n = len(run.values("decide_client_ms"))
+    errors = sum(len(u["errors"]) for u in run.users)
+    pace = f"for {args.duration:.0f} s" if args.duration else f"x {args.decisions} decisions"
     print(
-        f"\n{len(run.users)} reviewers x {args.decisions} decisions, think {run.think} s, "
+        f"\n{len(run.users)} reviewers {pace}, think {run.think} s, "
         f"{args.workers} gunicorn workers: {n} decisions in {run.wall:.1f} s ({n / run.wall:.1f}/s); "
         f"load average before/after {run.load[0]:.1f}/{run.load[1]:.1f} on {os.cpu_count()} CPUs"
     )
@@ -292,6 +302,7 @@ def report(run: Run, problems: list[str], args: Any) -> bool:
     print(f"client round trip:       {spread(run.values('decide_client_ms'))}")
     print(f"figures refresh, server: {spread(run.values('figures_server_ms'))}")
     handed = sum(len(u["shown"]) for u in run.users)
+    print(f"errors: {errors} of {n} decisions (error rate {errors / max(n, 1):.2%})")
     print(
         f"items handed out: {handed}; decisions accepted: "
         f"{sum(len(u['accepted']) for u in run.users)}; checks: {'ok' if not problems else 'FAILED'}"
@@ -321,6 +332,9 @@ def main() -> int:
         "--think", type=float, nargs="+", default=[2.0, 0.5], help="seconds per item; one run each"
     )
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument(
+        "--duration", type=float, default=0, help="seconds per run instead of --decisions"
+    )
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
     if importlib.util.find_spec("locust") is None:
@@ -357,7 +371,10 @@ def main() -> int:
             ok, accepted = True, 0
             for n, think in enumerate(args.think):
                 release_leases()
-                run = locust_run(port, names, think, args.decisions, scratch / f"run{n}")
+                decisions = 10**9 if args.duration else args.decisions
+                run = locust_run(
+                    port, names, think, decisions, scratch / f"run{n}", args.duration
+                )
                 ok = report(run, check(run, args.entries, accepted), args) and ok
                 accepted += sum(len(u["accepted"]) for u in run.users)
             return 0 if ok else 1

@@ -4,12 +4,13 @@ Each user logs in through the login form, opens the queue as htmx does, then rep
 the page does per decision: POST review/decide/ with the top candidate (CSRF token in the
 header, ``HX-Request``), which answers with the next card, and GET review/figures/ (the
 side panel refreshes on the ``review-decided`` event); then it thinks for ``BENCH_THINK``
-seconds. After ``BENCH_DECISIONS`` decisions, or an empty queue, it writes what it saw to
+seconds. After ``BENCH_DECISIONS`` decisions, ``BENCH_DURATION`` seconds after the last
+reviewer logged in (when set), or an empty queue, it writes what it saw to
 ``BENCH_OUT/<username>.json`` and stops; the last one to stop ends the run.
 
 Run by ``bench_review.py`` (which sets the environment below), not by hand:
 ``BENCH_USERS`` (comma-separated usernames), ``BENCH_PASSWORD``, ``BENCH_THINK``,
-``BENCH_DECISIONS``, ``BENCH_OUT``.
+``BENCH_DECISIONS``, ``BENCH_DURATION``, ``BENCH_OUT``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ USERS = os.environ.get("BENCH_USERS", "").split(",")
 PASSWORD = os.environ.get("BENCH_PASSWORD", "")
 THINK = float(os.environ.get("BENCH_THINK", "2"))
 DECISIONS = int(os.environ.get("BENCH_DECISIONS", "30"))
+DURATION = float(os.environ.get("BENCH_DURATION", "0"))
 OUT = Path(os.environ.get("BENCH_OUT", "."))
 
 ITEM_RE = re.compile(r'data-item="(\d+)"')
@@ -40,6 +43,7 @@ TIMING_RE = re.compile(r"\b(app|db);dur=([\d.]+)")
 _next_user = count()
 _logged_in = {"n": 0}
 _finished = {"n": 0}
+_deadline = {"at": float("inf")}
 
 
 def server_ms(response: Any, part: str = "app") -> float | None:
@@ -77,6 +81,8 @@ class Reviewer(HttpUser):
         _logged_in["n"] += 1
         while _logged_in["n"] < self.environment.parsed_options.num_users:
             gevent.sleep(0.05)  # logins hash passwords: measure the reviewing, not them
+        if DURATION and _deadline["at"] == float("inf"):
+            _deadline["at"] = time.monotonic() + DURATION  # the first one through starts the clock
         self.card = self.client.get("/review/", headers={"HX-Request": "true"}, name="card").text
 
     def _htmx(self) -> dict[str, str]:
@@ -85,7 +91,8 @@ class Reviewer(HttpUser):
     @task
     def decide_and_get_the_next_item(self) -> None:
         item = ITEM_RE.search(self.card)
-        if item is None or len(self.seen["accepted"]) >= DECISIONS:
+        done = len(self.seen["accepted"]) >= DECISIONS or time.monotonic() >= _deadline["at"]
+        if item is None or done:
             self._finish()
         self.seen["shown"].append(int(item[1]))
         body = {"shown": SHOWN_RE.search(self.card)[1], "category": TOP_RE.search(self.card)[1]}
