@@ -4,6 +4,12 @@ Images are validated with PIL (``classifier.images``) and stored content-address
 ``items/<sha256[:2]>/<sha256>.<ext>``: the name comes from the bytes and the detected format,
 never from the client, so re-importing the same picture reuses the same file. Because the name
 carries the sha256, an item's content hash can be recomputed without reading the image again.
+
+Every image is stored before its item row is written, so a full media disk
+(``MediaDiskFull``, from ``labeling.services.media_files``) stops a create or an update before
+the database is touched, and the failed write leaves no partial file. A whole file stored for
+an item whose row then fails is left in place on purpose: deleting it could race with another
+request that has just reused the same content-addressed file.
 """
 
 from __future__ import annotations
@@ -16,8 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 
@@ -25,6 +29,7 @@ from classifier.images import ImageError, validate_image_bytes
 from labeling.models import Item
 from labeling.services import dispatch
 from labeling.services.errors import ServiceError
+from labeling.services.media_files import media_save_once
 from labeling.services.storable import unstorable
 
 ITEM_EXTERNAL_ID_REQUIRED = "The external id is required."
@@ -148,12 +153,11 @@ def image_save_reporting_new(*, data: bytes, image_format: str) -> tuple[str, bo
     """As ``image_save_validated``, and whether the file was written now (not reused).
 
     An importer needs to know so that it can remove a file it wrote for a row whose database
-    write then failed, and never one that an existing item already points to.
+    write then failed, and never one that an existing item already points to. Raises
+    MediaDiskFull when the disk is full (nothing of the file is left).
     """
     name = image_storage_name(sha256=hashlib.sha256(data).hexdigest(), image_format=image_format)
-    if default_storage.exists(name):
-        return name, False
-    return default_storage.save(name, ContentFile(data)), True
+    return media_save_once(name=name, data=data)
 
 
 def image_store(*, data: bytes, filename_hint: str) -> str:

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "labeling.server_timing.ServerTimingMiddleware",
+    # Database down → 503, media disk full → 507, with a message and Retry-After (not a 500).
+    "labeling.unavailable.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -85,6 +87,9 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'taxoloop.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+# A reused connection is tested before a request uses it: after a PostgreSQL restart the first
+# request reconnects instead of failing on the dead socket.
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the web server read while a worker writes; the timeout rides out short locks.
     DATABASES["default"]["CONN_MAX_AGE"] = 0

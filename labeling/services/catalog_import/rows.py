@@ -2,7 +2,8 @@
 
 A row is checked completely (text fields, duplicate id, category path, image) before
 anything of it is written; only then is its image stored (content-addressed, so a re-import
-or a later retry reuses the file).
+or a later retry reuses the file). A full media disk refuses the row with the message that
+says where to free space; nothing of the row is written and no partial file stays.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from labeling.services.items import (
     image_validate,
     item_fields_clean,
 )
+from labeling.services.media_files import MediaDiskFull
 
 ROW_DUPLICATE_ID = "the id {external_id!r} already appeared on line {first}"
 ROW_UNKNOWN_CATEGORY = "unknown category path {path!r} in {version}"
@@ -182,8 +184,12 @@ class RowPreparer:
             image_format = image_validate(data=image_data, filename_hint=raw.strip())
         except ItemError as error:
             raise _Refused(column, str(error)) from error
+        try:
+            stored = image_save_reporting_new(data=image_data, image_format=image_format)
+        except MediaDiskFull as error:  # this row only; rows without images still import
+            raise _Refused(column, str(error)) from error
         self.images_stored += 1
-        return image_save_reporting_new(data=image_data, image_format=image_format)
+        return stored
 
     def _image_bytes(self, column: str, text: str) -> bytes:
         # resolve() follows symlinks and "..", so what is checked is where the bytes really are.
