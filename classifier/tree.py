@@ -151,8 +151,29 @@ class Tree:
 
     def node_proba(self, leaf_proba: np.ndarray) -> np.ndarray:
         """``(n, n_leaves)`` leaf probabilities → ``(n, n_nodes)`` node probabilities
-        (an inner node's probability is the sum over its leaves)."""
-        return np.asarray(leaf_proba) @ self.leaf_membership.T.astype(leaf_proba.dtype)
+        (an inner node's probability is the sum over its leaves).
+
+        Leaf columns are copied and only inner nodes are summed: on the Google Product
+        Taxonomy (5,595 nodes, 876 inner) that is a sixth of the full ``proba @ M.T``
+        product, with the same sums.
+        """
+        proba = np.asarray(leaf_proba)
+        dtype = proba.dtype if proba.dtype.kind == "f" else np.dtype(np.float64)
+        inner, inner_sum = self._inner_membership()
+        out = np.empty((proba.shape[0], self.n_nodes), dtype=dtype)
+        out[:, self.leaves] = proba
+        if len(inner):
+            out[:, inner] = proba @ inner_sum.astype(dtype, copy=False)
+        return out
+
+    def _inner_membership(self) -> tuple[np.ndarray, np.ndarray]:
+        """Inner node indices and the ``(n_leaves, n_inner)`` 0/1 matrix summing into them."""
+        cached = self.__dict__.get("_inner_membership_cache")
+        if cached is None:
+            inner = np.flatnonzero(self.leaf_index < 0)
+            cached = (inner, self.leaf_membership[inner].T.astype(np.float32))
+            self.__dict__["_inner_membership_cache"] = cached
+        return cached
 
     def leaf_distance(self) -> np.ndarray:
         """``(n_leaves, n_leaves)`` number of edges between two leaves through their lowest
