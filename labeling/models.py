@@ -435,3 +435,70 @@ class CategoryMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.old_category_id} → {self.new_category_id} ({self.kind})"
+
+
+class RescoreJob(models.Model):
+    """One full rescore of the catalog by a model version, split into shards (contiguous item
+    id ranges) that Celery workers score in parallel (issue 8). Without a result backend there
+    is no chord: the shard whose completion brings ``shards_finished`` to ``shard_count`` (a
+    conditional UPDATE on this row) rebuilds the queue, once."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        DONE = "done"
+        STOPPED = "stopped"  # the model stopped being active: a newer rescore takes over
+
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="rescore_jobs"
+    )
+    # The planning task's Celery id: a redelivered planner finds its job instead of a second.
+    task_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    shard_count = models.PositiveIntegerField()
+    shards_finished = models.PositiveIntegerField(default=0)
+    item_count = models.PositiveIntegerField(default=0, help_text="items when it was planned")
+    queue = models.JSONField(default=dict, blank=True, help_text="new queue entries per reason")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(shards_finished__lte=F("shard_count")), name="rescorejob_finished_le"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"rescore job #{self.pk} of model #{self.model_version_id} ({self.status})"
+
+
+class RescoreShard(models.Model):
+    """The items of one job with ``first_item_id <= id < stop_item_id`` (None: open end)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        STOPPED = "stopped"
+
+    job = models.ForeignKey(RescoreJob, on_delete=models.CASCADE, related_name="shards")
+    number = models.PositiveIntegerField()
+    first_item_id = models.BigIntegerField(null=True, blank=True)
+    stop_item_id = models.BigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    items_done = models.PositiveIntegerField(default=0)
+    written = models.PositiveIntegerField(default=0)
+    worker = models.CharField(max_length=255, blank=True, help_text="hostname of its last worker")
+    attempts = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "number"], name="rescoreshard_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"shard {self.number} of rescore job #{self.job_id} ({self.status})"

@@ -3,7 +3,8 @@
 Every task is idempotent and acks late (a worker killed mid-task gets it redelivered, and a
 second delivery does no harm): a training run is claimed by a conditional update, so a run
 already started or finished is a no-op; a rescore by a model that is no longer active is
-skipped. Services import inside the tasks that need them, so this module loads cheaply.
+skipped (or stops at its next chunk), and a rescore shard already done does nothing.
+Services import inside the tasks that need them, so this module loads cheaply.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from labeling.models import ModelVersion, TaxonomyVersion, TrainingRun
 from labeling.services.queue import queue_release_expired_leases
 
 log = logging.getLogger(__name__)
+# A rescore whose shard tasks the broker refused is tried again this much later.
+RESCORE_RETRY_SECONDS = 30
 
 
 @shared_task(acks_late=True)
@@ -97,11 +100,12 @@ def train_model_task(run_id: int) -> str:
     return run.status
 
 
-@shared_task(acks_late=True)
-def rescore_task(model_version_id: int) -> int:
-    """Score every item with an active model, then rebuild the review queue."""
-    from labeling.services.queue_build import rebuild_queue
-    from labeling.services.scoring import rescore
+@shared_task(bind=True, acks_late=True, max_retries=5)
+def rescore_task(self: Task, model_version_id: int) -> int:
+    """Score every item with an active model, then rebuild the review queue: a job of shards
+    (item id ranges); one shard runs here, several go to the workers as ``rescore_shard_task``
+    and the last one to finish rebuilds the queue. Returns the predictions written here."""
+    from labeling.services.rescore_jobs import RescoreJobError, rescore_job_start
 
     model = (
         ModelVersion.objects.select_related("taxonomy_version").filter(pk=model_version_id).first()
@@ -109,10 +113,23 @@ def rescore_task(model_version_id: int) -> int:
     if model is None or model.status != ModelVersion.Status.ACTIVE:
         log.info("model %s is not active any more; its rescore is skipped", model_version_id)
         return 0
-    written = rescore(model)
-    reasons = rebuild_queue(model.taxonomy_version)
-    log.info("rescored %d items with model %s; queue %s", written, model.pk, reasons)
-    return written
+    try:
+        return rescore_job_start(
+            model_version=model, task_id=self.request.id, worker=self.request.hostname or ""
+        )
+    except RescoreJobError as exc:  # the broker refused some shards: same job, sent again
+        raise self.retry(exc=exc, countdown=RESCORE_RETRY_SECONDS) from exc
+
+
+@shared_task(bind=True, acks_late=True)
+def rescore_shard_task(self: Task, shard_id: int) -> int:
+    """Score one shard of a rescore job (a no-op when it is done already); the job's last
+    shard rebuilds the queue. Returns the predictions written."""
+    from labeling.services.rescore_jobs import rescore_shard_run
+
+    outcome = rescore_shard_run(shard_id=shard_id, worker=self.request.hostname or "")
+    log.info("rescore shard %s: %s, %d written", shard_id, outcome.status, outcome.written)
+    return outcome.written
 
 
 @shared_task(acks_late=True)

@@ -277,6 +277,12 @@ def candidates_in_version(
     return [{"category": pk, "p": round(p, 6)} for pk, p in ranked]
 
 
+def categories_mapped_into(*, version: TaxonomyVersion, old_ids: Iterable[int]) -> dict[int, int]:
+    """``{old category id: category of version}`` for ids of older versions (the reports and
+    the dashboard map the previous model's categories with the walk the review card uses)."""
+    return _mapped_into(_index(version), set(old_ids))
+
+
 def _mapped_into(index: _Index, old_ids: set[int]) -> dict[int, int]:
     """``{old category id: category in the index's version}`` through the publishes' mappings.
 

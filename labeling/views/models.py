@@ -1,4 +1,5 @@
-"""The model page: model versions of the current taxonomy version and their training runs."""
+"""The model page: model versions of the current taxonomy version, their training runs and
+their rescores (the catalog scored shard by shard, by any number of workers)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,19 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from labeling.models import ModelVersion, TaxonomyVersion, TrainingRun
+from labeling.models import ModelVersion, RescoreJob, TaxonomyVersion, TrainingRun
 from labeling.roles import is_taxonomy_admin
 from labeling.selectors.models import model_version_list
 from labeling.views.access import reviewer_required, taxonomy_admin_required
 
 TEMPLATE = "models/model_list.html"
 RUNS_SHOWN = 10
+RESCORES_SHOWN = 5
 IN_FLIGHT = (TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING)
 NO_CURRENT_VERSION = "There is no current taxonomy version: import or publish one first."
 TRAINING_QUEUED = "Training run #{pk} is queued; this page shows its progress."
@@ -81,7 +84,25 @@ def _runs_context(version: TaxonomyVersion) -> dict[str, Any]:
         .select_related("model_version")
         .order_by("-created_at", "-id")[:RUNS_SHOWN]
     )
-    return {"runs": runs, "polling": any(r.status in IN_FLIGHT for r in runs)}
+    rescores = list(
+        RescoreJob.objects.filter(model_version__taxonomy_version=version)
+        .annotate(items_done=Sum("shards__items_done"))
+        .order_by("-created_at", "-id")[:RESCORES_SHOWN]
+    )
+    for job in rescores:
+        job.fraction = _rescore_fraction(job)
+    polling = any(r.status in IN_FLIGHT for r in runs) or any(
+        j.status == RescoreJob.Status.RUNNING for j in rescores
+    )
+    return {"runs": runs, "rescores": rescores, "polling": polling}
+
+
+def _rescore_fraction(job: RescoreJob) -> float:
+    """Share of the job's items scored so far (shards count after every chunk)."""
+    if job.status == RescoreJob.Status.DONE:
+        return 1.0
+    done = getattr(job, "items_done", 0) or 0
+    return min(1.0, done / job.item_count) if job.item_count else 0.0
 
 
 def _row(mv: ModelVersion) -> ModelRow:

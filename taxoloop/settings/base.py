@@ -199,6 +199,12 @@ TAXOLOOP = {
     "PROMOTION_TOLERANCE": env.float("TAXOLOOP_PROMOTION_TOLERANCE", default=0.01),
     "EMBED_CHUNK_SIZE": env.int("TAXOLOOP_EMBED_CHUNK_SIZE", default=256),
     "RESCORE_CHUNK_SIZE": env.int("TAXOLOOP_RESCORE_CHUNK_SIZE", default=5000),
+    # A full rescore is split into up to this many id ranges that workers score in parallel
+    # (each of at least two chunks). SQLite takes one writer at a time: one shard there.
+    "RESCORE_SHARDS": env.int(
+        "TAXOLOOP_RESCORE_SHARDS",
+        default=1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 4,
+    ),
     "QUEUE_SIZE": env.int("TAXOLOOP_QUEUE_SIZE", default=2000),
     "QUEUE_QUOTAS": {
         "uncertain": 0.35,

@@ -15,6 +15,10 @@ from labeling.services.ml import active_model_version
 from labeling.services.queue_build import rebuild_queue
 from labeling.services.scoring import rescore
 
+STOPPED = (
+    "model #{pk} is no longer active: stopped after {written} predictions; the active model's "
+    "own rescore rebuilds the queue."
+)
 NO_ACTIVE_MODEL = (
     "Taxonomy version {version} has no active model yet: run `manage.py train` "
     "(or `manage.py train --cold-start`) first."
@@ -42,6 +46,10 @@ class Command(BaseCommand):
             raise CommandError(NO_ACTIVE_MODEL.format(version=version))
         try:
             written = self._rescore(model, options["chunk_size"], quiet=options["quiet"])
+            model.refresh_from_db(fields=["status"])
+            if model.status != ModelVersion.Status.ACTIVE:  # retired meanwhile: rescore stopped
+                self.stdout.write(STOPPED.format(pk=model.pk, written=written))
+                return
             self.stdout.write(f"model #{model.pk}: {written} predictions written")
             if not options["no_queue"]:
                 counts = rebuild_queue(version)

@@ -176,3 +176,28 @@ def test_without_a_current_version_the_page_says_to_import_one(client, alice, db
 )
 def test_durations_read_as_words(seconds, text):
     assert human_duration(None if seconds is None else timedelta(seconds=seconds)) == text
+
+
+def test_a_running_rescore_shows_its_progress_over_all_shards_and_the_page_polls(
+    client, alice, models
+):
+    from labeling.models import RescoreJob, RescoreShard
+
+    _, active = models
+    job = RescoreJob.objects.create(model_version=active, shard_count=4, item_count=20_000)
+    for number, done in enumerate((5000, 5000, 2500, 0)):
+        RescoreShard.objects.create(job=job, number=number, items_done=done)
+    job.shards_finished = 2
+    job.save()
+    client.force_login(alice)
+    page = client.get(URL)
+    assert page.context["rescores"] == [job]
+    assert page.context["rescores"][0].fraction == pytest.approx(12_500 / 20_000)
+    html = client.get(URL, headers={"HX-Request": "true"}).content.decode()  # the poll
+    assert f'id="rescore-{job.pk}"' in html and "62% of 20000 items" in html
+    assert "2 / 4" in html and 'hx-trigger="every 2s"' in html
+    job.status = RescoreJob.Status.DONE
+    job.save()
+    again = client.get(URL)
+    assert again.context["rescores"][0].fraction == 1.0
+    assert 'hx-trigger="every 2s"' not in again.content.decode()
