@@ -1,6 +1,7 @@
 """Reports and inline corrections on a large catalog (PostgreSQL).
 
     python benchmarks/bench_reports.py [--items 1000000] [--repeat 20] [--keep-db] [--check]
+                                       [--after-publish]
 
 Builds a throwaway PostgreSQL database (``taxoloop_bench_reports``: created, migrated, dropped
 at the end) with a 7 x 5 x 4 taxonomy and ``--items`` items, each with a prediction (random
@@ -13,6 +14,10 @@ keyset, the htmx partial) p50/p95/max over ``--repeat`` requests; an inline corr
 (POST reports/correct/, htmx) p50/p95/max over ``--repeat`` items. Targets: report p95 under
 150 ms, correction p95 under 50 ms. The dashboard's time is printed without a target.
 Skips with a message when PostgreSQL is not reachable.
+
+``--after-publish``: the same figures right after a publish of v2 (a department renamed, two
+groups merged, a leaf split in two, by the real draft services), before v2 has a model: every
+prediction is still the v1 model's and each report maps it into v2 in SQL (issue 6).
 
 Environment: ``BENCH_DATABASE_URL`` (default postgres://postgres@127.0.0.1:5432/taxoloop_bench_reports;
 the database is dropped first).
@@ -77,6 +82,37 @@ def seed(n_items: int) -> dict[str, Any]:
     dept = Category.objects.get(version=version, path="Dept 0")
     leaf = Category.objects.get(version=version, path="Dept 3 > Group 3.2 > Kind 3.2.1")
     return {"user": user, "dept": dept.pk, "leaf": leaf.pk, "leaves": leaves}
+
+
+def publish_v2(ids: dict[str, Any]) -> dict[str, Any]:
+    """Publish v2 from the seeded v1 (rename, merge, split) with the real services; the ids
+    of the report cases become v2's (the predictions stay v1's)."""
+    from django.contrib.auth.models import User
+
+    from labeling.models import Category, TaxonomyVersion
+    from labeling.services import taxonomy_drafts as drafts
+    from labeling.services.taxonomy_publish import taxonomy_publish
+
+    admin = User.objects.create_superuser("bench-admin", password="bench-password-123")  # noqa: S106
+    v1 = TaxonomyVersion.objects.get(is_current=True)
+    key = dict(Category.objects.filter(version=v1).values_list("path", "key"))
+    t0 = time.perf_counter()
+    draft = drafts.draft_start(taxonomy=v1.taxonomy, author=admin)
+    drafts.category_rename(draft=draft, key=key["Dept 0"], name="Department Zero", author=admin)
+    drafts.category_merge(
+        draft=draft,
+        source_keys=[key["Dept 1 > Group 1.1"]],
+        target_key=key["Dept 1 > Group 1.0"],
+        author=admin,
+    )
+    leaf = "Dept 3 > Group 3.2 > Kind 3.2.1"
+    drafts.category_split(draft=draft, key=key[leaf], names=["Kind A", "Kind B"], author=admin)
+    result = taxonomy_publish(draft=draft, author=admin)
+    print(f"published v2 in {time.perf_counter() - t0:.0f} s ({result.migrated:,} labels migrated)")
+    v2 = Category.objects.filter(version=result.version)
+    paths = dict(v2.values_list("path", "pk"))
+    leaves = list(v2.filter(is_leaf=True, deprecated=False).values_list("pk", flat=True))
+    return ids | {"dept": paths["Department Zero"], "leaf": paths[leaf], "leaves": leaves}
 
 
 def _copy_items(cursor: Any, n: int) -> None:
@@ -256,6 +292,11 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--keep-db", action="store_true", help="leave the database for a look")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is not met")
+    parser.add_argument(
+        "--after-publish",
+        action="store_true",
+        help="time the reports on v2 right after a publish, the predictions still v1's",
+    )
     args = parser.parse_args()
     with in_process_django(DEFAULT_URL, keep=args.keep_db) as url:
         if url is None:
@@ -263,6 +304,8 @@ def main() -> int:
         from django.test import Client
 
         ids = seed(args.items)
+        if args.after_publish:
+            ids = publish_v2(ids)
         client = Client()
         client.force_login(ids["user"])
         met = bench_reports(client, ids, args.repeat)

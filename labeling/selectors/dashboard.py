@@ -20,7 +20,15 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from classifier.metrics.calibration import bin_confidence
-from labeling.models import Category, Label, ModelVersion, Prediction, TaxonomyVersion
+from labeling.models import (
+    Category,
+    Label,
+    ModelVersion,
+    Prediction,
+    TaxonomyVersion,
+    TrainingRun,
+)
+from labeling.selectors import version_mapping as vmap
 from labeling.selectors.reports import agrees
 from labeling.selectors.review import queue_size_by_reason
 
@@ -35,6 +43,25 @@ DRIFT_RECENT_ITEMS = 50_000  # "recent imports": the newest items, by id
 
 def active_model(*, version: TaxonomyVersion) -> ModelVersion | None:
     return ModelVersion.objects.filter(taxonomy_version=version, status="active").first()
+
+
+def stand_in_model(*, version: TaxonomyVersion) -> ModelVersion | None:
+    """The model whose predictions the catalog still holds while ``version`` has no active
+    model of its own (right after a publish): the active model of the nearest version it was
+    published from. None once ``version`` has an active model, or when no older one has."""
+    if active_model(version=version) is not None:
+        return None
+    for older in vmap.older_versions(version):
+        model = ModelVersion.objects.filter(taxonomy_version_id=older, status="active").first()
+        if model is not None:
+            return model
+    return None
+
+
+def first_model_training(*, version: TaxonomyVersion) -> bool:
+    """A training of ``version`` is queued or running (what the stand-in waits for)."""
+    waiting = (TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING)
+    return TrainingRun.objects.filter(taxonomy_version=version, status__in=waiting).exists()
 
 
 # -- quality -----------------------------------------------------------------------------------
@@ -122,7 +149,7 @@ def reliability(
     them may have been training data of this model, which flatters it (the held-out ECE is in
     the model's metrics).
     """
-    model = active_model(version=version)
+    model = active_model(version=version) or stand_in_model(version=version)
     if model is None:
         return []
     rows = list(
@@ -133,8 +160,9 @@ def reliability(
         ).values_list("confidence", "top_category_id", "item__current_label__category_id")
     )
     paths = dict(Category.objects.filter(version=version).values_list("pk", "path"))
+    now = vmap.to_current(version=version, ids={r[1] for r in rows})
+    right = np.array([_right(paths, now, r[2], r[1]) for r in rows], dtype=bool)
     conf = np.array([r[0] for r in rows], dtype=np.float64)
-    right = np.array([agrees(paths, r[2], r[1]) for r in rows], dtype=bool)
     count, conf_sum, acc_sum = bin_confidence(conf, right, n_bins)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     return [
@@ -147,6 +175,18 @@ def reliability(
         )
         for i in range(n_bins)
     ]
+
+
+def _right(paths: Mapping[int, str], now: Mapping[int, int], label: int, top: int) -> bool:
+    """The label agrees with the prediction in ``paths``' version. An older model's category
+    is mapped first, and a label below what it maps to agrees too (a split or a deprecation
+    maps an old leaf to an inner node, which a finer label does not contradict)."""
+    mapped = now.get(top)
+    if mapped is None:
+        return False
+    if mapped == top:
+        return agrees(paths, label, top)
+    return agrees(paths, label, mapped) or agrees(paths, mapped, label)
 
 
 @dataclass(frozen=True)
@@ -166,18 +206,27 @@ def rollup_coverage(*, version: TaxonomyVersion) -> list[CoverageRow]:
         .annotate(n=Count("pk"))
         .values_list("decided_category_id", "n")
     )
+    rows = list(rows)
+    now = vmap.to_current(version=version, ids={cat for cat, _ in rows})
     depth = dict(Category.objects.filter(version=version).values_list("pk", "depth"))
     counts: dict[int, int] = defaultdict(int)
     for cat, n in rows:
-        counts[depth.get(cat, 0) if cat is not None else 0] += n
+        counts[depth.get(now.get(cat, 0), 0) if cat is not None else 0] += n
     total = sum(counts.values())
     return [CoverageRow(d, n, n / total) for d, n in sorted(counts.items()) if total]
 
 
 def _predictions(version: TaxonomyVersion) -> Any:
-    """The predictions of ``version``'s models (a short IN list, no join on the categories)."""
-    models = ModelVersion.objects.filter(taxonomy_version=version).values_list("pk", flat=True)
-    return Prediction.objects.filter(model_version_id__in=list(models)).order_by()
+    """The predictions of ``version``'s models, and of the stand-in model while ``version``
+    has no active one (a short IN list, no join on the categories; their categories are
+    mapped into ``version`` after grouping)."""
+    models = list(
+        ModelVersion.objects.filter(taxonomy_version=version).values_list("pk", flat=True)
+    )
+    stand_in = stand_in_model(version=version)
+    if stand_in is not None:
+        models.append(stand_in.pk)
+    return Prediction.objects.filter(model_version_id__in=models).order_by()
 
 
 # -- activity ----------------------------------------------------------------------------------
@@ -320,10 +369,16 @@ def drift(*, version: TaxonomyVersion, recent: int = DRIFT_RECENT_ITEMS) -> Drif
 
 
 def _top_level(version: TaxonomyVersion) -> dict[int, str]:
-    return {
+    """``{category id: top-level name in version}``, the categories of the versions it was
+    published from included (the stand-in model's and the previous tops), mapped."""
+    top = {
         pk: path.split(" > ", 1)[0]
         for pk, path in Category.objects.filter(version=version).values_list("pk", "path")
     }
+    older = vmap.older_versions(version)
+    old = Category.objects.filter(version_id__in=older).values_list("pk", flat=True)
+    now = vmap.to_current(version=version, ids=old) if older else {}
+    return top | {pk: top[new] for pk, new in now.items() if new in top}
 
 
 def _tally(qs: Any, column: str, top: Mapping[int, str]) -> dict[str, int]:

@@ -14,10 +14,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.db.models import F, Q, QuerySet, Value
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Concat
+from django.db.models.lookups import StartsWith
 
 from labeling.models import Category, Item, Label, Prediction, TaxonomyVersion
+from labeling.selectors import version_mapping as vmap
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -82,25 +84,48 @@ class ReportPage:
     filters: ReportFilters
 
 
+@dataclass(frozen=True)
+class Shown:
+    """A row's categories as the page shows them: of the current version, mapped through the
+    publishes when the prediction was made by an older version's model."""
+
+    top: Category | None  # None: the old category maps to nothing live (should not happen)
+    decided: Category | None
+    previous: Category | None
+    from_version: int | None = None  # the older version's number; None: the current model's
+    needs_review: bool = False  # a publish split the old category: the mapping is coarse
+
+
 def report_page(*, version: TaxonomyVersion, filters: ReportFilters) -> ReportPage:
-    """One page of a list report: predictions of the current version's categories with the
-    item, its current label (category, source, author) and the categories resolved."""
-    qs = report_queryset(version=version, filters=filters)
+    """One page of a list report: predictions in the current version's terms with the item,
+    its current label (category, source, author) and the categories resolved (``row.shown``)."""
+    older = vmap.older_versions(version)
+    qs = report_queryset(version=version, filters=filters, older=older)
     size = max(1, min(filters.size, MAX_PAGE_SIZE))
     rows = list(qs[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     cursor = _cursor_of(rows[-1], filters.order) if more and rows else ""
-    return ReportPage(rows=rows, next_cursor=cursor, filters=filters)
+    return ReportPage(rows=shown_rows(rows, version, older), next_cursor=cursor, filters=filters)
 
 
-def report_queryset(*, version: TaxonomyVersion, filters: ReportFilters) -> QuerySet[Prediction]:
-    """The ordered, filtered predictions of a list report, before the page is cut."""
+def report_queryset(
+    *, version: TaxonomyVersion, filters: ReportFilters, older: list[int] | None = None
+) -> QuerySet[Prediction]:
+    """The ordered, filtered predictions of a list report, before the page is cut.
+
+    Predictions of the versions ``version`` was published from (``older``: the previous
+    model's, until the new version's first model has rescored them) take part with their
+    categories mapped into ``version``: the filters compare mapped categories.
+    """
+    older = vmap.older_versions(version) if older is None else older
     qs = Prediction.objects.select_related(*ROW_RELATED).defer(
         "item__description", "item__attributes", "candidates"
     )
-    qs = qs.filter(top_category__version=version) if filters.node is None else qs
-    for condition in _conditions(version, filters):
+    if filters.node is None:
+        qs = qs.filter(top_category__version_id__in=[version.pk, *older])
+    qs = _annotate(qs, version, older)
+    for condition in _conditions(version, older, filters):
         qs = qs.filter(condition)
     qs = qs.order_by(*_ordering(filters.order))
     if filters.after:
@@ -108,15 +133,39 @@ def report_queryset(*, version: TaxonomyVersion, filters: ReportFilters) -> Quer
     return qs
 
 
-def _conditions(version: TaxonomyVersion, f: ReportFilters) -> list[Q]:
+def _annotate(
+    qs: QuerySet[Prediction], version: TaxonomyVersion, older: list[int]
+) -> QuerySet[Prediction]:
+    """The mapped categories as SQL columns (nothing to add without an older version)."""
+    if not older:
+        return qs
+    return qs.annotate(
+        mapped_top_id=vmap.mapped_category(
+            "top_category_id", "top_category__version_id", version, older
+        ),
+        mapped_decided_id=vmap.mapped_category(
+            "decided_category_id", "decided_category__version_id", version, older
+        ),
+        mapped_previous_id=vmap.mapped_category(
+            "previous_top_category_id", "previous_top_category__version_id", version, older
+        ),
+        mapping_needs_review=vmap.needs_review("top_category_id", version, older),
+    )
+
+
+def _conditions(version: TaxonomyVersion, older: list[int], f: ReportFilters) -> list[Q]:
     out: list[Q] = []
     if f.node is not None:
-        out.append(Q(top_category_id__in=leaves_under(version=version, node_id=f.node)))
+        under = leaves_under(version=version, node_id=f.node)
+        old = vmap.ids_mapping_into(version=version, older=older, targets=under)
+        out.append(Q(top_category_id__in=[*under, *old]))
     if f.report == LOW:
         out.append(Q(confidence__lt=LOW_CONFIDENCE) | Q(decided_category__isnull=True))
     if f.report == CHANGED or f.changed:
         out.append(Q(previous_top_category__isnull=False))
         out.append(~Q(previous_top_category_id=F("top_category_id")))
+        if older:  # a previous top of another version: compare what both stand for now
+            out.append(~Q(mapped_previous_id=F("mapped_top_id")))
     if f.conf_min is not None:
         out.append(Q(confidence__gte=f.conf_min))
     if f.conf_max is not None:
@@ -124,8 +173,36 @@ def _conditions(version: TaxonomyVersion, f: ReportFilters) -> list[Q]:
     if f.labelled is not None:
         out.append(Q(item__current_label__isnull=not f.labelled))
     if f.disagreement:
-        out.append(Q(item__current_label__isnull=False) & ~_label_agrees())
+        out.append(Q(item__current_label__isnull=False) & ~_agrees(version, older))
     return out
+
+
+def _agrees(version: TaxonomyVersion, older: list[int]) -> Q:
+    """The current label agrees with the prediction; for an older model's prediction, with
+    what its category stands for now (the current version's categories are tested first, on
+    the joined row, so the mapping costs nothing on them)."""
+    if not older:
+        return _label_agrees()
+    current = Q(top_category__version_id=version.pk)
+    return (current & _label_agrees()) | (~current & _label_agrees_mapped())
+
+
+def _label_agrees_mapped() -> Q:
+    """As ``_label_agrees`` on the mapped category, and a label below it agrees too: a split
+    or a deprecation maps an old leaf to an inner node, which a finer label does not
+    contradict."""
+    label_path = F("item__current_label__category__path")
+    mapped_path = Subquery(Category.objects.filter(pk=OuterRef("mapped_top_id")).values("path")[:1])
+    return (
+        Q(item__current_label__category_id=F("mapped_top_id"))
+        | _below(mapped_path, label_path)
+        | _below(label_path, mapped_path)
+    )
+
+
+def _below(path: Any, ancestor: Any) -> Q:
+    """SQL: the category at ``path`` is below the one at ``ancestor`` (both expressions)."""
+    return Q(StartsWith(path, Concat(ancestor, Value(" > "))))
 
 
 def _label_agrees() -> Q:
@@ -175,10 +252,43 @@ def _after(order: str, cursor: str) -> Q:
     return Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"pk__{op}": pk})
 
 
-def report_row(*, item_id: int) -> Prediction | None:
+def report_row(*, item_id: int, version: TaxonomyVersion | None) -> Prediction | None:
     """One row of a list report (after an inline correction), or None without a prediction."""
+    older = vmap.older_versions(version) if version is not None else []
     qs = Prediction.objects.select_related(*ROW_RELATED).filter(item_id=item_id)
-    return qs.first()
+    row = (_annotate(qs, version, older) if version is not None else qs).first()
+    return shown_rows([row], version, older)[0] if row is not None else None
+
+
+def shown_rows(
+    rows: list[Prediction], version: TaxonomyVersion | None, older: list[int]
+) -> list[Prediction]:
+    """``rows`` with ``row.shown`` set (``Shown``): one query for the mapped categories of
+    the page, none when every prediction is of the current version."""
+    if version is None or not older:
+        for row in rows:
+            setattr(row, "shown", _plain(row))  # noqa: B010 (not a model field: mypy)
+        return rows
+    mapped = ("mapped_top_id", "mapped_decided_id", "mapped_previous_id")
+    cats = Category.objects.in_bulk({getattr(r, a) for r in rows for a in mapped} - {None})
+    versions = TaxonomyVersion.objects.filter(pk__in=older).order_by()
+    numbers = dict(versions.values_list("pk", "number"))
+    for row in rows:
+        own = row.top_category.version_id == version.pk
+        top, decided, previous = (cats.get(getattr(row, a)) for a in mapped)
+        shown = Shown(
+            top,
+            decided,
+            previous,
+            from_version=None if own else numbers.get(row.top_category.version_id),
+            needs_review=bool(getattr(row, "mapping_needs_review", False)),
+        )
+        setattr(row, "shown", shown)  # noqa: B010 (not a model field: mypy)
+    return rows
+
+
+def _plain(row: Prediction) -> Shown:
+    return Shown(row.top_category, row.decided_category, row.previous_top_category)
 
 
 # -- most confused pairs ----------------------------------------------------------------------
@@ -214,7 +324,19 @@ def confused_pairs(*, version: TaxonomyVersion, limit: int = 20) -> list[Confuse
     for item_id, category_id, shown, current_top in labels:
         if item_id not in newest:
             newest[item_id] = (category_id, _shown_top(shown) or current_top)
-    return _pairs(newest, version, limit)
+    return _pairs(_in_version(newest, version), version, limit)
+
+
+def _in_version(
+    newest: Mapping[int, tuple[int, int | None]], version: TaxonomyVersion
+) -> dict[int, tuple[int, int | None, bool]]:
+    """Predicted categories mapped into ``version`` (an older model's, after a publish), each
+    with whether it was mapped; unmappable ones become None and are left out."""
+    now = vmap.to_current(version=version, ids={p for _, p in newest.values()})
+    return {
+        item: (true, now.get(p) if p is not None else None, p is not None and now.get(p) != p)
+        for item, (true, p) in newest.items()
+    }
 
 
 def _shown_top(shown: Mapping[str, Any] | None) -> int | None:
@@ -226,13 +348,15 @@ def _shown_top(shown: Mapping[str, Any] | None) -> int | None:
 
 
 def _pairs(
-    newest: Mapping[int, tuple[int, int | None]], version: TaxonomyVersion, limit: int
+    newest: Mapping[int, tuple[int, int | None, bool]], version: TaxonomyVersion, limit: int
 ) -> list[ConfusedPair]:
     paths = dict(Category.objects.filter(version=version).values_list("pk", "path"))
     behind: dict[tuple[int, int], list[int]] = {}
-    for item_id, (true, predicted) in sorted(newest.items()):
+    for item_id, (true, predicted, mapped) in sorted(newest.items()):
         if predicted is None or predicted not in paths or agrees(paths, true, predicted):
             continue
+        if mapped and paths[true].startswith(paths[predicted] + " > "):
+            continue  # an old leaf mapped to an inner node: a finer label does not contradict it
         behind.setdefault((true, predicted), []).append(item_id)
     counts = Counter({pair: len(items) for pair, items in behind.items()})
     top = sorted(counts.items(), key=lambda kv: (-kv[1], paths[kv[0][0]], paths[kv[0][1]]))
@@ -252,7 +376,7 @@ def confused_pair_items(*, version: TaxonomyVersion, true_id: int, predicted_id:
         if pair.true.pk == true_id and pair.predicted.pk == predicted_id:
             return list(
                 Item.objects.filter(pk__in=pair.item_ids)
-                .select_related("current_label__category", "prediction__top_category")
+                .select_related("current_label__category", "prediction__top_category__version")
                 .order_by("pk")
             )
     return []
@@ -315,20 +439,34 @@ def filters_with(filters: ReportFilters, **changes: Any) -> ReportFilters:
 
 
 def rows_for_csv(rows: Iterable[Prediction]) -> list[list[str]]:
-    """The rows of a report page as CSV cells, the header first (what the page shows)."""
-    out = [["external_id", "title", "predicted", "confidence", "decided", "label", "source", "by"]]
+    """The rows of a report page as CSV cells, the header first (what the page shows: the
+    categories in the current version's terms, and which model they came from)."""
+    out = [
+        ["external_id", "title", "predicted", "confidence", "decided", "label", "source", "by"]
+        + ["model"]
+    ]
     for p in rows:
         label = p.item.current_label
+        shown: Shown = getattr(p, "shown", None) or _plain(p)
         out.append(
             [
                 p.item.external_id,
                 p.item.title,
-                p.top_category.path,
+                shown.top.path if shown.top else "",
                 f"{p.confidence:.4f}",
-                p.decided_category.path if p.decided_category else "",
+                shown.decided.path if shown.decided else "",
                 label.category.path if label and label.category else "",
                 label.source if label else "",
                 label.author.get_username() if label and label.author else "",
+                model_note(shown),
             ]
         )
     return out
+
+
+def model_note(shown: Shown) -> str:
+    """Where an older model's row comes from, in words (empty for the current model's)."""
+    if shown.from_version is None:
+        return ""
+    note = f"previous model (v{shown.from_version}), mapped"
+    return note + "; mapping needs review" if shown.needs_review else note

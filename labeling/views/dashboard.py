@@ -220,7 +220,8 @@ def depth_chart(model: Any) -> Chart:
     chart = Chart(
         "accuracy-by-depth",
         "Accuracy by depth",
-        f"Active model #{model.pk}: how often it is right at each level of the tree."
+        f"Model #{model.pk} (v{model.taxonomy_version.number}): how often it is right at each"
+        " level of the tree."
         if model
         else "No active model.",
         ["Depth", "Audit accuracy", "Held-out accuracy", "Audit macro-F1"],
@@ -383,9 +384,13 @@ def index(request: HttpRequest) -> HttpResponse:
     version = TaxonomyVersion.objects.filter(is_current=True).order_by("-id").first()
     if version is None:
         return render(request, TEMPLATE, {"error": NO_CURRENT_VERSION, "charts": []})
-    model = sel.active_model(version=version)
+    stand_in = sel.stand_in_model(version=version)
+    model = sel.active_model(version=version) or stand_in
+    # Until the new version's first model, the quality charts are the stand-in's own version's
+    # (its learning curve and latencies), its predictions mapped into the current version.
+    model_version = stand_in.taxonomy_version if stand_in is not None else version
     quality = [
-        learning_curve_chart(version),
+        learning_curve_chart(model_version),
         depth_chart(model),
         reliability_chart(version),
         coverage_chart(version),
@@ -394,8 +399,30 @@ def index(request: HttpRequest) -> HttpResponse:
         daily_chart(),
         reviewer_chart(),
         queue_chart(),
-        latency_chart(version),
+        latency_chart(model_version),
         drift_chart(version),
     ]
-    context = {"version": version, "model": model, "quality": quality, "activity": activity}
+    context = {
+        "version": version,
+        "model": model,
+        "stand_in": stand_in_note(version, stand_in),
+        "quality": quality,
+        "activity": activity,
+    }
     return render(request, TEMPLATE, context)
+
+
+def stand_in_note(version: TaxonomyVersion, stand_in: Any) -> str:
+    """What the page says when an older version's model stands in (empty otherwise)."""
+    if stand_in is None:
+        return ""
+    old, new = stand_in.taxonomy_version.number, version.number
+    waiting = (
+        f"the first model of v{new} is training"
+        if sel.first_model_training(version=version)
+        else f"v{new} has no model yet: start a training on the Models page"
+    )
+    return (
+        f"Model of v{old} (#{stand_in.pk}), mapped into v{new}; {waiting}. "
+        "Until then these figures are the previous model's, its categories mapped."
+    )

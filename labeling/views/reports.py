@@ -192,7 +192,7 @@ def report_csv(request: HttpRequest, report: str) -> HttpResponse:
 
 
 def _row_context(item_id: int, report: str, **extra: Any) -> dict[str, Any]:
-    row = rsel.report_row(item_id=item_id)
+    row = rsel.report_row(item_id=item_id, version=_version())
     if row is None:
         raise Http404(ITEM_UNKNOWN.format(pk=item_id))
     return {"row": row, "report": report} | extra
@@ -215,8 +215,12 @@ def row(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _choices(row: Any) -> list[review_sel.CandidateRow]:
-    """What the picker offers before anything is typed: the model's candidates."""
-    return review_sel.candidate_rows(row.candidates or [], limit=5)
+    """What the picker offers before anything is typed: the model's candidates, as categories
+    of the current version (an older model's are mapped, as on the review card)."""
+    version = _version()
+    if version is None:
+        return []
+    return review_sel.card_candidates(candidates=row.candidates or [], version=version, limit=5)
 
 
 @require_GET
@@ -253,10 +257,16 @@ def _shown(item: Item) -> tuple[Any, dict[str, Any]]:
     prediction = getattr(item, "prediction", None)
     if prediction is None:
         return None, {}
+    version = _version()
+    candidates, top = list(prediction.candidates or []), prediction.top_category_id
+    if version is not None and prediction.model_version.taxonomy_version_id != version.pk:
+        # An older model's prediction: the page showed it mapped, as the review card does.
+        candidates = review_sel.candidates_in_version(candidates, version)
+        top = candidates[0]["category"] if candidates else None
     shown = {
-        "candidates": list(prediction.candidates or []),
+        "candidates": candidates,
         "model_version": prediction.model_version_id,
-        "top_category": prediction.top_category_id,
+        "top_category": top,
         "confidence": prediction.confidence,
     }
     return prediction.model_version, shown
@@ -417,6 +427,7 @@ def confused(request: HttpRequest) -> HttpResponse:
         "pairs": pairs,
         "items": items,
         "chosen": (true_id, predicted_id),
+        "version": version,
         "reports": rsel.REPORTS,
         "report": rsel.CONFUSED,
         "errors": [] if version else [NO_CURRENT_VERSION],

@@ -174,6 +174,6 @@ def test_csv_rows_hold_what_the_page_shows(version, tree, alice, five):
     label_create(item=five[3].item, category=tree[JEANS], author=alice, source="inline")
     rows = rsel.rows_for_csv(page(version, sort="confidence", size=2).rows)
     assert rows[0][:4] == ["external_id", "title", "predicted", "confidence"]
-    assert rows[1][2:] == [SANDALS, "0.3000", SANDALS, JEANS, "inline", "alice"]
-    assert rows[2][2:] == [JEANS, "0.5000", "", "", "", ""]
+    assert rows[1][2:] == [SANDALS, "0.3000", SANDALS, JEANS, "inline", "alice", ""]
+    assert rows[2][2:] == [JEANS, "0.5000", "", "", "", "", ""]
     assert len(rows) == 3
