@@ -38,3 +38,21 @@ def sent(monkeypatch):
         dispatch, "enqueue_now", lambda name, *args: calls.append((name, args)) or True
     )
     return calls
+
+
+@pytest.fixture
+def fresh_category_index():
+    """The review search's cached category index, cleared before and after the test."""
+    from labeling.selectors import review as review_sel
+
+    review_sel.category_index_clear()
+    yield
+    review_sel.category_index_clear()
+
+
+@pytest.fixture
+def av(version, tree, alice, bob, fresh_category_index):
+    """The publish scenario of tests/labeling/across_versions_data.py (v1 model, then v2)."""
+    from tests.labeling.across_versions_data import build
+
+    return build(version, tree, alice, bob)

@@ -8,7 +8,6 @@ import pytest
 
 from labeling.models import ModelVersion, Prediction
 from labeling.selectors import reports as rsel
-from labeling.selectors import review as review_sel
 from labeling.selectors import version_mapping as vmap
 from labeling.services import taxonomy_drafts as drafts
 from labeling.services.taxonomy_publish import taxonomy_publish
@@ -21,22 +20,11 @@ from tests.labeling.across_versions_data import (
     SNEAKERS,
     TOPWEAR,
     WATCHES,
-    build,
     publish_v2,
     rescore_with_v2,
 )
 
-
-@pytest.fixture(autouse=True)
-def _fresh_search_index():
-    review_sel.category_index_clear()
-    yield
-    review_sel.category_index_clear()
-
-
-@pytest.fixture
-def av(version, tree, alice, bob):
-    return build(version, tree, alice, bob)
+pytestmark = pytest.mark.usefixtures("fresh_category_index")
 
 
 def page(av, **kw):

@@ -10,22 +10,12 @@ import pytest
 
 from labeling.models import TrainingRun
 from labeling.selectors import dashboard as sel
-from labeling.selectors import review as review_sel
-from tests.labeling.across_versions_data import build, rescore_with_v2
+from tests.labeling.across_versions_data import rescore_with_v2
 
 URL = "/dashboard/"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_search_index():
-    review_sel.category_index_clear()
-    yield
-    review_sel.category_index_clear()
-
-
-@pytest.fixture
-def av(version, tree, alice, bob):
-    return build(version, tree, alice, bob)
+pytestmark = pytest.mark.usefixtures("fresh_category_index")
 
 
 def table_rows(html: str, key: str) -> list[list[str]]:

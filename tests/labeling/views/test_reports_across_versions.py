@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from labeling.models import Label
-from labeling.selectors import review as review_sel
 from tests.labeling.across_versions_data import (
     DENIM,
     JEANS,
@@ -21,7 +20,6 @@ from tests.labeling.across_versions_data import (
     SNEAKERS,
     TOPWEAR,
     TSHIRTS,
-    build,
     rescore_with_v2,
 )
 
@@ -29,16 +27,7 @@ HTMX = {"HX-Request": "true"}
 MARK = "from the previous model (v{n})"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_search_index():
-    review_sel.category_index_clear()
-    yield
-    review_sel.category_index_clear()
-
-
-@pytest.fixture
-def av(version, tree, alice, bob):
-    return build(version, tree, alice, bob)
+pytestmark = pytest.mark.usefixtures("fresh_category_index")
 
 
 @pytest.fixture
