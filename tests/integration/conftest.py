@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import connection
 
 from labeling.services import ml
+from scripts.faults.stack import DrillError, PrivateRedis
 from taxoloop.celery import app as celery_app
 from taxoloop.settings.base import REDIS_BROKER_TRANSPORT_OPTIONS
 from tests.labeling.services.fake_encoders import FAKE_ENCODERS
@@ -199,3 +200,45 @@ def poll_until(predicate: Callable[[], bool], timeout: float, interval: float = 
 @pytest.fixture
 def wait_for() -> Callable[..., bool]:
     return poll_until
+
+
+# -- a private broker: its own redis-server, workers on it ------------------------------------
+
+
+@pytest.fixture
+def private_redis(postgres, tmp_path) -> Iterator[PrivateRedis]:
+    """A redis-server of this test's own (no persistence): no other test's messages reach its
+    workers, and stopping it stops no one else's broker."""
+    try:
+        server = PrivateRedis(tmp_path)
+        server.start()
+    except DrillError as error:
+        unavailable(str(error))
+    try:
+        yield server
+    finally:
+        if server.is_up():
+            server.stop()
+
+
+@pytest.fixture
+def app_on_private_redis(private_redis):
+    with sending_to(private_redis.url) as app:
+        yield app
+
+
+@pytest.fixture
+def workers(private_redis, app_on_private_redis, tmp_path):
+    """Start workers on the private Redis with ``workers()``; all are stopped at the end."""
+    started: list[subprocess.Popen] = []
+    log_path = tmp_path / "worker.log"
+
+    def start() -> subprocess.Popen:
+        proc = start_worker(private_redis.url, log_path)
+        started.append(proc)
+        wait_until_ready(proc, app_on_private_redis, log_path)
+        return proc
+
+    yield start
+    for proc in started:
+        stop_worker(proc)

@@ -7,14 +7,10 @@ shared Redis that other tests use.
 
 from __future__ import annotations
 
-import shutil
 import signal
-import socket
-import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.http import HttpResponse
@@ -28,14 +24,6 @@ from labeling.services.training import training_request
 from labeling.tasks import rescore_task, train_waiting_labels_task
 from tests.conftest import SMALL_TREE
 from tests.factories import TaxonomyVersionFactory, make_tree
-from tests.integration.conftest import (
-    poll_until,
-    sending_to,
-    start_worker,
-    stop_worker,
-    unavailable,
-    wait_until_ready,
-)
 from tests.labeling.services.loop_data import clustered_items, leaves_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -43,81 +31,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 # A web request while the broker is down: the label is saved and the request answers at once
 # (kombu's own retries would hold it ~6 s per publish without the settings' transport options).
 FAST_REQUEST_SECONDS = 2.0
-
-
-class RedisServer:
-    """A private redis-server without persistence: a restart loses every queued message,
-    like a broker replaced during an outage."""
-
-    def __init__(self, port: int, folder: Path) -> None:
-        self.port, self.folder = port, folder
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder)]
-        args += ["--save", "", "--appendonly", "no"]
-        with (self.folder / "redis.log").open("a") as log:
-            self.proc = subprocess.Popen(
-                ["redis-server", *args], stdout=log, stderr=subprocess.STDOUT
-            )
-        if not poll_until(self._answers, 10):
-            pytest.fail(f"redis-server did not start:\n{(self.folder / 'redis.log').read_text()}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-        assert not self._answers()
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def private_redis(postgres, tmp_path) -> Iterator[RedisServer]:
-    if shutil.which("redis-server") is None:
-        unavailable("redis-server is not installed (apt-get install redis-server)")
-    server = RedisServer(_free_port(), tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def app_on_private_redis(private_redis):
-    with sending_to(private_redis.url) as app:
-        yield app
-
-
-@pytest.fixture
-def workers(private_redis, app_on_private_redis, tmp_path):
-    """Start workers on the private Redis with ``workers()``; all are stopped at the end."""
-    started: list[subprocess.Popen] = []
-    log_path = tmp_path / "worker.log"
-
-    def start() -> subprocess.Popen:
-        proc = start_worker(private_redis.url, log_path)
-        started.append(proc)
-        wait_until_ready(proc, app_on_private_redis, log_path)
-        return proc
-
-    yield start
-    for proc in started:
-        stop_worker(proc)
 
 
 def _shop():

@@ -13,9 +13,7 @@ worker killed mid-rescore (test_broker_outage.py), PostgreSQL restarting
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
-from collections.abc import Callable, Iterator
 
 import pytest
 from django.test import Client
@@ -26,54 +24,14 @@ from labeling.models import Label, ModelVersion, Prediction, TrainingRun
 from labeling.services import labels as label_svc
 from labeling.services.training import STALE_RUN, training_request
 from labeling.tasks import periodic_training_task, reap_stale_runs_task
-from scripts.faults.stack import DrillError, PrivateRedis
 from tests.conftest import SMALL_TREE
 from tests.factories import TaxonomyVersionFactory, make_tree
-from tests.integration.conftest import (
-    sending_to,
-    start_worker,
-    stop_worker,
-    unavailable,
-    wait_until_ready,
-)
 from tests.labeling.services.loop_data import clustered_items, leaves_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 # The fresh worker's reaper threshold: a run silent this long is stale (900 s in production).
 STALE_SECONDS = 2
-
-
-@pytest.fixture
-def own_redis(postgres, tmp_path) -> Iterator[PrivateRedis]:
-    try:
-        server = PrivateRedis(tmp_path)
-        server.start()
-    except DrillError as error:
-        unavailable(str(error))
-    try:
-        yield server
-    finally:
-        if server.is_up():
-            server.stop()
-
-
-@pytest.fixture
-def start_workers(own_redis, tmp_path) -> Iterator[Callable[[], subprocess.Popen]]:
-    """``start_workers()`` starts one more worker on the private Redis; all stop at the end."""
-    started: list[subprocess.Popen] = []
-    log_path = tmp_path / "worker.log"
-    with sending_to(own_redis.url) as app:
-
-        def start() -> subprocess.Popen:
-            proc = start_worker(own_redis.url, log_path)
-            started.append(proc)
-            wait_until_ready(proc, app, log_path)
-            return proc
-
-        yield start
-        for proc in started:
-            stop_worker(proc)
 
 
 def _shop():
@@ -119,13 +77,13 @@ def _reviewer_sees(client: Client, model: ModelVersion) -> None:
 
 
 def test_a_worker_killed_mid_training_is_reaped_and_a_fresh_worker_trains_its_labels(
-    slow_worker_env, start_workers, alice, wait_for
+    slow_worker_env, workers, alice, wait_for
 ):
     slow_worker_env.setenv("TAXOLOOP_PROMOTION_TOLERANCE", "1")  # the retrained model is promoted
     version = _shop()
     truth = clustered_items(leaves_of(version), 8)
     _label(dict(list(truth.items())[::2]))
-    doomed = start_workers()
+    doomed = workers()
     before = _first_model(version, len(truth), wait_for)
     served = _predictions()
     _label(dict(list(truth.items())[1::4]))  # labels only the next model can have seen
@@ -144,7 +102,7 @@ def test_a_worker_killed_mid_training_is_reaped_and_a_fresh_worker_trains_its_la
 
     # A fresh worker; beat's every-minute reaper finds the run silent and fails it.
     slow_worker_env.setenv("TAXOLOOP_STALE_RUN_SECONDS", str(STALE_SECONDS))
-    start_workers()
+    workers()
     silent_since = _run(run.pk).heartbeat_at
     time.sleep(max(0.0, STALE_SECONDS + 1 - (timezone.now() - silent_since).total_seconds()))
     reap_stale_runs_task.delay()

@@ -1,7 +1,7 @@
 """Issue 8 for real: two `celery worker` processes share one rescore (PostgreSQL, Redis).
 
-The broker is a private ``redis-server`` (the fixtures of test_broker_outage.py), so no other
-test's messages reach these workers and none of theirs reach anyone else.
+The broker is a private ``redis-server`` (the ``private_redis`` fixtures of conftest.py), so
+no other test's messages reach these workers and none of theirs reach anyone else.
 """
 
 from __future__ import annotations
@@ -12,12 +12,7 @@ import pytest
 
 from labeling.models import Item, ModelVersion, Prediction, QueueEntry, RescoreJob
 from labeling.tasks import rescore_task
-from tests.integration.test_broker_outage import (  # noqa: F401  (fixtures)
-    _shop,
-    app_on_private_redis,
-    private_redis,
-    workers,
-)
+from tests.integration.test_broker_outage import _shop
 from tests.labeling.services.loop_data import clustered_items, leaves_of
 from tests.labeling.services.scoring_data import fit_and_store
 
