@@ -37,7 +37,7 @@ class Worker:
 def latency_measure(env: dict[str, str], root: Path, scratch: Path, version: Any) -> None:
     """Start the worker, save one label, wait for the model that saw it; print the figures."""
     broker = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
-    if not _redis_answers(broker):
+    if not redis_answers(broker):
         print(f"latency: skipped (Redis not reachable at {broker})")
         return
     from taxoloop.celery import app
@@ -45,18 +45,25 @@ def latency_measure(env: dict[str, str], root: Path, scratch: Path, version: Any
     # An explicit connection: this process's own broker (CELERY_BROKER_URL) is memory://.
     with app.connection_for_write(broker) as connection:
         app.control.purge(connection=connection)  # stale messages of an interrupted run
-        worker = _worker_start({**env, "CELERY_BROKER_URL": broker}, root, scratch / "worker.log")
+        # As deployed (docker-compose: concurrency 2), with beat inside.
+        worker = celery_worker_start(
+            ["-B", "-l", "info", "--concurrency", "2"],
+            {**env, "CELERY_BROKER_URL": broker},
+            root,
+            scratch / "worker.log",
+        )
+        print(f"latency: worker -B started (pid {worker.proc.pid}), log {worker.log}", flush=True)
         try:
-            _wait_ready(worker)
+            worker_wait_ready(worker)
             label = _label_one(version)
             model = _wait_for_model(version, label, worker)
             _report(label, model)
             _wait_for_rescore(model, worker)
         finally:
-            _worker_stop(worker)
+            worker_stop(worker)
 
 
-def _redis_answers(broker: str) -> bool:
+def redis_answers(broker: str) -> bool:
     import redis
 
     try:
@@ -65,11 +72,10 @@ def _redis_answers(broker: str) -> bool:
         return False
 
 
-def _worker_start(env: dict[str, str], root: Path, log: Path) -> Worker:
-    """`celery worker -B` as deployed (docker-compose: concurrency 2), in its own process
+def celery_worker_start(options: list[str], env: dict[str, str], root: Path, log: Path) -> Worker:
+    """``celery -A taxoloop worker <options>`` with its output in ``log``, in its own process
     group so that stopping it by its PID also stops its pool and beat children."""
-    command = [sys.executable, "-m", "celery", "-A", "taxoloop", "worker", "-B"]
-    command += ["-l", "info", "--concurrency", "2"]
+    command = [sys.executable, "-m", "celery", "-A", "taxoloop", "worker", *options]
     with log.open("w") as out:
         proc = subprocess.Popen(
             command,
@@ -79,19 +85,18 @@ def _worker_start(env: dict[str, str], root: Path, log: Path) -> Worker:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    print(f"latency: worker -B started (pid {proc.pid}), log {log}", flush=True)
     return Worker(proc, log)
 
 
-def _wait_ready(worker: Worker) -> None:
+def worker_wait_ready(worker: Worker, timeout: float = 120) -> None:
     """Until the worker logs that it is ready (it consumes from then on; beat starts beside)."""
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _check_alive(worker)
         if " ready." in worker.log.read_text():
             return
         time.sleep(POLL_SECONDS)
-    raise SystemExit(f"the worker did not answer within 120 s:\n{_tail(worker)}")
+    raise SystemExit(f"the worker did not answer within {timeout:.0f} s:\n{_tail(worker)}")
 
 
 def _label_one(version: Any) -> Any:
@@ -170,7 +175,7 @@ def _check_alive(worker: Worker) -> None:
         raise SystemExit(f"the worker exited ({worker.proc.returncode}):\n{_tail(worker)}")
 
 
-def _worker_stop(worker: Worker) -> None:
+def worker_stop(worker: Worker) -> None:
     """Warm shutdown of the worker's process group (by its PID), then a kill after 60 s."""
     if worker.proc.poll() is not None:
         return

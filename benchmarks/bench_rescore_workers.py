@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +34,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._loop_latency import _redis_answers  # noqa: E402
+from benchmarks._loop_latency import (  # noqa: E402
+    Worker,
+    celery_worker_start,
+    redis_answers,
+    worker_stop,
+    worker_wait_ready,
+)
 from benchmarks._pg import bench_env, django_setup, scratch_database  # noqa: E402
 from benchmarks.bench_loop import catalog_create, labels_create, taxonomy_create  # noqa: E402
 
@@ -74,47 +78,28 @@ def predictions_clear() -> None:
         cursor.execute("VACUUM ANALYZE " + connection.ops.quote_name(Prediction._meta.db_table))
 
 
-def workers_start(n: int, env: dict[str, str], logs: Path) -> list[subprocess.Popen]:
-    """``n`` worker processes, each in its own process group (stopped by PID, pool included)."""
-    procs = []
-    for i in range(n):
-        name = f"bench{i}-{uuid.uuid4().hex[:6]}@%h"
-        command = [sys.executable, "-m", "celery", "-A", "taxoloop", "worker", "-n", name]
-        command += ["--concurrency", "1", "-l", "info", "--without-mingle", "--without-gossip"]
-        # Warm workers, as deployed ones are: torch and the scorer imported before "ready".
-        command += ["--include", "labeling.services.scoring"]
-        with (logs / f"worker{i}.log").open("w") as out:
-            procs.append(
-                subprocess.Popen(
-                    command,
-                    cwd=ROOT,
-                    env={**os.environ, **env},
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-    deadline = time.monotonic() + 180
-    for i, proc in enumerate(procs):
-        log = logs / f"worker{i}.log"
-        while " ready." not in log.read_text():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                workers_stop(procs)
-                raise SystemExit(f"worker {i} did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(POLL_SECONDS)
-    return procs
+def workers_start(n: int, env: dict[str, str], logs: Path) -> list[Worker]:
+    """``n`` workers, one process each, ready to consume."""
+    workers: list[Worker] = []
+    try:
+        for i in range(n):
+            name = f"bench{i}-{uuid.uuid4().hex[:6]}@%h"
+            options = ["-n", name, "--concurrency", "1", "-l", "info"]
+            options += ["--without-mingle", "--without-gossip"]
+            # Warm workers, as deployed ones are: torch and the scorer imported before "ready".
+            options += ["--include", "labeling.services.scoring"]
+            workers.append(celery_worker_start(options, env, ROOT, logs / f"worker{i}.log"))
+        for worker in workers:
+            worker_wait_ready(worker, timeout=180)
+    except BaseException:
+        workers_stop(workers)
+        raise
+    return workers
 
 
-def workers_stop(procs: list[subprocess.Popen]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+def workers_stop(workers: list[Worker]) -> None:
+    for worker in workers:
+        worker_stop(worker)
 
 
 def rescore_timed(model: Any, broker: str) -> tuple[float, Any]:
@@ -139,12 +124,12 @@ def run_with(n: int, model: Any, env: dict[str, str], broker: str, logs: Path) -
     from labeling.models import Item, Prediction
 
     predictions_clear()
-    procs = workers_start(n, env, logs)
+    workers = workers_start(n, env, logs)
     try:
         load = os.getloadavg()
         seconds, job = rescore_timed(model, broker)
     finally:
-        workers_stop(procs)
+        workers_stop(workers)
     items = Item.objects.count()
     scored = Prediction.objects.filter(model_version=model).count()
     assert job.status == "done" and scored == items, (job.status, scored, items)
@@ -179,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args(argv)
     broker = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
-    if not _redis_answers(broker):
+    if not redis_answers(broker):
         print(f"skipped: Redis not reachable at {broker}")
         return 0
     with scratch_database(DEFAULT_URL, keep=args.keep_db) as url:
