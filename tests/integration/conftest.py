@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from django.conf import settings
 from django.db import connection
 
 from labeling.services import ml
-from scripts.faults.stack import DrillError, PrivateRedis
+from scripts.faults.stack import DrillError, PrivateRedis, wait_until
 from taxoloop.celery import app as celery_app
 from taxoloop.settings.base import REDIS_BROKER_TRANSPORT_OPTIONS
 from tests.labeling.services.fake_encoders import FAKE_ENCODERS
@@ -127,7 +126,7 @@ def start_worker(broker_url: str, log_path: Path) -> subprocess.Popen:
 
 def wait_until_ready(proc: subprocess.Popen, app: Celery, log_path: Path) -> None:
     """Block until the worker answers a ping; fail with its log when it exited instead."""
-    poll_until(lambda: bool(app.control.ping(timeout=0.5)) or proc.poll() is not None, 90)
+    wait_until(lambda: bool(app.control.ping(timeout=0.5)) or proc.poll() is not None, 90)
     if proc.poll() is not None:
         pytest.fail(f"celery worker exited early:\n{log_path.read_text()[-3000:]}")
 
@@ -188,18 +187,10 @@ def slow_worker_env(worker_env):
     return worker_env
 
 
-def poll_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.3) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
-
-
 @pytest.fixture
 def wait_for() -> Callable[..., bool]:
-    return poll_until
+    """``wait_for(predicate, timeout)``: True once the predicate holds, False at the timeout."""
+    return wait_until
 
 
 # -- a private broker: its own redis-server, workers on it ------------------------------------
