@@ -29,7 +29,7 @@ from labeling.models import (
     TrainingRun,
 )
 from labeling.selectors import version_mapping as vmap
-from labeling.selectors.reports import agrees
+from labeling.selectors.report_pairs import agrees
 from labeling.selectors.review import queue_size_by_reason
 
 __all__ = ["queue_size_by_reason"]
@@ -51,11 +51,10 @@ def stand_in_model(*, version: TaxonomyVersion) -> ModelVersion | None:
     published from. None once ``version`` has an active model, or when no older one has."""
     if active_model(version=version) is not None:
         return None
-    for older in vmap.older_versions(version):
-        model = ModelVersion.objects.filter(taxonomy_version_id=older, status="active").first()
-        if model is not None:
-            return model
-    return None
+    older = vmap.older_versions(version)
+    models = ModelVersion.objects.filter(taxonomy_version_id__in=older, status="active")
+    by_version = {m.taxonomy_version_id: m for m in models}  # one active each: model_one_active
+    return next((by_version[v] for v in older if v in by_version), None)
 
 
 def first_model_training(*, version: TaxonomyVersion) -> bool:

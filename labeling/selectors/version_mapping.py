@@ -18,6 +18,7 @@ from django.db.models import (
     BigIntegerField,
     BooleanField,
     Case,
+    Exists,
     F,
     OuterRef,
     Q,
@@ -36,19 +37,27 @@ def older_versions(version: TaxonomyVersion) -> list[int]:
     """Ids of the versions ``version`` was published from, newest first, back to the oldest
     one that has a model (only a model's predictions name categories); at most
     ``MAX_PUBLISH_HOPS``. Empty for a first version: nothing to map, the plain fast queries."""
+    return list(older_version_numbers(version))
+
+
+def older_version_numbers(version: TaxonomyVersion) -> dict[int, int]:
+    """``{id: number}`` of ``older_versions(version)``, in its order, from one query: every
+    version of the taxonomy (a draft is always started from its own taxonomy's current
+    version, and versions are few) with whether it has a model, walked in Python."""
+    rows = (
+        TaxonomyVersion.objects.filter(taxonomy_id=version.taxonomy_id)
+        .order_by()  # no join for Meta.ordering
+        .annotate(has_model=Exists(ModelVersion.objects.filter(taxonomy_version=OuterRef("pk"))))
+        .values_list("pk", "based_on_id", "number", "has_model")
+    )
+    versions = {pk: (base, number, has_model) for pk, base, number, has_model in rows}
     chain: list[int] = []
     base = version.based_on_id
-    while base is not None and len(chain) < MAX_PUBLISH_HOPS:
+    while base in versions and base not in chain and len(chain) < MAX_PUBLISH_HOPS:
         chain.append(base)
-        rows = TaxonomyVersion.objects.filter(pk=base).order_by()  # no join for Meta.ordering
-        base = rows.values_list("based_on_id", flat=True)[0]
-    with_models = set(
-        ModelVersion.objects.filter(taxonomy_version_id__in=chain).values_list(
-            "taxonomy_version_id", flat=True
-        )
-    )
-    last = max((i for i, v in enumerate(chain) if v in with_models), default=-1)
-    return chain[: last + 1]
+        base = versions[base][0]
+    last = max((i for i, v in enumerate(chain) if versions[v][2]), default=-1)
+    return {pk: versions[pk][1] for pk in chain[: last + 1]}
 
 
 def _steps(version: TaxonomyVersion, older: list[int], hops: int) -> list[int]:

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from labeling.models import Category, Item, Label, TaxonomyVersion
+from labeling.selectors import report_pairs as pairs_sel
 from labeling.selectors import reports as rsel
 from labeling.selectors import review as review_sel
 from labeling.services.errors import ServiceError
@@ -113,9 +114,12 @@ def _check_report(report: str) -> None:
 
 
 def _table_context(
-    request: HttpRequest, report: str, query: QueryDict, **extra: Any
+    request: HttpRequest,
+    report: str,
+    query: QueryDict,
+    version: TaxonomyVersion | None,
+    **extra: Any,
 ) -> dict[str, Any]:
-    version = _version()
     filters, errors = parse_filters(report, query)
     page = rsel.report_page(version=version, filters=filters) if version else None
     base = reverse("reports:report", args=[report])
@@ -150,7 +154,7 @@ def _page_context(request: HttpRequest, report: str, query: QueryDict) -> dict[s
         if version
         else Category.objects.none()
     )
-    return _table_context(request, report, query) | {
+    return _table_context(request, report, query, version) | {
         "reports": rsel.REPORTS,
         "nodes": nodes,
         "sorts": rsel.SORTS,
@@ -169,7 +173,7 @@ def index(request: HttpRequest) -> HttpResponse:
 def report(request: HttpRequest, report: str) -> HttpResponse:
     _check_report(report)
     if request.htmx:
-        context = _table_context(request, report, request.GET)
+        context = _table_context(request, report, request.GET, _version())
         return render(request, f"{PAGE}#report-table", context)
     return render(request, PAGE, _page_context(request, report, request.GET))
 
@@ -191,8 +195,10 @@ def report_csv(request: HttpRequest, report: str) -> HttpResponse:
 # -- one row: the picker, the correction, undo ------------------------------------------------
 
 
-def _row_context(item_id: int, report: str, **extra: Any) -> dict[str, Any]:
-    row = rsel.report_row(item_id=item_id, version=_version())
+def _row_context(
+    item_id: int, report: str, version: TaxonomyVersion | None, **extra: Any
+) -> dict[str, Any]:
+    row = rsel.report_row(item_id=item_id, version=version)
     if row is None:
         raise Http404(ITEM_UNKNOWN.format(pk=item_id))
     return {"row": row, "report": report} | extra
@@ -208,16 +214,17 @@ def row(request: HttpRequest, pk: int) -> HttpResponse:
     """The row of item ``pk``, with the picker open in the ``cell`` asked for (or closed)."""
     report = _report_name(request.GET.get("report"))
     cell = request.GET.get("cell", "")
-    context = _row_context(pk, report, picking=cell if cell in ("predicted", "label") else "")
+    version = _version()
+    picking = cell if cell in ("predicted", "label") else ""
+    context = _row_context(pk, report, version, picking=picking)
     if context["picking"]:
-        context["choices"] = _choices(context["row"])
+        context["choices"] = _choices(context["row"], version)
     return render(request, ROW, context)
 
 
-def _choices(row: Any) -> list[review_sel.CandidateRow]:
+def _choices(row: Any, version: TaxonomyVersion | None) -> list[review_sel.CandidateRow]:
     """What the picker offers before anything is typed: the model's candidates, as categories
     of the current version (an older model's are mapped, as on the review card)."""
-    version = _version()
     if version is None:
         return []
     return review_sel.card_candidates(candidates=row.candidates or [], version=version, limit=5)
@@ -252,12 +259,11 @@ def _category(raw: object) -> Category:
     return category
 
 
-def _shown(item: Item) -> tuple[Any, dict[str, Any]]:
+def _shown(item: Item, version: TaxonomyVersion | None) -> tuple[Any, dict[str, Any]]:
     """The model version and prediction on screen when the correction was made."""
     prediction = getattr(item, "prediction", None)
     if prediction is None:
         return None, {}
-    version = _version()
     candidates, top = list(prediction.candidates or []), prediction.top_category_id
     if version is not None and prediction.model_version.taxonomy_version_id != version.pk:
         # An older model's prediction: the page showed it mapped, as the review card does.
@@ -273,18 +279,27 @@ def _shown(item: Item) -> tuple[Any, dict[str, Any]]:
 
 
 def correction_save(
-    *, user: Any, item_id: int, raw_category: object, report: str, source: str
+    *,
+    user: Any,
+    item_id: int,
+    raw_category: object,
+    report: str,
+    source: str,
+    version: TaxonomyVersion | None,
 ) -> Label:
-    """One ledger line for one item from a report; errors carry the message to show."""
+    """One ledger line for one item from a report, in ``version`` (the current one, read
+    once per request; None: there is none, and ``label_create`` says so); errors carry the
+    message to show."""
     item = Item.objects.select_related("prediction__model_version").filter(pk=item_id).first()
     if item is None:
         raise ReportInputError(ITEM_UNKNOWN.format(pk=item_id))
-    model_version, shown = _shown(item)
+    model_version, shown = _shown(item, version)
     return label_create(
         item=item,
         category=_category(raw_category),
         author=user,
         source=source,
+        version=version,
         model_version=model_version,
         prediction_shown=shown,
         context=report,
@@ -301,6 +316,7 @@ def correct(request: HttpRequest) -> HttpResponse:
     cell = (
         request.POST.get("cell") if request.POST.get("cell") in ("predicted", "label") else "label"
     )
+    version = _version()  # once: the shown prediction, the label and the row all use it
     try:
         label = correction_save(
             user=request.user,
@@ -308,25 +324,32 @@ def correct(request: HttpRequest) -> HttpResponse:
             raw_category=request.POST.get("category"),
             report=report,
             source=Label.Source.INLINE,
+            version=version,
         )
     except ServiceError as exc:
-        return _row_error(request, item_id, report, cell, str(exc))
+        return _row_error(request, item_id, report, cell, str(exc), version)
     if not request.htmx:
         messages.success(request, f"Labelled {label.item.external_id} as {label.category.path}.")
         return redirect("reports:report", report=report)
-    response = render(request, ROW, _row_context(item_id, report, undo_label=label, saved=True))
+    context = _row_context(item_id, report, version, undo_label=label, saved=True)
+    response = render(request, ROW, context)
     response["HX-Trigger"] = CORRECTED_EVENT
     return response
 
 
 def _row_error(
-    request: HttpRequest, item_id: int, report: str, cell: str, error: str
+    request: HttpRequest,
+    item_id: int,
+    report: str,
+    cell: str,
+    error: str,
+    version: TaxonomyVersion | None,
 ) -> HttpResponse:
     if not request.htmx:
         messages.error(request, error)
         return redirect("reports:report", report=report)
-    context = _row_context(item_id, report, picking=cell, error=error)
-    context["choices"] = _choices(context["row"])
+    context = _row_context(item_id, report, version, picking=cell, error=error)
+    context["choices"] = _choices(context["row"], version)
     return render(request, ROW, context)
 
 
@@ -355,7 +378,7 @@ def undo(request: HttpRequest) -> HttpResponse:
     except ServiceError as exc:
         return _table_or_redirect(request, report, error=str(exc))
     if request.htmx and item_id is not None:
-        response = render(request, ROW, _row_context(item_id, report, undone=True))
+        response = render(request, ROW, _row_context(item_id, report, _version(), undone=True))
         response["HX-Trigger"] = CORRECTED_EVENT
         return response
     return _table_or_redirect(request, report, notice=UNDONE.format(n=n, s="" if n == 1 else "s"))
@@ -366,7 +389,7 @@ def _table_or_redirect(request: HttpRequest, report: str, **extra: Any) -> HttpR
     if report not in rsel.LIST_REPORTS:
         report = rsel.CATALOG
     if request.htmx:
-        context = _table_context(request, report, query, **extra)
+        context = _table_context(request, report, query, _version(), **extra)
         response = render(request, f"{PAGE}#report-table", context)
         response["HX-Trigger"] = CORRECTED_EVENT
         return response
@@ -396,6 +419,7 @@ def _bulk_save(user: Any, ids: list[int], raw_category: object, report: str) -> 
     if not ids:
         raise ReportInputError(NO_ROWS_SELECTED)
     category = _category(raw_category)
+    version = _version()
     with transaction.atomic():
         return [
             correction_save(
@@ -404,6 +428,7 @@ def _bulk_save(user: Any, ids: list[int], raw_category: object, report: str) -> 
                 raw_category=category.pk,
                 report=report,
                 source=Label.Source.BULK,
+                version=version,
             )
             for pk in ids
         ]
@@ -417,9 +442,9 @@ def _bulk_save(user: Any, ids: list[int], raw_category: object, report: str) -> 
 def confused(request: HttpRequest) -> HttpResponse:
     version = _version()
     true_id, predicted_id = _int(request.GET.get("true")), _int(request.GET.get("predicted"))
-    pairs = rsel.confused_pairs(version=version) if version else []
+    pairs = pairs_sel.confused_pairs(version=version) if version else []
     items = (
-        rsel.confused_pair_items(version=version, true_id=true_id, predicted_id=predicted_id)
+        pairs_sel.confused_pair_items(version=version, true_id=true_id, predicted_id=predicted_id)
         if version and true_id is not None and predicted_id is not None
         else []
     )
@@ -440,7 +465,7 @@ def confused(request: HttpRequest) -> HttpResponse:
 @require_GET
 @reviewer_required
 def item_ledger(request: HttpRequest, pk: int) -> HttpResponse:
-    ledger = rsel.item_ledger(item_id=pk)
+    ledger = pairs_sel.item_ledger(item_id=pk)
     if ledger is None:
         raise Http404(ITEM_UNKNOWN.format(pk=pk))
     return render(request, "reports/item.html", {"ledger": ledger, "reports": rsel.REPORTS})
