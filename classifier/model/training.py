@@ -144,14 +144,22 @@ def train(
     return epoch, best_epoch
 
 
-def epochs_for(n_rows: int, batch_size: int, max_epochs: int, min_steps: int) -> int:
-    """``max_epochs``, raised so that at least ``min_steps`` optimiser steps can run.
+def epochs_for(
+    n_rows: int, batch_size: int, max_epochs: int, min_steps: int, max_steps: int | None = None
+) -> int:
+    """``max_epochs``, raised so that at least ``min_steps`` optimiser steps can run, and
+    lowered so that about ``max_steps`` at most do (whole epochs, at least one).
 
     With a few hundred labels an epoch is one or two batches: 60 epochs are then ~100 steps,
     far from converged (measured on the fashion titles: 500 labels hit the cap every time).
+    With 100,000 labels over thousands of leaves an epoch is ~350 steps of the costliest kind
+    (a step is linear in the leaves): see ``estimator.LEAF_STEP_BUDGET``.
     """
     per_epoch = max(-(-n_rows // max(batch_size, 1)), 1)
-    return max(max_epochs, -(-min_steps // per_epoch))
+    epochs = max(max_epochs, -(-min_steps // per_epoch))
+    if max_steps is not None:
+        epochs = min(epochs, max(-(-max_steps // per_epoch), 1))
+    return epochs
 
 
 def validation_loss(

@@ -41,3 +41,29 @@ def test_epochs_are_raised_so_a_few_labels_still_get_the_minimum_steps() -> None
     assert epochs_for(500, 256, 60, 300) == 150  # 2 batches an epoch
     assert epochs_for(100, 256, 60, 300) == 300  # 1 batch an epoch
     assert epochs_for(10_000, 256, 60, 300) == 60  # 40 batches an epoch: the cap already does
+
+
+def test_epochs_are_lowered_to_the_step_budget_in_whole_epochs() -> None:
+    from classifier.model.training import epochs_for
+
+    # 100,000 rows are 391 batches of 256: 3,000 steps are 7.7 epochs, rounded up to 8.
+    assert epochs_for(100_000, 256, 60, 300, max_steps=3000) == 8
+    assert epochs_for(10_000, 256, 60, 300, max_steps=3000) == 60  # 2,400 steps: not binding
+    assert epochs_for(100_000, 256, 60, 300, max_steps=10) == 1  # at least one epoch
+    assert epochs_for(500, 256, 60, 300, max_steps=100) == 50  # the budget wins over the minimum
+
+
+def test_the_step_budget_scales_with_the_leaves_and_caps_the_epochs() -> None:
+    from classifier.model.estimator import LEAF_STEP_BUDGET, HierarchicalClassifier
+    from classifier.tree import Tree
+
+    wide = Tree.from_paths([["a", f"leaf {i}"] for i in range(5000)])
+    narrow = Tree.from_paths([["a", "b"], ["a", "c"], ["d"]])
+    assert HierarchicalClassifier(wide).step_budget() == LEAF_STEP_BUDGET // 5000 == 3000
+    assert HierarchicalClassifier(narrow).step_budget() == LEAF_STEP_BUDGET // 3
+    assert HierarchicalClassifier(wide, max_steps=50).step_budget() == 50
+    assert HierarchicalClassifier(wide, max_steps=0).step_budget() == 1
+    assert HierarchicalClassifier(wide)._config(100_000).max_epochs == 8  # 391 steps an epoch
+    assert HierarchicalClassifier(wide)._config(10_000).max_epochs == 60  # 40: not binding
+    assert HierarchicalClassifier(narrow)._config(100_000).max_epochs == 60
+    assert HierarchicalClassifier(wide)._config(100_000, epochs=5).max_epochs == 5  # the refit
