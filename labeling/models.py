@@ -45,6 +45,11 @@ class TaxonomyVersion(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # Set by the first item scored since the last queue rebuild, cleared when a rebuild starts
+    # (labeling/services/queue_refresh.py): many new items, one rebuild.
+    queue_stale_since = models.DateTimeField(
+        null=True, blank=True, help_text="new predictions since then await a queue rebuild"
+    )
 
     class Meta:
         ordering = ["taxonomy", "-number"]

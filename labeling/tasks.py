@@ -3,7 +3,8 @@
 Every task is idempotent and acks late (a worker killed mid-task gets it redelivered, and a
 second delivery does no harm): a training run is claimed by a conditional update, so a run
 already started or finished is a no-op; a rescore by a model that is no longer active is
-skipped (or stops at its next chunk), and a rescore shard already done does nothing.
+skipped (or stops at its next chunk), a rescore shard already done does nothing, and a
+queue refresh whose stale flag is already cleared does nothing unless it is a redelivery.
 Services import inside the tasks that need them, so this module loads cheaply.
 """
 
@@ -24,9 +25,16 @@ RESCORE_RETRY_SECONDS = 30
 
 @shared_task(acks_late=True)
 def release_expired_leases_task() -> int:
+    """Beat, every minute: hand abandoned leases back to the pool, and send again the queue
+    refreshes whose message was lost; returns the leases released."""
+    from labeling.services.queue_refresh import queue_refresh_resend_stale
+
     released = queue_release_expired_leases()
     if released:
         log.info("released %d expired queue leases", released)
+    resent = queue_refresh_resend_stale()
+    if resent:
+        log.warning("queue refresh lost for taxonomy versions %s; sent again", resent)
     return released
 
 
@@ -73,8 +81,9 @@ def _score_new_items(item_ids: list[int] | None) -> None:
 
 @shared_task(acks_late=True)
 def rescore_items_task(model_version_id: int, item_ids: list[int]) -> int:
-    """Score a few new items with the active model, then refresh the queue."""
-    from labeling.services.queue_build import rebuild_queue
+    """Score a few new items with the active model, then ask for a queue refresh: one
+    ``queue_refresh_task`` a few seconds later serves every item scored meanwhile."""
+    from labeling.services.queue_refresh import queue_refresh_request
     from labeling.services.scoring import rescore
 
     model = (
@@ -83,8 +92,28 @@ def rescore_items_task(model_version_id: int, item_ids: list[int]) -> int:
     if model is None or model.status != ModelVersion.Status.ACTIVE:
         return 0
     written = rescore(model, item_ids=item_ids)
-    rebuild_queue(model.taxonomy_version)
+    queue_refresh_request(model.taxonomy_version)
     return written
+
+
+@shared_task(bind=True, acks_late=True)
+def queue_refresh_task(self: Task, version_id: int) -> dict[str, int] | None:
+    """Rebuild the queue of a version if this task claims its stale flag (None: another
+    refresh or a full rebuild took it first). A redelivered message rebuilds anyway: its
+    first delivery's worker may have died after the claim. On a failure the flag is set
+    again, and beat sends the refresh again later."""
+    from labeling.services.queue_build import rebuild_queue
+    from labeling.services.queue_refresh import queue_refresh_claim, queue_refresh_mark
+
+    version = TaxonomyVersion.objects.filter(pk=version_id).first()
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    if version is None or not (queue_refresh_claim(version) or redelivered):
+        return None
+    try:
+        return rebuild_queue(version)
+    except Exception:
+        queue_refresh_mark(version)
+        raise
 
 
 @shared_task(acks_late=True)

@@ -20,7 +20,9 @@ app.autodiscover_tasks()
 _TRAIN_EVERY_MINUTES = settings.TAXOLOOP["TRAIN_EVERY_MINUTES"]
 
 app.conf.beat_schedule = {
-    # Every minute: hand leases that reviewers abandoned back to the pool.
+    # Every minute: hand leases that reviewers abandoned back to the pool, and send again the
+    # queue refresh of each taxonomy version whose queue has waited for one over 5 minutes
+    # (its message was lost: broker down, worker gone).
     "release-expired-leases": {
         "task": "labeling.tasks.release_expired_leases_task",
         "schedule": 60.0,

@@ -19,13 +19,14 @@ def enqueue_on_commit(task_name: str, *args: Any) -> None:
     transaction.on_commit(lambda: enqueue_now(task_name, *args))
 
 
-def enqueue_now(task_name: str, *args: Any) -> bool:
-    """Send a task now; False (and a logged error) when the broker refused it."""
+def enqueue_now(task_name: str, *args: Any, countdown: float | None = None) -> bool:
+    """Send a task now, to run ``countdown`` seconds later (None: at once); False (and a
+    logged error) when the broker refused it. Eager Celery (tests) ignores the countdown."""
     from labeling import tasks  # tasks import the services: import late to avoid a cycle
 
     try:
         # retry=False: with the broker down, fail at once rather than stall the request.
-        getattr(tasks, task_name).apply_async(args=args, retry=False)
+        getattr(tasks, task_name).apply_async(args=args, countdown=countdown, retry=False)
     except Exception:  # kombu/redis raise many types; a web request must not fail on any
         log.exception("could not enqueue %s%s; the periodic task will pick it up", task_name, args)
         return False

@@ -51,6 +51,7 @@ from classifier.metrics.rollup import depth_thresholds
 from labeling.models import ModelVersion, Prediction, QueueEntry, TaxonomyVersion
 from labeling.services import ml
 from labeling.services.errors import ServiceError
+from labeling.services.queue_refresh import queue_refresh_claim
 from labeling.services.re_review_rank import rerank_split_re_review
 
 AUDIT = "audit"
@@ -134,6 +135,12 @@ def rebuild_queue(
     quotas = _quotas()
     want_total = _size(size)
     counts = dict.fromkeys(quotas, 0)
+    # Clear the stale flag (queue_refresh.py) before the first prediction is read, never after:
+    # an item scored before this point is in this rebuild; one scored after sets the flag
+    # again and gets its own refresh. Cleared at the end, that item would be lost. Inside a
+    # transaction (a rescore job's last shard) the cleared row stays locked to the commit, and
+    # a concurrent request waits for it, then sets the flag (only when one was pending here).
+    queue_refresh_claim(version)
     mv = ml.active_model_version(version)
     if mv is None:
         return counts

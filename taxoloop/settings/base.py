@@ -206,6 +206,9 @@ TAXOLOOP = {
         default=1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 4,
     ),
     "QUEUE_SIZE": env.int("TAXOLOOP_QUEUE_SIZE", default=2000),
+    # Items scored one by one (API, item form) wait this long for a queue rebuild, which then
+    # takes every item scored meanwhile (labeling/services/queue_refresh.py).
+    "QUEUE_REFRESH_DELAY_SECONDS": env.int("TAXOLOOP_QUEUE_REFRESH_DELAY_SECONDS", default=15),
     "QUEUE_QUOTAS": {
         "uncertain": 0.35,
         "disagreement": 0.15,
