@@ -497,6 +497,9 @@ class RescoreShard(models.Model):
     worker = models.CharField(max_length=255, blank=True, help_text="hostname of its last worker")
     attempts = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Set at the claim and after every chunk: a running shard silent for longer than
+    # STALE_SHARD_SECONDS lost its worker, and beat sends it again (rescore_shards_resend_stale).
+    progress_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -163,12 +163,17 @@ def rescore_shard_task(self: Task, shard_id: int) -> int:
 
 @shared_task(acks_late=True)
 def reap_stale_runs_task() -> int:
-    """Fail training runs whose worker stopped sending heartbeats."""
+    """Fail training runs whose worker stopped sending heartbeats, and send again the rescore
+    shards whose worker stopped making progress; returns the runs failed."""
+    from labeling.services.rescore_jobs import rescore_shards_resend_stale
     from labeling.services.training import training_runs_reap
 
     reaped = training_runs_reap()
     if reaped:
         log.warning("marked %d stale training runs failed", reaped)
+    resent = rescore_shards_resend_stale()
+    if resent:
+        log.warning("rescore shards %s made no progress (worker gone?); sent again", resent)
     return reaped
 
 

@@ -47,7 +47,8 @@ app.conf.beat_schedule = {
         "task": "labeling.tasks.embed_items_task",
         "schedule": _TRAIN_EVERY_MINUTES * 60.0,
     },
-    # Every minute: mark training runs whose worker stopped sending heartbeats as failed.
+    # Every minute: mark training runs whose worker stopped sending heartbeats as failed, and
+    # send again rescore shards silent for TAXOLOOP_STALE_SHARD_SECONDS (worker gone).
     "reap-stale-training-runs": {
         "task": "labeling.tasks.reap_stale_runs_task",
         "schedule": 60.0,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -192,6 +192,7 @@ def _claim(shard: RescoreShard, worker: str) -> bool:
             worker=worker[:255],
             attempts=F("attempts") + 1,
             started_at=timezone.now(),
+            progress_at=timezone.now(),
             items_done=0,
         )
     )
@@ -203,7 +204,32 @@ def _is_active(model: ModelVersion) -> bool:
 
 
 def _progress(shard: RescoreShard, done: int) -> None:
-    RescoreShard.objects.filter(pk=shard.pk).update(items_done=done)
+    RescoreShard.objects.filter(pk=shard.pk).update(items_done=done, progress_at=timezone.now())
+
+
+def rescore_shards_resend_stale(*, now: datetime | None = None) -> list[int]:
+    """Send again every shard of a running job that has made no progress for
+    ``STALE_SHARD_SECONDS``: running (its worker died: Redis would redeliver its message only
+    after the visibility timeout, an hour), or sent again before and still not claimed (the
+    send failed: broker down). Returns their ids.
+
+    Each is first put back to pending, its clock restarted, by a conditional UPDATE, so two
+    beats never send one twice and a shard is sent at most once per period. A shard that was
+    only slow is scored twice at worst: predictions are upserts, and ``_finish`` counts a shard
+    done once. A last shard rebuilding the queue holds its row lock until its transaction
+    commits; this UPDATE waits for it and then finds the shard done.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=int(settings.TAXOLOOP["STALE_SHARD_SECONDS"]))
+    stale = RescoreShard.objects.filter(status__in=CLAIMABLE, progress_at__lt=cutoff)
+    running_jobs = stale.filter(job__status=RescoreJob.Status.RUNNING).order_by("pk")
+    sent = []
+    for pk in running_jobs.values_list("pk", flat=True):
+        reset = stale.filter(pk=pk).update(status=RescoreShard.Status.PENDING, progress_at=now)
+        if reset:
+            dispatch.enqueue_now("rescore_shard_task", pk)
+            sent.append(pk)
+    return sent
 
 
 def _stop(shard: RescoreShard, written: int) -> ShardOutcome:

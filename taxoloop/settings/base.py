@@ -219,6 +219,8 @@ TAXOLOOP = {
     },
     # A running TrainingRun whose heartbeat is older than this is marked failed by the reaper.
     "STALE_RUN_SECONDS": env.int("TAXOLOOP_STALE_RUN_SECONDS", default=900),
+    # A rescore shard silent this long (no chunk finished) lost its worker: beat sends it again.
+    "STALE_SHARD_SECONDS": env.int("TAXOLOOP_STALE_SHARD_SECONDS", default=600),
 }
 
 # -- REST framework ---------------------------------------------------------------------------

@@ -35,7 +35,7 @@ def sent(monkeypatch):
 
     calls: list[tuple[str, tuple]] = []
     monkeypatch.setattr(
-        dispatch, "enqueue_now", lambda name, *args: calls.append((name, args)) or True
+        dispatch, "enqueue_now", lambda name, *args, **_: calls.append((name, args)) or True
     )
     return calls
 

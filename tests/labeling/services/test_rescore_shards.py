@@ -197,6 +197,51 @@ def test_a_shard_whose_worker_died_is_scored_again_and_counted_once(
     assert Prediction.objects.filter(model_version=model_version).count() == len(truth)
 
 
+def test_beat_sends_again_a_shard_silent_for_the_stale_limit_once_per_limit(
+    version, truth, model_version, four_shards, rebuilds, sent, settings
+):
+    settings.TAXOLOOP = {**settings.TAXOLOOP, "STALE_SHARD_SECONDS": 600}
+    tasks.rescore_task.delay(model_version.pk)  # the four shards are sent, none runs
+    sent.clear()
+    dead, slow, *_ = RescoreShard.objects.order_by("number")
+    now = timezone.now()
+    # ``dead``'s worker was killed 11 minutes after its last chunk; ``slow`` finished a chunk
+    # 9 minutes ago; the other two were never claimed (no progress time): all left alone but
+    # the first.
+    RescoreShard.objects.filter(pk=dead.pk).update(
+        status="running", progress_at=now - timedelta(minutes=11)
+    )
+    RescoreShard.objects.filter(pk=slow.pk).update(
+        status="running", progress_at=now - timedelta(minutes=9)
+    )
+    assert rescore_jobs.rescore_shards_resend_stale(now=now) == [dead.pk]
+    assert sent == [("rescore_shard_task", (dead.pk,))]
+    dead.refresh_from_db()
+    assert (dead.status, dead.progress_at) == ("pending", now)  # its clock restarted
+    # A minute later its new message may still be on the way: not sent again; ``slow`` is
+    # now 10 minutes silent, one second short of the limit... and then past it.
+    assert rescore_jobs.rescore_shards_resend_stale(now=now + timedelta(minutes=1)) == []
+    later = now + timedelta(minutes=1, seconds=1)
+    assert rescore_jobs.rescore_shards_resend_stale(now=later) == [slow.pk]
+    # That message was lost too (broker down): one limit after the resend, it goes again.
+    assert rescore_jobs.rescore_shards_resend_stale(now=now + timedelta(minutes=10, seconds=1)) == [
+        dead.pk
+    ]
+    for shard in RescoreShard.objects.order_by("number"):
+        assert rescore_jobs.rescore_shard_run(shard_id=shard.pk).status == "done"
+    assert RescoreJob.objects.get().shards_finished == 4 and rebuilds == [version.pk]
+    assert Prediction.objects.filter(model_version=model_version).count() == len(truth)
+    # Done shards and a finished job are never sent again.
+    assert rescore_jobs.rescore_shards_resend_stale(now=now + timedelta(hours=2)) == []
+
+
+def test_the_stale_shard_beat_runs_with_the_training_reaper(db, monkeypatch):
+    calls = []
+    monkeypatch.setattr(rescore_jobs, "rescore_shards_resend_stale", lambda: calls.append(1) or [])
+    assert tasks.reap_stale_runs_task.delay().get() == 0
+    assert calls == [1]
+
+
 def test_a_small_catalog_is_one_shard_scored_in_the_planning_task(
     version, truth, model_version, settings, sent, rebuilds
 ):
