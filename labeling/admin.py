@@ -29,11 +29,16 @@ class CategoryAdmin(admin.ModelAdmin):
 
 @admin.register(models.Item)
 class ItemAdmin(admin.ModelAdmin):
+    """The image is read-only here: the admin's plain file field would store an upload as it
+    came (no size, type or decompression-bomb check, no content address, a partial file left
+    on a full disk). Images go through the item pages, the API or an import, which validate
+    them (``services.items.image_store``)."""
+
     list_display = ["external_id", "title", "source", "updated_at"]
     search_fields = ["external_id", "title"]
     list_filter = ["source"]
     raw_id_fields = ["current_label"]
-    readonly_fields = ["content_hash", "created_at", "updated_at"]
+    readonly_fields = ["image", "content_hash", "created_at", "updated_at"]
 
 
 @admin.register(models.Label)

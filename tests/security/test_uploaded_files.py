@@ -66,3 +66,21 @@ def test_the_download_name_comes_from_the_item_not_the_stored_name(client, alice
     item = item_with_file('items/a";b.html', HTML)
     disposition = get(client, alice, item)["Content-Disposition"]
     assert f'filename="item-{item.pk}.bin"' in disposition
+
+
+def test_the_django_admin_cannot_upload_an_unvalidated_image(client, django_user_model, tmp_path):
+    """The admin's item form shows the image but has no file field: an upload posted to it
+    anyway (here HTML posing as a PNG) is ignored and nothing reaches the media folder."""
+    staff = django_user_model.objects.create_superuser("root", "root@example.com", "pw-12345678")
+    item = ItemFactory(title="Shirt")
+    client.force_login(staff)
+    page = client.get(f"/admin/labeling/item/{item.pk}/change/")
+    assert page.status_code == 200
+    assert b'type="file"' not in page.content
+    form = {"external_id": item.external_id, "title": "Shirt, renamed", "source": item.source}
+    form.update({"description": "", "attributes": "{}", "image": ContentFile(HTML, "evil.png")})
+    response = client.post(f"/admin/labeling/item/{item.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    item.refresh_from_db()
+    assert (item.title, item.image.name) == ("Shirt, renamed", "")
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
