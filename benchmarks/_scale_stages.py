@@ -216,6 +216,7 @@ def predictions_fill(model: Any) -> int:
     from django.db import connection
 
     from labeling.models import Prediction
+    from labeling.services.disagreement import disagreement_refresh
 
     columns = [
         f.column
@@ -239,6 +240,8 @@ def predictions_fill(model: Any) -> int:
             [model.pk, scored],
         )
         filled = cursor.rowcount
+    disagreement_refresh()  # the copies took their source's flag; each item needs its own
+    with connection.cursor() as cursor:
         cursor.execute("ANALYZE labeling_prediction")
     return int(filled)
 

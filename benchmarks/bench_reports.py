@@ -55,6 +55,7 @@ def seed(n_items: int) -> dict[str, Any]:
 
     from labeling.models import Category, ModelVersion, TaxonomyVersion
     from labeling.roles import REVIEWER
+    from labeling.services.disagreement import disagreement_refresh
     from labeling.services.taxonomy_import import taxonomy_import_text
 
     a, b, c = SHAPE
@@ -77,8 +78,13 @@ def seed(n_items: int) -> dict[str, Any]:
         _copy_items(cursor, n_items)
         _copy_predictions(cursor, mv.pk, leaves)
         _copy_labels(cursor, version.pk, user.pk, leaves)
+    disagreements = disagreement_refresh()  # as the label and rescore writes keep it
+    with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    print(f"seeded {n_items:,} items, predictions and labels in {time.perf_counter() - t0:.0f} s")
+    print(
+        f"seeded {n_items:,} items, predictions and labels ({disagreements:,} disagreeing)"
+        f" in {time.perf_counter() - t0:.0f} s"
+    )
     dept = Category.objects.get(version=version, path="Dept 0")
     leaf = Category.objects.get(version=version, path="Dept 3 > Group 3.2 > Kind 3.2.1")
     return {"user": user, "dept": dept.pk, "leaf": leaf.pk, "leaves": leaves}

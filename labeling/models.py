@@ -332,6 +332,9 @@ class Prediction(models.Model):
     novelty = models.FloatField(default=0.0)
     acquisition_score = models.FloatField(default=0.0)
     reason = models.CharField(max_length=200, blank=True)
+    # The item's current label is neither the top category nor above it (services.disagreement
+    # keeps it; the catalog report's disagreement filter reads it).
+    label_disagrees = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -339,6 +342,12 @@ class Prediction(models.Model):
             models.Index(fields=["top_category", "-confidence"], name="prediction_cat_conf"),
             models.Index(fields=["decided_category", "-confidence"], name="prediction_dec_conf"),
             models.Index(fields=["confidence"], name="prediction_conf"),
+            # Only the few disagreeing rows: the disagreement filter's pages, in its order.
+            models.Index(
+                fields=["-confidence", "-id"],
+                name="prediction_disagree_conf",
+                condition=Q(label_disagrees=True),
+            ),
         ]
 
     def __str__(self) -> str:

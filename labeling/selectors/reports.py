@@ -176,24 +176,27 @@ def _conditions(version: TaxonomyVersion, older: list[int], f: ReportFilters) ->
     if f.labelled is not None:
         out.append(Q(item__current_label__isnull=not f.labelled))
     if f.disagreement:
-        out.append(Q(item__current_label__isnull=False) & ~_agrees(version, older))
+        out.append(_disagrees(version, older))
     return out
 
 
-def _agrees(version: TaxonomyVersion, older: list[int]) -> Q:
-    """The current label agrees with the prediction; for an older model's prediction, with
-    what its category stands for now (the current version's categories are tested first, on
-    the joined row, so the mapping costs nothing on them)."""
+def _disagrees(version: TaxonomyVersion, older: list[int]) -> Q:
+    """The item is labelled and its label contradicts the prediction: the stored flag for the
+    current version's predictions (services.disagreement: a partial index holds just those
+    rows); for an older model's prediction, the label against what its category stands for
+    now, tested here through the mapping."""
     if not older:
-        return _label_agrees()
+        return Q(label_disagrees=True)
     current = Q(top_category__version_id=version.pk)
-    return (current & _label_agrees()) | (~current & _label_agrees_mapped())
+    return (current & Q(label_disagrees=True)) | (
+        ~current & Q(item__current_label__isnull=False) & ~_label_agrees_mapped()
+    )
 
 
 def _label_agrees_mapped() -> Q:
-    """As ``_label_agrees`` on the mapped category, and a label below it agrees too: a split
-    or a deprecation maps an old leaf to an inner node, which a finer label does not
-    contradict."""
+    """The label agrees with the mapped category (services.disagreement's test: the label is
+    that category or above it), and a label below it agrees too: a split or a deprecation
+    maps an old leaf to an inner node, which a finer label does not contradict."""
     label_path = F("item__current_label__category__path")
     mapped_path = Subquery(Category.objects.filter(pk=OuterRef("mapped_top_id")).values("path")[:1])
     return (
@@ -206,15 +209,6 @@ def _label_agrees_mapped() -> Q:
 def _below(path: Any, ancestor: Any) -> Q:
     """SQL: the category at ``path`` is below the one at ``ancestor`` (both expressions)."""
     return Q(StartsWith(path, Concat(ancestor, Value(" > "))))
-
-
-def _label_agrees() -> Q:
-    """The current label is the predicted leaf or one of its ancestors (a label "Topwear"
-    does not contradict a prediction "Topwear > Shirts")."""
-    label_path = F("item__current_label__category__path")
-    return Q(item__current_label__category_id=F("top_category_id")) | Q(
-        top_category__path__startswith=Concat(label_path, Value(" > "))
-    )
 
 
 def leaves_under(*, version: TaxonomyVersion, node_id: int) -> list[int]:

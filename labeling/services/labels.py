@@ -10,6 +10,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Model, OuterRef, Subquery
 
 from labeling.models import Category, Item, Label, ModelVersion, TaxonomyVersion
+from labeling.services.disagreement import disagreement_refresh
 from labeling.services.errors import ServiceError
 
 CATEGORY_NOT_IN_CURRENT_VERSION = (
@@ -93,6 +94,7 @@ def label_create(
                 idempotency_key=idempotency_key or None,
             )
             Item.objects.filter(pk=item.pk).update(current_label=label)
+            disagreement_refresh(item_ids=[item.pk])
             _notify_labels_added(target)
     except IntegrityError:
         if idempotency_key:  # a concurrent request with the same key won the race
@@ -127,6 +129,7 @@ def label_retract(
         idempotency_key=idempotency_key or None,
     )
     Item.objects.filter(pk=item.pk).update(current_label=newest_standing_label(item=item))
+    disagreement_refresh(item_ids=[item.pk])
     _notify_labels_added(label.taxonomy_version)
     return retraction
 
@@ -191,6 +194,7 @@ def label_bulk_create(
     # with a correlated subquery: bulk_update's CASE WHEN grows quadratically with the batch.
     newest = Label.objects.filter(item=OuterRef("pk")).order_by("-id").values("pk")[:1]
     Item.objects.filter(pk__in=ids).update(current_label=Subquery(newest))
+    disagreement_refresh(item_ids=list(ids))
     _notify_labels_added(target)
     return len(labels)
 

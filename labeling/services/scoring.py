@@ -35,6 +35,7 @@ from classifier.model import HierarchicalClassifier
 from labeling.models import Item, ModelVersion, Prediction
 from labeling.selectors.review import categories_mapped_into
 from labeling.services import ml
+from labeling.services.disagreement import disagreement_refresh
 from labeling.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -287,6 +288,7 @@ def _upsert(
         ids = scores.item_ids.tolist()
         tops = vtree.category_ids[scores.top_nodes[:, 0]].tolist()
         _write_chunk(mv, vtree, scores, previous.of(ids, tops))
+        disagreement_refresh(item_ids=ids)
     return len(scores.item_ids)
 
 
@@ -324,10 +326,10 @@ _LOAD_COLUMNS = (
 _COPY_UPSERT = """
 INSERT INTO {table} (item_id, model_version_id, top_category_id, decided_category_id,
     previous_top_category_id, candidates, confidence, margin, entropy, disagreement, novelty,
-    acquisition_score, reason, created_at)
+    acquisition_score, reason, label_disagrees, created_at)
 SELECT item_id, model_version_id, top_category_id, decided_category_id,
     previous_top_category_id, candidates, confidence, margin, entropy, disagreement, novelty,
-    0, '', now()
+    0, '', FALSE, now()
 FROM taxoloop_prediction_load
 ON CONFLICT (item_id) DO UPDATE SET
     previous_top_category_id = EXCLUDED.previous_top_category_id,

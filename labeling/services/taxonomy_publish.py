@@ -53,6 +53,7 @@ from labeling.models import (
     TrainingRun,
 )
 from labeling.services import dispatch
+from labeling.services.disagreement import disagreement_refresh
 from labeling.services.errors import ServiceError
 
 NOT_A_DRAFT = "Version v{number} is {status}, not a draft: only a draft can be published."
@@ -320,6 +321,7 @@ def taxonomy_publish(*, draft: TaxonomyVersion, author: AbstractBaseUser | None)
         migrated = _migrate_labels(base=base, draft=draft)
     with _step(timings, "items"):
         _point_items_at_migrated(draft=draft)
+        disagreement_refresh(version_id=draft.pk)
     with _step(timings, "re-review"):
         split_ids = {m.new_id for m in mapping if m.re_review}
         queued = _queue_split_items(draft=draft, split_ids=split_ids)
@@ -490,6 +492,7 @@ def taxonomy_rollback(
     previous = TaxonomyVersion.objects.get(pk=version.based_on_id)
     retracted = _retract_migrations(version=version, author=author)
     restored = _point_items_back(version=version)
+    disagreement_refresh(version_id=previous.pk)
     dropped, _ = QueueEntry.objects.filter(
         reason=QueueEntry.Reason.RE_REVIEW, detail__publish=version.pk
     ).delete()

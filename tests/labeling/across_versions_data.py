@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from labeling.models import Category, Item, ModelVersion, Prediction, TaxonomyVersion
 from labeling.services import taxonomy_drafts as drafts
+from labeling.services.disagreement import disagreement_refresh
 from labeling.services.labels import label_create
 from labeling.services.taxonomy_publish import taxonomy_publish
 from tests.factories import ItemFactory
@@ -134,4 +135,5 @@ def rescore_with_v2(av: AcrossVersions) -> ModelVersion:
             candidates=[{"category": mapped.pk, "p": round(p - 0.05, 2)}],
             confidence=round(p - 0.05, 2),
         )
+    disagreement_refresh()  # the scoring write path sets the flag with each chunk
     return model

@@ -21,12 +21,13 @@ HTMX = {"HX-Request": "true"}
 # Counted on a cold category index (the fixture clears it): the session, the user, the roles
 # (3); the current version (1, once per request); the item with its prediction (1); the card
 # index's stamp, load, second stamp and the mapping of the old candidate (4); the category (1);
-# label_create's savepoint, lock, insert, update, release (5); the row: the version chain (1),
+# label_create's savepoint, lock, insert, update, the prediction's disagreement flag,
+# release (6); the row: the version chain (1),
 # the prediction with its mapped categories (1), the mapped categories (1); the training
 # trigger after commit (1). The same on SQLite and PostgreSQL. It was 23: a second read of the
 # current version, label_create's own, and for the chain a query per hop (1 here), one for the
-# models and one for the version numbers instead of one in all.
-CORRECTION_QUERIES = 19
+# models and one for the version numbers instead of one in all (19; 20 with the flag).
+CORRECTION_QUERIES = 20
 # The session, the user, the roles (3); the current version (1); the chain (1); the page (1);
 # the mapped categories (1); the template's roles and node list (2). It was 12 on both.
 CATALOG_QUERIES = 9
