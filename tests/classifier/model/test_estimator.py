@@ -205,3 +205,21 @@ def test_creeping_validation_gains_do_not_keep_training_alive(tree: Tree, monkey
     )  # type: ignore[arg-type]
     model.fit(X, y, progress=lambda epoch, total: calls.append(epoch))
     assert calls[:3] == [1, 2, 3] and model.n_epochs_ == 3
+
+
+def test_a_modality_no_labelled_row_has_is_left_out_and_ignored_when_scoring(tree: Tree) -> None:
+    """A catalog without images: the all-NaN image block gets no heads (they would learn
+    nothing and cost most of each step); the text-only model then scores items with or
+    without an image exactly alike. One labelled image is enough to keep the modality."""
+    X, y = clustered(tree, 120, seed=0)
+    X["image"][:] = np.nan
+    model = HierarchicalClassifier(tree, **{**small_model_params(), "max_epochs": 3}).fit(X, y)  # type: ignore[arg-type]
+    assert model.modalities_ == ["text"] and model.net_.members == ["fused", "text"]
+    with_images, _ = clustered(tree, 20, seed=5)
+    without = {"text": with_images["text"], "image": np.full_like(with_images["image"], np.nan)}
+    assert np.array_equal(model.predict_proba(with_images), model.predict_proba(without))
+    X["image"][7] = with_images["image"][0]
+    kept = HierarchicalClassifier(tree, **{**small_model_params(), "max_epochs": 3}).fit(X, y)  # type: ignore[arg-type]
+    assert kept.modalities_ == ["text", "image"]
+    cold = HierarchicalClassifier(tree, **small_model_params()).fit(X, np.zeros(0, np.int64))  # type: ignore[arg-type]
+    assert cold.modalities_ == ["text", "image"]  # no labels: nothing to judge by
