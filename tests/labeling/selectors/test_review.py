@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from labeling.models import Category, QueueEntry
@@ -90,7 +88,14 @@ def test_a_new_category_is_found_without_a_restart(version, tree):
     assert paths(sel.category_search(version=version, q="boots")) == ["Footwear > Shoes > Boots"]
 
 
-def test_thousands_of_categories_stay_instant(version):
+QUERIES_PER_WARM_SEARCH = 1
+
+
+def test_thousands_of_categories_are_searched_in_the_cached_index(
+    version, django_assert_num_queries
+):
+    """5,550 nodes: after the first search loads the index, a search reads only its stamp
+    (its speed is bench_review's figure, not a timed test)."""
     spec = {
         f"Dept {i}": {
             f"Aisle {i}-{j}": {f"Shelf {i}-{j}-{k}": {} for k in range(10)} for j in range(10)
@@ -99,11 +104,9 @@ def test_thousands_of_categories_stay_instant(version):
     }  # 5,550 nodes
     make_tree(version, spec)
     sel.category_search(version=version, q="warm-up")
-    start = time.perf_counter()
-    for q in ("shelf 7-3", "aisle 12", "dept 4", "9-9-9"):
-        sel.category_search(version=version, q=q)
-    per_query = (time.perf_counter() - start) / 4
-    assert per_query < 0.1, f"{per_query * 1000:.1f} ms per search"
+    with django_assert_num_queries(QUERIES_PER_WARM_SEARCH * 4):
+        for q in ("shelf 7-3", "aisle 12", "dept 4", "9-9-9"):
+            sel.category_search(version=version, q=q)
     assert paths(sel.category_search(version=version, q="shelf 7-3-1"))[0] == (
         "Dept 7 > Aisle 7-3 > Shelf 7-3-1"
     )
