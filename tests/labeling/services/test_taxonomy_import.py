@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from labeling.models import Category, TaxonomyVersion
 from labeling.services import taxonomy_import as svc
@@ -136,12 +137,13 @@ def test_it_refuses_an_unknown_format(db):
 
 
 @pytest.mark.shared_data
-def test_it_imports_the_google_product_taxonomy_quickly(db):
+def test_it_imports_the_google_product_taxonomy_in_bulk(db):
+    """5,595 categories in a bounded number of queries (bulk inserts per level, not a query
+    per category); the time is bench_publish's figure, not a timed test."""
     source = shared_data_path("google_taxonomy", "taxonomy-with-ids.en-US.txt")
-    started = time.perf_counter()
-    result = svc.taxonomy_import(path=source, name="Google", publish=True)
-    elapsed = time.perf_counter() - started
+    with CaptureQueriesContext(connection) as queries:
+        result = svc.taxonomy_import(path=source, name="Google", publish=True)
+    assert len(queries) < 100, len(queries)
     assert (result.categories, result.max_depth, result.implied_parents) == (5595, 7, 0)
     assert Category.objects.filter(version=result.version, depth=7).count() > 0
     assert Category.objects.get(version=result.version, key="3").path == "Animals & Pet Supplies > Pet Supplies > Bird Supplies"
-    assert elapsed < 10
