@@ -341,7 +341,10 @@ class Prediction(models.Model):
         indexes = [
             models.Index(fields=["top_category", "-confidence"], name="prediction_cat_conf"),
             models.Index(fields=["decided_category", "-confidence"], name="prediction_dec_conf"),
-            models.Index(fields=["confidence"], name="prediction_conf"),
+            # With the id: the report pages sort by (confidence, id), and a confident model
+            # gives many rows the same confidence (1.0 in float32); on (confidence) alone the
+            # first page sorted all of them (200,000 ties at 1M items: 2.2 s, now 1.7 ms).
+            models.Index(fields=["confidence", "id"], name="prediction_conf_id"),
             # Only the few disagreeing rows: the disagreement filter's pages, in its order.
             models.Index(
                 fields=["-confidence", "-id"],
