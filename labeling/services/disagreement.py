@@ -48,29 +48,36 @@ def disagreement_refresh(
 ) -> int:
     """Recompute the flag of the predictions of ``item_ids`` (or of every item), optionally
     only those whose top category is in taxonomy version ``version_id``; rows whose flag
-    changed. One UPDATE; rows that keep their flag are not rewritten."""
-    scope, params = ["TRUE"], []
-    if item_ids is not None:
-        ids = sorted({int(i) for i in item_ids})
-        if not ids:
-            return 0
-        if ids[-1] - ids[0] < 2 * len(ids):
-            # A chunk of nearly consecutive ids as a range: a 5,000-value IN list costs about
-            # 20 times the range scan on PostgreSQL (see scoring._stored_for).
-            scope.append("p.item_id BETWEEN %s AND %s")
-            params += [ids[0], ids[-1]]
-        else:
-            scope.append(f"p.item_id IN ({', '.join(['%s'] * len(ids))})")
-            params += ids
+    changed. One UPDATE per range or per IN list the database takes; rows that keep their
+    flag are not rewritten."""
+    scope, params = [], []
     if version_id is not None:
-        scope.append("tc.version_id = %s")
-        params.append(version_id)
+        scope, params = ["tc.version_id = %s"], [version_id]
+    if item_ids is None:
+        return _refresh(scope, params)
+    ids = sorted({int(i) for i in item_ids})
+    if not ids:
+        return 0
+    if ids[-1] - ids[0] < 2 * len(ids):
+        # Nearly consecutive ids (a rescore chunk) as one range: a 5,000-value IN list costs
+        # about 20 times the range scan on PostgreSQL (see scoring._stored_for).
+        return _refresh([*scope, "p.item_id BETWEEN %s AND %s"], [*params, ids[0], ids[-1]])
+    step = max((connection.features.max_query_params or 1000) - len(params) - 1, 1)
+    changed = 0
+    for start in range(0, len(ids), step):
+        chunk = ids[start : start + step]
+        listed = f"p.item_id IN ({', '.join(['%s'] * len(chunk))})"
+        changed += _refresh([*scope, listed], [*params, *chunk])
+    return changed
+
+
+def _refresh(scope: list[str], params: list[int]) -> int:
     sql = _REFRESH.format(
         prediction=Prediction._meta.db_table,
         item=Item._meta.db_table,
         category=Category._meta.db_table,
         label=Label._meta.db_table,
-        scope=" AND ".join(scope),
+        scope=" AND ".join(scope) or "TRUE",
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

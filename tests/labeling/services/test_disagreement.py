@@ -62,7 +62,7 @@ def test_a_bulk_label_write_sets_the_flags_too(predicted, tree, alice):
 
 
 def test_a_prefix_of_a_name_is_not_an_ancestor(version, tree, predicted, alice):
-    """"Apparel > Top" is no ancestor of "Apparel > Topwear > Shirts": paths compare whole
+    """The label "Apparel > Top" is no ancestor of "Apparel > Topwear > Shirts": paths compare whole
     segments (the " > " after the label's path)."""
     from tests.factories import CategoryFactory
 
@@ -100,3 +100,21 @@ def test_a_rescore_writes_the_flag_against_the_current_labels(version, tree, ali
         )
         assert row.label_disagrees is (not agrees), (row.item_id, label.path)
     assert Prediction.objects.filter(label_disagrees=True).count() >= 1
+
+
+def test_a_long_sparse_id_list_is_refreshed_in_lists_the_database_takes(
+    predicted, tree, alice, settings, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    label_create(item=predicted[1], category=tree[JEANS], author=alice, source="review")
+    label_create(item=predicted[3], category=tree[JEANS], author=alice, source="review")
+    Prediction.objects.update(label_disagrees=False)
+    monkeypatch.setattr(connection.features, "max_query_params", 3)  # 2 ids an IN list
+    far = [p.item_id + 10_000 for p in Prediction.objects.all()]  # sparse: no range
+    ids = [p.pk for p in predicted] + far
+    with CaptureQueriesContext(connection) as queries:
+        assert disagreement_refresh(item_ids=ids) == 2
+    assert len(queries) == 4  # 8 ids, 2 a list
+    assert flags(predicted) == [False, True, False, True]
