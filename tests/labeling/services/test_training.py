@@ -190,7 +190,9 @@ def test_a_run_reaped_while_training_discards_its_result(tree, version, sent):
     run = svc.training_request(version, trigger="manual", enqueue=False)
 
     def reaped_mid_way(fraction, stage):
-        if stage == "training" and fraction > 0.2:
+        # After the first epoch (training reports 0.1 + 0.7 x its share of the epochs): a
+        # later threshold depended on how soon early stopping ends this small fit.
+        if stage == "training" and fraction > 0.1:
             svc.training_run_fail(run=run, error="reaped")
 
     result = svc.training_run(run.pk, progress=reaped_mid_way)
