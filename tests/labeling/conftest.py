@@ -56,3 +56,19 @@ def av(version, tree, alice, bob, fresh_category_index):
     from tests.labeling.across_versions_data import build
 
     return build(version, tree, alice, bob)
+
+
+@pytest.fixture
+def rebuilds(monkeypatch):
+    """Calls of queue_build.rebuild_queue (still rebuilt for real), by taxonomy version id."""
+    from labeling.services import queue_build
+
+    calls: list[int] = []
+    real = queue_build.rebuild_queue
+
+    def counted(version, **kwargs):
+        calls.append(version.pk)
+        return real(version, **kwargs)
+
+    monkeypatch.setattr(queue_build, "rebuild_queue", counted)
+    return calls

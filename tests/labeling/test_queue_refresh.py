@@ -47,20 +47,6 @@ def sent(monkeypatch):
     return calls
 
 
-@pytest.fixture
-def rebuilds(monkeypatch):
-    """Versions rebuilt (for real) by queue_build.rebuild_queue."""
-    calls: list[int] = []
-    real = queue_build.rebuild_queue
-
-    def counted(version, **kwargs):
-        calls.append(version.pk)
-        return real(version, **kwargs)
-
-    monkeypatch.setattr(queue_build, "rebuild_queue", counted)
-    return calls
-
-
 def _stale_since(version) -> object:
     return TaxonomyVersion.objects.get(pk=version.pk).queue_stale_since
 

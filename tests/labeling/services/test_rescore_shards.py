@@ -19,7 +19,7 @@ from labeling.models import (
     RescoreShard,
     TaxonomyVersion,
 )
-from labeling.services import queue_build, rescore_jobs, scoring
+from labeling.services import rescore_jobs, scoring
 from tests.conftest import SMALL_TREE
 from tests.factories import ItemFactory, TaxonomyVersionFactory, make_tree
 from tests.labeling.services.loop_data import (
@@ -52,20 +52,6 @@ def model_version(version, truth):
 def four_shards(settings):
     """Chunks of 4 items and up to 4 shards: the 48 items make 4 shards of 12."""
     settings.TAXOLOOP = {**settings.TAXOLOOP, "RESCORE_CHUNK_SIZE": 4, "RESCORE_SHARDS": 4}
-
-
-@pytest.fixture
-def rebuilds(monkeypatch):
-    """Calls of queue_build.rebuild_queue (still rebuilt for real), by taxonomy version id."""
-    calls: list[int] = []
-    real = queue_build.rebuild_queue
-
-    def counted(version, **kwargs):
-        calls.append(version.pk)
-        return real(version, **kwargs)
-
-    monkeypatch.setattr(queue_build, "rebuild_queue", counted)
-    return calls
 
 
 # -- the plan ---------------------------------------------------------------------------------
