@@ -522,3 +522,6 @@ class RescoreShard(models.Model):
 
     def __str__(self) -> str:
         return f"shard {self.number} of rescore job #{self.job_id} ({self.status})"
+
+
+from labeling.models_tokens import ApiToken  # noqa: E402,F401  (its own module: API tokens)
