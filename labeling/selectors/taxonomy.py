@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.conf import settings
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.fields import TextField
 from django.db.models.functions import Cast, Coalesce
 
@@ -43,9 +44,29 @@ def taxonomy_version_get(*, pk: int) -> TaxonomyVersion | None:
     return taxonomy_version_list().filter(pk=pk).first()
 
 
+def current_versions(
+    versions: QuerySet[TaxonomyVersion] | None = None,
+) -> QuerySet[TaxonomyVersion]:
+    """Current versions, the working one first (see ``current_version``); a subquery takes
+    ``.values("pk")[:1]``."""
+    versions = TaxonomyVersion.objects.all() if versions is None else versions
+    preferred = settings.TAXOLOOP.get("TAXONOMY") or ""
+    return versions.filter(is_current=True).order_by(
+        Case(When(taxonomy__name=preferred, then=Value(0)), default=Value(1)), "-pk"
+    )
+
+
+def current_version() -> TaxonomyVersion | None:
+    """The working taxonomy version: every page, task and API call that does not name a version
+    uses this one, so that the Models page's Train button, the review queue and the dashboard
+    concern the same taxonomy. Each taxonomy has one current version; with several taxonomies,
+    the one named by ``TAXOLOOP_TAXONOMY`` wins, else the newest published."""
+    return current_versions(TaxonomyVersion.objects.select_related("taxonomy")).first()
+
+
 def taxonomy_version_current() -> TaxonomyVersion | None:
-    """The current published version (the newest, should two taxonomies each have one)."""
-    return taxonomy_version_list().filter(is_current=True).order_by("-pk").first()
+    """``current_version()`` with the counts of ``taxonomy_version_list()``."""
+    return current_versions(taxonomy_version_list()).first()
 
 
 def category_list(
@@ -93,7 +114,7 @@ def category_in_current_version(
     *, pk: int | None = None, path: str | None = None
 ) -> Category | None:
     """A category of the current taxonomy version by id or by path; None when there is none."""
-    current = TaxonomyVersion.objects.filter(is_current=True).order_by("-pk").first()
+    current = current_version()
     if current is None or (pk is None and path is None):
         return None
     lookup = {"pk": pk} if pk is not None else {"path": path}

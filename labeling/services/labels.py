@@ -10,6 +10,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Model, OuterRef, Subquery
 
 from labeling.models import Category, Item, Label, ModelVersion, TaxonomyVersion
+from labeling.selectors.taxonomy import current_version as current_taxonomy_version
 from labeling.services.disagreement import disagreement_refresh
 from labeling.services.errors import ServiceError
 
@@ -30,7 +31,7 @@ class LabelError(ServiceError):
 
 def current_version() -> TaxonomyVersion:
     """The one current published taxonomy version (raises LabelError when there is none)."""
-    version = TaxonomyVersion.objects.filter(is_current=True).order_by("-id").first()
+    version = current_taxonomy_version()
     if version is None:
         raise LabelError(NO_CURRENT_VERSION)
     return version
@@ -70,7 +71,9 @@ def label_create(
     first call wrote instead of writing a second one.
     """
     if source not in Label.Source.values:
-        raise LabelError(UNKNOWN_SOURCE.format(source=source, choices=", ".join(Label.Source.values)))
+        raise LabelError(
+            UNKNOWN_SOURCE.format(source=source, choices=", ".join(Label.Source.values))
+        )
     if idempotency_key:
         existing = Label.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -105,7 +108,11 @@ def label_create(
 
 @transaction.atomic
 def label_retract(
-    *, label: Label, author: AbstractBaseUser | None, note: str = "", idempotency_key: str | None = None
+    *,
+    label: Label,
+    author: AbstractBaseUser | None,
+    note: str = "",
+    idempotency_key: str | None = None,
 ) -> Label:
     """Undo a decision by appending a retraction; the item's current label becomes its newest
     remaining one (or none)."""

@@ -53,6 +53,7 @@ from django.db.models import Max, Q, Subquery
 from django.utils import timezone
 
 from labeling.models import Category, Item, Label, ModelVersion, QueueEntry, TaxonomyVersion
+from labeling.selectors.taxonomy import current_versions
 from labeling.services.errors import ServiceError
 from labeling.services.labels import label_create, label_retract
 
@@ -280,7 +281,7 @@ def category_for(pk: object) -> Category:
     """
     if pk in (None, ""):
         raise ReviewError(CATEGORY_MISSING)
-    current = TaxonomyVersion.objects.filter(is_current=True).order_by("-id").values("pk")[:1]
+    current = current_versions().values("pk")[:1]
     try:
         return (
             Category.objects.select_related("version")

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 
 from labeling.models import TaxonomyVersion
 from labeling.selectors import dashboard as sel
+from labeling.selectors.taxonomy import current_version
 from labeling.views.access import reviewer_required
 
 TEMPLATE = "dashboard/index.html"
@@ -381,7 +382,7 @@ def drift_chart(version: TaxonomyVersion) -> Chart:
 @require_GET
 @reviewer_required
 def index(request: HttpRequest) -> HttpResponse:
-    version = TaxonomyVersion.objects.filter(is_current=True).order_by("-id").first()
+    version = current_version()
     if version is None:
         return render(request, TEMPLATE, {"error": NO_CURRENT_VERSION, "charts": []})
     stand_in = sel.stand_in_model(version=version)

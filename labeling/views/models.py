@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from labeling.models import ModelVersion, RescoreJob, TaxonomyVersion, TrainingRun
 from labeling.roles import is_taxonomy_admin
 from labeling.selectors.models import model_version_list
+from labeling.selectors.taxonomy import current_version
 from labeling.views.access import reviewer_required, taxonomy_admin_required
 
 TEMPLATE = "models/model_list.html"
@@ -46,7 +47,7 @@ class ModelRow:
 @require_GET
 @reviewer_required
 def model_list(request: HttpRequest) -> HttpResponse:
-    version = _current_version()
+    version = current_version()
     context: dict[str, Any] = {"version": version, "can_train": is_taxonomy_admin(request.user)}
     if version is not None:
         context |= _runs_context(version)
@@ -62,7 +63,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
 def model_train(request: HttpRequest) -> HttpResponse:
     from labeling.services.training import training_request
 
-    version = _current_version()
+    version = current_version()
     if version is None:
         messages.error(request, NO_CURRENT_VERSION)
     else:
@@ -72,10 +73,6 @@ def model_train(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, TRAINING_QUEUED.format(pk=run.pk))
     return redirect("models:list")
-
-
-def _current_version() -> TaxonomyVersion | None:
-    return TaxonomyVersion.objects.filter(is_current=True).select_related("taxonomy").first()
 
 
 def _runs_context(version: TaxonomyVersion) -> dict[str, Any]:

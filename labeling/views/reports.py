@@ -25,6 +25,7 @@ from labeling.models import Category, Item, Label, TaxonomyVersion
 from labeling.selectors import report_pairs as pairs_sel
 from labeling.selectors import reports as rsel
 from labeling.selectors import review as review_sel
+from labeling.selectors.taxonomy import current_version
 from labeling.services.errors import ServiceError
 from labeling.services.labels import label_create, label_retract
 from labeling.views.access import reviewer_required
@@ -50,7 +51,7 @@ class ReportInputError(ServiceError):
 
 
 def _version() -> TaxonomyVersion | None:
-    return TaxonomyVersion.objects.filter(is_current=True).order_by("-id").first()
+    return current_version()
 
 
 def _float(query: QueryDict, name: str, errors: list[str]) -> float | None:

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from labeling.models import QueueEntry, TaxonomyVersion
 from labeling.selectors import review as sel
+from labeling.selectors.taxonomy import current_version
 from labeling.services import review as svc
 from labeling.services.errors import ServiceError
 from labeling.views.access import reviewer_required
@@ -106,7 +107,7 @@ def _version(request: HttpRequest, known: TaxonomyVersion | None = None) -> Taxo
     """The current taxonomy version, read once per request: a decision and the card after it
     share it. ``known``: the current version when the caller has it already."""
     if not hasattr(request, VERSION_ATTR):
-        current = known or TaxonomyVersion.objects.filter(is_current=True).order_by("-id").first()
+        current = known or current_version()
         setattr(request, VERSION_ATTR, current)
     return getattr(request, VERSION_ATTR)
 

@@ -181,6 +181,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 
 # -- Taxoloop ---------------------------------------------------------------------------------
 TAXOLOOP = {
+    # With several taxonomies, the one pages, training and the queue work on when none is named
+    # (labeling.selectors.taxonomy.current_version); empty: the newest published one.
+    "TAXONOMY": env.str("TAXOLOOP_TAXONOMY", default=""),
     "TEXT_ENCODER": env.str("TAXOLOOP_TEXT_ENCODER", default="minilm-l6"),
     "IMAGE_ENCODER": env.str("TAXOLOOP_IMAGE_ENCODER", default="effnet-lite0"),
     "DECISION_THRESHOLD": env.float("TAXOLOOP_DECISION_THRESHOLD", default=0.85),
