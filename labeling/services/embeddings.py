@@ -50,7 +50,11 @@ class EncoderReport:
 
 @dataclass
 class EmbedReport:
+    """What ``embed_items`` did, per encoder, and which items got a new vector."""
+
     encoders: dict[str, EncoderReport] = field(default_factory=dict)
+    # Items that got a new vector from at least one encoder: exactly what needs scoring.
+    encoded_item_ids: set[int] = field(default_factory=set)
 
     @property
     def encoded(self) -> int:
@@ -100,7 +104,7 @@ def embed_items(
         ids = sorted(job.hashes)
         for start in range(0, len(ids), size):
             chunk = ids[start : start + size]
-            _embed_chunk(job, chunk, report.encoders[job.encoder.key])
+            report.encoded_item_ids |= _embed_chunk(job, chunk, report.encoders[job.encoder.key])
             done += len(chunk)
             if progress is not None:
                 progress(done, total)
@@ -174,7 +178,8 @@ def input_hash(modality: str, row: dict[str, Any]) -> str | None:
     return image_sha256_from_name(name) or hashlib.sha256(name.encode("utf-8")).hexdigest()
 
 
-def _embed_chunk(job: _Pending, ids: list[int], stats: EncoderReport) -> None:
+def _embed_chunk(job: _Pending, ids: list[int], stats: EncoderReport) -> set[int]:
+    """Encode and store one chunk; the ids of the items that got a vector."""
     rows = list(Item.objects.filter(pk__in=ids).order_by("pk").values(*_ROW_FIELDS))
     inputs, errors = _inputs(job.encoder.modality, rows)
     readable = [i for i in range(len(rows)) if i not in errors]
@@ -184,8 +189,11 @@ def _embed_chunk(job: _Pending, ids: list[int], stats: EncoderReport) -> None:
     by_row = dict(zip(readable, vectors, strict=True))
     objects = [_embedding_row(job, row, by_row.get(i), errors.get(i)) for i, row in enumerate(rows)]
     _upsert(objects)
-    stats.failed += len(errors)
-    stats.encoded += len(rows) - len(errors)
+    # A non-finite vector is stored as an error too, so count from the rows written.
+    encoded = {o.item_id for o in objects if o.vector is not None}
+    stats.failed += len(rows) - len(encoded)
+    stats.encoded += len(encoded)
+    return encoded
 
 
 def _inputs(modality: str, rows: list[dict[str, Any]]) -> tuple[list[Any], dict[int, str]]:

@@ -112,7 +112,9 @@ def sent(monkeypatch):
     from labeling.services import dispatch
 
     calls: list[tuple] = []
-    monkeypatch.setattr(dispatch, "enqueue_now", lambda name, *args: calls.append((name, *args)) or True)
+    monkeypatch.setattr(
+        dispatch, "enqueue_now", lambda name, *args: calls.append((name, *args)) or True
+    )
     return calls
 
 
@@ -167,3 +169,48 @@ def test_labels_waiting_for_an_embedding_are_trained_on_once_it_exists(
         tasks.embed_items_task([item.pk])
     run = TrainingRun.objects.get(taxonomy_version=version)
     assert ("train_model_task", run.pk) in sent
+
+
+def _embedded_catalog(version, n):
+    """``n`` items encoded by the fake encoders (titles start with a leaf name) and an active
+    model trained on them; returns the items."""
+    from labeling.services.embeddings import embed_items
+    from tests.labeling.services.scoring_data import fit_and_store
+
+    leaves = leaves_of(version)
+    items = [ItemFactory(title=f"{leaves[i % len(leaves)].name} {i}") for i in range(n)]
+    embed_items()
+    fit_and_store(version, [(item, leaves[i % len(leaves)]) for i, item in enumerate(items)])
+    return items
+
+
+def test_beat_embedding_scores_only_the_items_it_encoded(tree, version):
+    from labeling.models import Prediction
+
+    _embedded_catalog(version, 47)
+    new = [ItemFactory(title=f"Shirts new {i}") for i in range(3)]
+    # Beat sends the task without ids; it encodes the 3 new items and must score those 3,
+    # not the 50 of the catalog.
+    assert tasks.embed_items_task.delay().get() == {"encoded": 3, "failed": 0}
+    assert sorted(Prediction.objects.values_list("item_id", flat=True)) == [i.pk for i in new]
+
+
+def test_the_scoring_message_names_exactly_the_encoded_items(tree, version, sent):
+    _embedded_catalog(version, 47)
+    active = ModelVersion.objects.get(status="active")
+    new = [ItemFactory(title=f"Shirts new {i}") for i in range(3)]
+    tasks.embed_items_task()
+    assert sent == [("rescore_items_task", active.pk, [i.pk for i in new])]
+
+
+def test_the_items_to_score_go_in_messages_of_at_most_a_chunk(tree, version, sent, settings):
+    settings.TAXOLOOP = {**settings.TAXOLOOP, "RESCORE_CHUNK_SIZE": 2}
+    active = ModelVersion.objects.create(taxonomy_version=version, status="active")
+    new = [ItemFactory(title=f"Shirts new {i}") for i in range(5)]
+    tasks.embed_items_task([i.pk for i in new])
+    ids = [i.pk for i in new]
+    assert sent == [
+        ("rescore_items_task", active.pk, ids[:2]),
+        ("rescore_items_task", active.pk, ids[2:4]),
+        ("rescore_items_task", active.pk, ids[4:]),
+    ]

@@ -145,3 +145,24 @@ def test_the_report_reads_as_lines(db):
         f"{TEXT_KEY}: 1 encoded, 0 failed, 0 unchanged",
         f"{IMAGE_KEY}: 0 encoded, 0 failed, 0 unchanged",
     ]
+
+
+def test_the_report_names_the_items_that_got_a_new_vector():
+    old = ItemFactory(title="Shirts old")
+    svc.embed_items()
+    changed, new = ItemFactory(title="Jeans new"), ItemFactory(title="Watches new")
+    Item.objects.filter(pk=old.pk).update(title="Shirts old, relabelled")
+    broken_only = ItemFactory(title="Sandals", image=_image("b.jpg", BROKEN_IMAGE))
+    Embedding.objects.create(
+        item=broken_only,
+        encoder_key=TEXT_KEY,
+        vector=None,
+        dim=0,
+        error="x",
+        content_hash=svc.input_hash(
+            "text", {"title": "Sandals", "description": "", "attributes": {}}
+        ),
+    )  # its text is up to date (a failure kept), and its image fails: nothing new to score
+    report = svc.embed_items()
+    assert report.encoded_item_ids == {old.pk, changed.pk, new.pk}
+    assert svc.embed_items().encoded_item_ids == set()
