@@ -8,8 +8,8 @@ small catalog stays one shard and runs right there, in the planning task). Each 
 
 There is no result backend in the embedded default, so no chord: the job row counts finished
 shards, and the shard whose conditional UPDATE brings ``shards_finished`` to ``shard_count``
-rebuilds the queue, in the same transaction that marks the job done, so the rebuild happens
-exactly once (a crash rolls both back, and the redelivered shard does it). Every step is
+marks the job done and flags the queue stale in one transaction, then rebuilds the queue
+outside it (a crash before the rebuild leaves the flag, and beat's queue refresh does it). Every step is
 idempotent: a redelivered planner finds its job by the Celery task id and re-sends the shards
 not done yet; a shard already done does nothing; a shard whose worker died (``running``) is
 simply scored again. A job whose model stops being active stops: the newer model's own job
@@ -246,9 +246,16 @@ def _stop(shard: RescoreShard, written: int) -> ShardOutcome:
 
 
 def _finish(shard: RescoreShard, written: int) -> ShardOutcome:
-    """Count the shard done and, when it is the job's last, rebuild the queue: one
-    transaction, so the job is done exactly when its queue was rebuilt."""
+    """Count the shard done and, when it is the job's last, rebuild the queue.
+
+    Marking the job done and flagging its queue stale is one short transaction; the rebuild
+    (reads and array work, seconds on a large catalog) runs after it, outside. Inside, it held
+    the database's write lock all along, and on SQLite, which has one writer, a reviewer's
+    decision waited on it (issue 14). The flag makes the rebuild safe to lose: a worker that
+    dies before it leaves the flag set, and beat sends a queue refresh for it
+    (``queue_refresh.queue_refresh_resend_stale``); ``rebuild_queue`` clears it."""
     from labeling.services.queue_build import rebuild_queue
+    from labeling.services.queue_refresh import queue_refresh_mark
 
     now = timezone.now()
     job = RescoreJob.objects.filter(pk=shard.job_id)
@@ -266,8 +273,9 @@ def _finish(shard: RescoreShard, written: int) -> ShardOutcome:
         if not last:
             return ShardOutcome(RescoreShard.Status.DONE, written)
         model = shard.job.model_version
-        queue = rebuild_queue(model.taxonomy_version)
-        job.update(queue=queue, finished_at=timezone.now())
+        queue_refresh_mark(model.taxonomy_version)
+    queue = rebuild_queue(model.taxonomy_version)
+    job.update(queue=queue, finished_at=timezone.now())
     log.info("rescore job #%s done: model %s; queue %s", shard.job_id, model.pk, queue)
     return ShardOutcome(RescoreShard.Status.DONE, written, queue)
 

@@ -8,6 +8,7 @@ filesystem transport under ``var/``, media under ``var/media``. Production sets 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -40,12 +41,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
     "django_celery_beat",
+    "axes",
     "labeling",
 ]
 
@@ -62,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out login's answer into the lockout page/429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "taxoloop.urls"
@@ -91,10 +94,21 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 # request reconnects instead of failing on the dead socket.
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # WAL lets the web server read while a worker writes; the timeout rides out short locks.
+    # The embedded default has a web process and workers writing one file at once:
+    # - WAL lets the web server read while a worker writes;
+    # - the busy timeout rides out another process's write transaction;
+    # - IMMEDIATE takes the write lock when a transaction begins. A deferred transaction that
+    #   reads and then writes fails at once with "database is locked" when another process
+    #   committed in between (SQLite cannot wait there: its snapshot is stale), whatever the
+    #   timeout. That lost a review decision while a worker promoted a model (issue 14).
+    # Workers keep their write transactions short (no model or queue computation inside one).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": env.int("SQLITE_BUSY_TIMEOUT_SECONDS", default=30),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -107,11 +121,31 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# Every password check counts failures per (address, username) in the cache; see
-# labeling/login_throttle.py. Set CACHE_URL so that web processes share the count.
-AUTHENTICATION_BACKENDS = ["labeling.login_throttle.ThrottledModelBackend"]
+# Failed logins (django-axes, hooks in labeling/login_lockout.py): after LOGIN_FAILURE_LIMIT
+# failures for one (address, username), each within LOGIN_FAILURE_WINDOW_SECONDS of the
+# previous, that pair is refused, even with the right password, until the window has passed
+# since its last failure. Counted in the database, which every web process shares (the
+# default cache is per process); `manage.py axes_reset_username NAME` unlocks early.
+AUTHENTICATION_BACKENDS = [
+    "labeling.login_lockout.LockoutBackend",  # first: refuses a locked pair before any check
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_FAILURE_WINDOW_SECONDS)
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_USERNAME_CALLABLE = "labeling.login_lockout.lockout_username"
+AXES_LOCKOUT_CALLABLE = "labeling.login_lockout.lockout_response"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_RESET_ON_SUCCESS = True  # a success clears the pair's count
+# Attempts while locked are refused without extending the lock, so the wait shown holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# REMOTE_ADDR only, whatever axes would take from django-ipware: a forwarded header could be
+# forged to dodge the count. Behind a proxy all clients share its address: the lock is per name.
+AXES_CLIENT_IP_CALLABLE = "labeling.login_lockout.lockout_address"
+AXES_DISABLE_ACCESS_LOG = env.bool("AXES_DISABLE_ACCESS_LOG", default=True)  # no row per login
+AXES_VERBOSE = False  # no banner on every manage.py start; lockouts are still logged
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -232,7 +266,7 @@ REST_FRAMEWORK = {
     # takes that header from the first class; SessionAuthentication has none, which gives 403).
     # Session auth still works for the browser and the docs page, with CSRF on unsafe methods.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "labeling.api.authentication.ApiTokenAuthentication",  # hashed, named, expiring
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

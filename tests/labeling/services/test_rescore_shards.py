@@ -355,3 +355,50 @@ def test_manage_py_rescore_says_it_stopped_and_leaves_the_queue_to_the_newer_mod
     call_command("rescore", "--quiet", stdout=out)
     assert out.getvalue().strip() == command.STOPPED.format(pk=model_version.pk, written=0)
     assert not Prediction.objects.exists() and not QueueEntry.objects.exists()
+
+
+def test_the_last_shard_rebuilds_the_queue_outside_its_transaction(
+    version, truth, model_version, four_shards, sent, monkeypatch
+):
+    """A rebuild inside the job's transaction held the write lock for seconds; on SQLite (one
+    writer) a reviewer's decision waited on it (issue 14)."""
+    from django.db import connection
+
+    from labeling.services import queue_build
+
+    seen: list[tuple[bool, bool]] = []
+
+    def rebuild(version, **kwargs):
+        flagged = TaxonomyVersion.objects.get(pk=version.pk).queue_stale_since is not None
+        seen.append((len(connection.atomic_blocks), flagged))
+        return {}
+
+    monkeypatch.setattr(queue_build, "rebuild_queue", rebuild)
+    tasks.rescore_task.delay(model_version.pk)
+    outside = len(connection.atomic_blocks)  # the test's own transaction
+    for _, (pk,) in sent:
+        rescore_jobs.rescore_shard_run(shard_id=pk)
+    assert seen == [(outside, True)]
+
+
+def test_a_worker_lost_during_the_last_rebuild_leaves_the_queue_flagged_for_beat(
+    version, truth, model_version, four_shards, sent, monkeypatch
+):
+    from labeling.services import queue_build, queue_refresh
+
+    def crash(version, **kwargs):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(queue_build, "rebuild_queue", crash)
+    tasks.rescore_task.delay(model_version.pk)
+    with pytest.raises(RuntimeError):
+        for _, (pk,) in sent:
+            rescore_jobs.rescore_shard_run(shard_id=pk)
+    assert RescoreJob.objects.get().status == RescoreJob.Status.DONE
+    version.refresh_from_db()
+    assert version.queue_stale_since is not None
+    sent.clear()
+    later = timezone.now() + queue_refresh.STALE_AFTER + timedelta(seconds=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    assert queue_refresh.queue_refresh_resend_stale() == [version.pk]
+    assert sent == [("queue_refresh_task", (version.pk,))]
