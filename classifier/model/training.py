@@ -11,6 +11,7 @@ import torch
 
 from classifier.model.losses import hierarchical_loss
 from classifier.model.network import CommitteeNet, unit_rows
+from classifier.splits import duplicate_groups
 
 # Early stopping: the validation loss must improve by this fraction to restart the patience.
 MIN_RELATIVE_IMPROVEMENT = 0.005
@@ -56,10 +57,10 @@ def validation_split(
 
 
 def row_groups(x: np.ndarray) -> np.ndarray:
-    """``(n,)`` int group id per row: identical rows (same title embedding) share an id."""
-    contiguous = np.ascontiguousarray(np.nan_to_num(x))
-    keys = contiguous.view(np.dtype((np.void, contiguous.dtype.itemsize * contiguous.shape[1])))
-    return np.unique(keys.ravel(), return_inverse=True)[1].astype(np.int64)
+    """``(n,)`` int group id per row: identical rows (same title embedding) share an id; a
+    row with a NaN (modality missing) is its own group. The project's one duplicate grouping
+    (``classifier.splits.duplicate_groups``), as the loop's held-out split uses it."""
+    return duplicate_groups(vectors=x)
 
 
 def committee_loss(

@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -156,21 +156,18 @@ def node_labels(tree: Tree, paths: Sequence[tuple[str, ...]], sep: str) -> np.nd
 # -- split --------------------------------------------------------------------------------
 
 
-def normalise_title(title: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", title.lower()).split())
-
-
 def split_indices(
     labels: np.ndarray,
     *,
     test_size: float,
     seed: int,
-    groups: Sequence[str] | None = None,
+    groups: Sequence[Hashable] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Stratified train/test split of ``(n,)`` labels; returns sorted (train, test) indices.
 
-    With ``groups`` (e.g. normalised titles) every group lands wholly on one side, so an
-    identical title cannot be both trained on and tested on. Groups are taken in random
+    With ``groups`` (``classifier.splits.duplicate_groups``: identical normalised titles or
+    embeddings) every group lands wholly on one side, so an identical title cannot be both
+    trained on and tested on. Groups are taken in random
     order and sent to the test side while their (majority) class is short of its quota.
     """
     rng = np.random.default_rng(seed)

@@ -24,6 +24,7 @@ from classifier.simulate.loop import (
     run_curve,
     take,
 )
+from classifier.splits import duplicate_groups
 from classifier.tree import Tree
 
 DEFAULT_STRATEGIES = (
@@ -242,10 +243,11 @@ def drop_unusable(
 
 
 def splits(
-    data: LabelledData, y: np.ndarray, config: SimConfig
+    data: LabelledData, y: np.ndarray, config: SimConfig, vectors: np.ndarray | None = None
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Named (train, test) index pairs: "grouped" keeps identical normalised titles together."""
-    groups = [D.normalise_title(t) for t in data.titles]
+    """Named (train, test) index pairs: "grouped" keeps identical normalised titles, and
+    identical ``vectors`` rows (text embeddings), together (``classifier.splits``)."""
+    groups = duplicate_groups(titles=data.titles, vectors=vectors).tolist()
     wanted = (
         ["grouped", "random"]
         if config.report_both_splits
@@ -297,7 +299,7 @@ def _train_and_score(
 ) -> tuple[list[report.Row], dict[tuple[str, str], report.Row]]:
     rows: list[report.Row] = []
     full: dict[tuple[str, str], report.Row] = {}
-    for split, (train, test) in splits(data, y, config).items():
+    for split, (train, test) in splits(data, y, config, X.get("text")).items():
         for modality in config.modalities:
             task = Task(tree, modality, take(X, train), y[train], take(X, test), y[test])
             full[(split, modality)] = full_supervision(task, config.loop_settings())

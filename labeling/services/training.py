@@ -187,7 +187,9 @@ def _execute(run: TrainingRun, tracker: _Tracker, config: TrainingConfig) -> Non
     if len(labels) < config.min_labels:
         _finish_without_model(run, tracker, len(labels), config)
         return
-    held = evaluation_mask(labels, version_id=version.pk, fraction=config.eval_fraction)
+    held = evaluation_mask(
+        labels, version_id=version.pk, fraction=config.eval_fraction, vectors=features.get("text")
+    )
     active = active_model_version(version)
     warm = warm_start_plan(version, vt, features)
     candidate = _candidate(run, labels, held, active, warm)

@@ -6,14 +6,15 @@ retractions and corrections without a window query. Only current labels of the t
 version being trained count.
 
 Evaluation uses every audit label (the random audit slice of the queue: an unbiased sample)
-plus a stratified share of the other labels, chosen by a stable per-item hash, so an item
-held out once stays held out in later runs: the active model was not trained on the
-evaluation items it is compared on.
+plus a stratified share of the other labels, chosen by a stable hash of the item's duplicate
+group (``classifier.splits``: items with the same normalised title or an identical text
+embedding), so an item held out once stays held out in later runs (the active model was not
+trained on the evaluation items it is compared on), and no held-out title is also a training
+title (split by item id, 38 % of the fashion catalog's held-out titles were).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +25,13 @@ import numpy as np
 from django.conf import settings
 from django.db.models import Max
 
+from classifier.splits import (
+    duplicate_groups,
+    group_units,
+    holdout_mask,
+    normalise_title,
+    stable_unit,
+)
 from labeling.models import Item, Label, TaxonomyVersion
 from labeling.services.ml import VersionTree
 
@@ -70,13 +78,18 @@ class LabelSet:
     nodes: np.ndarray  # (n,) int64 node indices of the version tree
     is_audit: np.ndarray  # (n,) bool
     newest_label_at: datetime | None  # newest ledger row of the version when gathered
+    titles: np.ndarray | None = None  # (n,) object: item titles (they group duplicates)
 
     def __len__(self) -> int:
         return len(self.item_ids)
 
     def subset(self, mask: np.ndarray) -> LabelSet:
         return LabelSet(
-            self.item_ids[mask], self.nodes[mask], self.is_audit[mask], self.newest_label_at
+            self.item_ids[mask],
+            self.nodes[mask],
+            self.is_audit[mask],
+            self.newest_label_at,
+            None if self.titles is None else self.titles[mask],
         )
 
 
@@ -92,49 +105,52 @@ def current_labels(version: TaxonomyVersion, vt: VersionTree) -> LabelSet:
             current_label__taxonomy_version=version, current_label__kind=Label.Kind.LABEL
         )
         .order_by("id")
-        .values_list("id", "current_label__category_id", "current_label__is_audit")
+        .values_list("id", "current_label__category_id", "current_label__is_audit", "title")
     )
     return LabelSet(
         item_ids=np.array([r[0] for r in rows], dtype=np.int64),
         nodes=vt.nodes_of([r[1] for r in rows]),
         is_audit=np.array([r[2] for r in rows], dtype=bool),
         newest_label_at=newest,
+        titles=np.array([r[3] for r in rows], dtype=object),
     )
 
 
-def evaluation_mask(labels: LabelSet, *, version_id: int, fraction: float) -> np.ndarray:
-    """``(n,)`` bool: held out for evaluation.
+def evaluation_mask(
+    labels: LabelSet,
+    *,
+    version_id: int,
+    fraction: float,
+    vectors: np.ndarray | None = None,
+) -> np.ndarray:
+    """``(n,)`` bool: held out for evaluation (``classifier.splits.holdout_mask``).
 
-    Every audit label, plus each non-audit item whose stable hash falls below ``fraction``:
-    every category is split at the same rate (stratified), and an item's side never depends
-    on the other items, so items the active model trained on do not drift into the
-    evaluation set as labels arrive. Per category with two or more items, at least one is held
-    out and at least one is kept for training (the only place the sides can move).
+    Items are grouped by normalised title (``labels.titles``) and by identical ``vectors``
+    (``(n, d)``, e.g. the text embeddings; NaN rows join no one), and whole groups go to one
+    side. Every audit label is held out, with its group; each other group is held out when
+    the stable hash of (version, its title) falls below ``fraction``: every category is
+    split at the same rate (stratified), and a group's side does not depend on the other
+    items, so items the active model trained on do not drift into the evaluation set as
+    labels arrive. Per category with two or more groups, at least one is held out and at
+    least one is kept for training (the only place the sides can move). Without titles an
+    item's key is its id (each item its own group unless ``vectors`` join it to another).
     """
-    unit = hash_unit(labels.item_ids, version_id)
-    held = labels.is_audit | (unit < fraction)
-    for node in np.unique(labels.nodes):
-        rows = np.flatnonzero((labels.nodes == node) & ~labels.is_audit)
-        if len(rows) < 2:
-            held[rows] = False
-            continue
-        order = rows[np.argsort(unit[rows], kind="stable")]
-        if not held[rows].any() and fraction > 0:
-            held[order[0]] = True
-        if held[rows].all():
-            held[order[-1]] = False
-    return held
+    if labels.titles is None and vectors is None:
+        groups = np.arange(len(labels), dtype=np.int64)
+    else:
+        groups = duplicate_groups(titles=labels.titles, vectors=vectors)
+    keys = (
+        [str(i) for i in labels.item_ids]
+        if labels.titles is None
+        else [normalise_title(t) for t in labels.titles]
+    )
+    units = group_units(groups, keys, version_id)
+    return holdout_mask(labels.nodes, groups, units, fraction, always=labels.is_audit)
 
 
 def hash_unit(item_ids: np.ndarray, version_id: int) -> np.ndarray:
     """``(n,)`` float64 in [0, 1): a stable pseudo-random number per (version, item)."""
-    return np.array(
-        [
-            int.from_bytes(hashlib.sha256(f"{version_id}:{i}".encode()).digest()[:8], "big") / 2**64
-            for i in item_ids
-        ],
-        dtype=np.float64,
-    )
+    return stable_unit([str(i) for i in item_ids], version_id)
 
 
 def has_features(features: dict[str, np.ndarray]) -> np.ndarray:

@@ -213,6 +213,27 @@ def test_it_keeps_identical_titles_on_one_side_of_the_split() -> None:
     assert np.bincount(labels[test]).tolist() == [12, 12]
 
 
+def test_the_grouped_split_keeps_identical_embeddings_on_one_side_too() -> None:
+    from classifier.datasets import LabelledData
+    from classifier.simulate.run import SimConfig, splits
+
+    n = 80  # distinct titles, but every 4 items share one text embedding
+    data = LabelledData(
+        ids=[str(i) for i in range(n)],
+        titles=[f"title {i}" for i in range(n)],
+        descriptions=[""] * n,
+        attributes=[{}] * n,
+        images=[None] * n,
+        paths=[("A",)] * n,
+        rows=list(range(n)),
+        columns=[],
+    )
+    vectors = np.repeat(np.arange(20.0), 4)[:, None] * np.ones((1, 3))
+    config = SimConfig(path=Path("x.csv"), out=Path("out"))
+    train, test = splits(data, np.repeat([0, 1], 40), config, vectors=vectors)["grouped"]
+    assert len(test) and not {i // 4 for i in train} & {i // 4 for i in test}
+
+
 def test_it_reads_jsonl_with_other_column_names_and_list_paths(tmp_path: Path) -> None:
     path = tmp_path / "items.jsonl"
     lines = [

@@ -14,6 +14,13 @@ def test_identical_rows_share_a_group() -> None:
     assert len(set(groups)) == 3
 
 
+def test_rows_missing_the_modality_are_not_one_group() -> None:
+    # NaN rows (no embedding for this modality) are not duplicates of each other, nor of a
+    # zero row: nan_to_num once put every one of them in a single group.
+    x = np.array([[np.nan, np.nan], [np.nan, np.nan], [0.0, 0.0], [0.0, -0.0]])
+    assert row_groups(x).tolist() == [0, 1, 2, 2]
+
+
 def test_the_split_holds_out_a_share_of_each_labels_groups_and_keeps_groups_whole() -> None:
     y = np.array([1] * 10 + [2] + [4] * 6)
     groups = np.array(list(range(10)) + [10] + [11, 11, 12, 12, 13, 14])

@@ -62,13 +62,14 @@ def test_current_labels_leave_out_labels_of_another_version(tree, version):
     assert len(got) == 0 and got.newest_label_at is None
 
 
-def _set(nodes, audit=None, start=1):
+def _set(nodes, audit=None, start=1, titles=None):
     n = len(nodes)
     return LabelSet(
         item_ids=np.arange(start, start + n, dtype=np.int64),
         nodes=np.asarray(nodes, dtype=np.int64),
         is_audit=np.zeros(n, bool) if audit is None else np.asarray(audit, bool),
         newest_label_at=None,
+        titles=None if titles is None else np.array(titles, dtype=object),
     )
 
 
@@ -115,3 +116,48 @@ def test_has_features_needs_at_least_one_modality():
     nan = np.full(3, np.nan)
     feats = {"text": np.array([[1.0, 2, 3], nan, nan]), "image": np.array([nan, [1.0, 1, 1], nan])}
     assert has_features(feats).tolist() == [True, True, False]
+
+
+def _sides(titles, held):
+    return {t for t, h in zip(titles, held, strict=True) if h}, {
+        t for t, h in zip(titles, held, strict=True) if not h
+    }
+
+
+def test_identical_titles_never_straddle_the_held_out_split(tree, version):
+    # 60 items over 3 leaves, 15 distinct titles each used 4 times (case and punctuation
+    # vary: "Blue Shirt 3" and "blue shirt, 3" are one title).
+    leaves = [tree[SHIRTS], tree[JEANS], tree[WATCHES]]
+    for i in range(60):
+        title = f"Blue Shirt {i // 4}" if i % 2 else f"blue shirt, {i // 4}"
+        _label(ItemFactory(title=title), leaves[(i // 4) % 3])
+    labels = current_labels(version, version_tree(version))
+    held = evaluation_mask(labels, version_id=version.pk, fraction=0.3)
+    normalised = [f"blue shirt {i // 4}" for i in range(60)]
+    tested, trained = _sides(normalised, held)
+    assert tested and trained and not tested & trained
+    assert labels.titles.tolist()[:2] == ["blue shirt, 0", "Blue Shirt 0"]
+
+
+def test_identical_embeddings_never_straddle_the_held_out_split():
+    labels = _set([0] * 40, titles=[f"title {i}" for i in range(40)])
+    vectors = np.repeat(np.arange(10.0), 4)[:, None] * np.ones((1, 3))  # 10 vectors x 4 items
+    held = evaluation_mask(labels, version_id=5, fraction=0.3, vectors=vectors)
+    for k in range(10):
+        assert len(set(held[4 * k : 4 * k + 4].tolist())) == 1
+    assert 0 < held.sum() < 40
+
+
+def test_a_title_group_keeps_its_side_when_more_labels_arrive():
+    titles = [f"title {i % 30}" for i in range(60)]
+    small = _set([0] * 30 + [1] * 30, titles=titles)
+    grown = _set([0] * 30 + [1] * 30 + [2] * 40, titles=titles + [f"new {i}" for i in range(40)])
+    before = evaluation_mask(small, version_id=3, fraction=0.2)
+    after = evaluation_mask(grown, version_id=3, fraction=0.2)
+    np.testing.assert_array_equal(after[:60], before)
+
+
+def test_an_audit_label_holds_out_its_title_twins_too():
+    labels = _set([0] * 6, audit=[True] + [False] * 5, titles=["a", "a", "b", "c", "d", "e"])
+    held = evaluation_mask(labels, version_id=1, fraction=0.0)
+    assert held.tolist() == [True, True, False, False, False, False]
