@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import AbstractBaseUser, Group
 
 from labeling import models
+from labeling.services.api_tokens import api_token_create
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -66,6 +68,12 @@ class ItemFactory(factory.django.DjangoModelFactory):
     content_hash = factory.LazyAttribute(
         lambda i: hashlib.sha256(f"{i.external_id}|{i.title}".encode()).hexdigest()
     )
+
+
+def api_token_for(user: AbstractBaseUser, name: str = "test token", **kwargs: Any) -> str:
+    """A working API token for ``user`` (``Authorization: Token <it>``); the database keeps
+    only its digest. ``expires_at``/``now`` go to the service."""
+    return api_token_create(user=user, name=name, **kwargs)[1]
 
 
 def make_tree(version: models.TaxonomyVersion, spec: dict) -> dict[str, models.Category]:

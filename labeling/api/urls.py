@@ -17,6 +17,8 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("token/", auth.TokenObtainApi.as_view(), name="api-token"),
+    path("tokens/", auth.TokenCollectionApi.as_view(), name="api-tokens"),
+    path("tokens/<int:pk>/revoke/", auth.TokenRevokeApi.as_view(), name="api-token-revoke"),
     # Items
     path("items/", items.ItemCollectionApi.as_view(), name="api-items"),
     path("items/bulk/", items.ItemBulkCreateApi.as_view(), name="api-items-bulk"),

@@ -341,17 +341,18 @@ class AppStack:
 SEED = """
 import json
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
 from labeling.models import Category
 from labeling.roles import REVIEWER, TAXONOMY_ADMIN
-from tests.factories import ItemFactory, TaxonomyVersionFactory, UserFactory, make_tree
+from tests.factories import (
+    ItemFactory, TaxonomyVersionFactory, UserFactory, api_token_for, make_tree,
+)
 from tests.conftest import SMALL_TREE
 version = TaxonomyVersionFactory(taxonomy__name="Shop")
 make_tree(version, SMALL_TREE)
 leaves = list(Category.objects.filter(version=version, is_leaf=True).order_by("path"))
 items = [ItemFactory(title=f"{leaf.name} item {i}") for leaf in leaves for i in range(PER_LEAF)]
 user = UserFactory(username="drill", roles=[REVIEWER, TAXONOMY_ADMIN])
-token = Token.objects.create(user=user).key
+token = api_token_for(user, name="fault drill")
 print(json.dumps({
     "version": version.pk,
     "token": token,

@@ -21,7 +21,6 @@ from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -30,6 +29,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from tests.factories import api_token_for
 from tests.labeling.review_data import make_queue
 
 # About 30 operations: this many requests each keeps the whole run well under a minute.
@@ -67,7 +67,7 @@ def _keep_the_test_connection():
 @pytest.fixture
 def admin_token(bob, version, tree) -> str:
     make_queue(version, tree, n=2)  # items, predictions and an active model to find by id
-    return Token.objects.create(user=bob).key
+    return api_token_for(bob)
 
 
 def test_every_schema_operation_is_fuzzed():

@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 from django.test import override_settings
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from labeling.api.permissions import REVIEWER_REQUIRED, TAXONOMY_ADMIN_REQUIRED
-from labeling.models import Item, Label
-from tests.factories import ItemFactory
+from labeling.models import ApiToken, Item, Label
+from tests.factories import ItemFactory, api_token_for
 
 PASSWORD = "correct horse battery staple"  # UserFactory's
 CSRF_SECRET = "abcdefghijklmnopqrstuvwxyzABCDEF"  # any 32 letters are a valid CSRF secret
@@ -49,7 +48,7 @@ def label_payload(tree):
 
 def test_every_operation_refuses_anonymous_callers_with_401_and_a_token_challenge(db):
     operations = [op for op in schema_operations() if op[0] != "/api/token/"]
-    assert len(operations) == 27  # so that a schema that lost its paths cannot pass
+    assert len(operations) == 30  # so that a schema that lost its paths cannot pass
     for path, method in operations:
         response = call(APIClient(), method, path)
         assert response.status_code == 401, (method, path)
@@ -61,7 +60,7 @@ def test_every_operation_refuses_a_user_without_a_role_with_403(charlie):
     client = APIClient()
     client.force_login(charlie)
     for path, method in schema_operations():
-        if path == "/api/token/":
+        if path.startswith("/api/token"):  # getting and managing one's tokens needs no role
             continue
         response = call(client, method, path)
         assert response.status_code == 403, (method, path)
@@ -105,7 +104,7 @@ def test_session_auth_accepts_an_unsafe_request_with_csrf_token(alice, label_pay
 
 def test_token_auth_needs_no_csrf_token(alice, label_payload):
     client = APIClient(enforce_csrf_checks=True)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(alice)}")
     response = client.post("/api/labels/", label_payload, format="json")
     assert response.status_code == 201
     label = Label.objects.get()
@@ -122,14 +121,14 @@ def test_an_unknown_token_is_a_401(db):
 
 def test_the_token_of_a_user_without_a_role_is_refused_with_403(charlie):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=charlie).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(charlie)}")
     response = client.get("/api/items/")
     assert response.status_code == 403
     assert response.json() == {"detail": REVIEWER_REQUIRED}
 
 
 def test_the_token_of_a_deactivated_user_is_refused(alice):
-    key = Token.objects.create(user=alice).key
+    key = api_token_for(alice)
     alice.is_active = False
     alice.save()
     client = APIClient()
@@ -137,16 +136,23 @@ def test_the_token_of_a_deactivated_user_is_refused(alice):
     assert client.get("/api/items/").json() == {"detail": "User inactive or deleted."}
 
 
-def test_the_token_endpoint_trades_a_password_for_the_users_token(alice):
+def test_the_token_endpoint_trades_a_password_for_a_new_token(alice):
     response = APIClient().post(
         "/api/token/", {"username": "alice", "password": PASSWORD}, format="json"
     )
-    assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=alice).key}
+    assert response.status_code == 201
+    token = response.json()["token"]
+    row = ApiToken.objects.get(user=alice)
+    assert (row.pk, row.name, row.expires_at) == (response.json()["id"], "password login", None)
+    assert row.digest != token and token not in (row.digest, row.prefix)
     again = APIClient().post(
         "/api/token/", {"username": "alice", "password": PASSWORD}, format="json"
     )
-    assert again.json() == response.json()  # the same token, not a new one each time
+    assert again.json()["token"] != token  # stored hashed: each call makes a new one
+    for key in (token, again.json()["token"]):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert client.get("/api/items/").status_code == 200
 
 
 def test_the_token_endpoint_refuses_a_wrong_password_or_a_missing_field(alice):
@@ -157,7 +163,7 @@ def test_the_token_endpoint_refuses_a_wrong_password_or_a_missing_field(alice):
     assert wrong.json() == {"non_field_errors": ["Unable to log in with provided credentials."]}
     missing = APIClient().post("/api/token/", {"username": "alice"}, format="json")
     assert missing.json() == {"password": ["This field is required."]}
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
     assert APIClient().get("/api/token/").status_code == 405
 
 
