@@ -6,6 +6,11 @@ bulk inserts and updates. A re-imported unchanged row is a no-op (same content h
 re-imported label equal to the item's current one writes nothing. If a chunk fails
 unexpectedly it rolls back and is retried row by row, so one bad row cannot drop its
 neighbours.
+
+Every physical line is accounted for: the summary counts the lines read, and when rows and
+lines differ it says why (records with quoted line breaks, blank lines). A record over
+several lines whose field holds what looks like a row of its own (an unclosed quote that
+swallowed the rows after it, see ``spans``) is a row error naming its first and last line.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from tqdm import tqdm
 from labeling.models import Category, Item, Taxonomy, TaxonomyVersion
 from labeling.services import dispatch
 from labeling.services.catalog_import.reader import (
+    ReadStats,
+    Record,
     count_lines,
     csv_header,
     detect_format,
@@ -64,7 +71,11 @@ class CatalogImportError(ServiceError):
 @dataclass
 class ImportSummary:
     path: Path
-    rows: int = 0
+    rows: int = 0  # records read (one per line, unless a record has quoted line breaks)
+    lines: int = 0  # physical lines read, a CSV header not counted
+    multiline: int = 0  # records over several lines
+    continuation_lines: int = 0  # their lines after the first
+    blank_lines: int = 0
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -95,6 +106,7 @@ class ImportSummary:
             f"  created {self.created:,}, updated {self.updated:,}, unchanged {self.unchanged:,}, "
             f"labels written {self.labels_written:,}, errors {len(self.errors):,}",
         ]
+        lines += self._line_accounting()
         if self.images:
             lines.append(f"  images {self.images:,} ({self.images_per_second:,.0f} images/s)")
         for error in self.errors[:REPORTED_ERRORS]:
@@ -104,6 +116,21 @@ class ImportSummary:
         if self.errors_file:
             lines.append(f"  errors written to {self.errors_file}")
         return lines
+
+    def _line_accounting(self) -> list[str]:
+        """Why the rows are not one per line, when they are not (nothing when they are)."""
+        if self.rows == self.lines:
+            return []
+        out = [f"  {self.rows:,} rows on {self.lines:,} lines:"]
+        if self.multiline:
+            word = "record spans" if self.multiline == 1 else "records span"
+            out.append(
+                f"    {self.multiline:,} {word} several lines (quoted line breaks, "
+                f"{self.continuation_lines:,} lines after their first)"
+            )
+        if self.blank_lines:
+            out.append(f"    {self.blank_lines:,} blank lines skipped")
+        return out
 
 
 def catalog_import(*, path: str | Path, options: ImportOptions | None = None) -> ImportSummary:
@@ -122,16 +149,19 @@ def catalog_import(*, path: str | Path, options: ImportOptions | None = None) ->
         categories=categories,
         version_label=str(version) if version else "",
         images_root=_images_root(path, options),
+        header=csv_header(path) if fmt == "csv" else (),
     )
     summary = ImportSummary(path=path)
     started = time.perf_counter()
-    records = read_csv(path) if fmt == "csv" else read_jsonl(path)
+    stats = ReadStats()
+    records = read_csv(path, stats) if fmt == "csv" else read_jsonl(path, stats)
     show = options.progress and sys.stderr.isatty()
     total = count_lines(path) - (fmt == "csv") if show else None
     with tqdm(total=total, disable=not show, file=sys.stderr, unit=" rows", mininterval=0.5) as bar:
         for chunk in _chunks(records, preparer, summary, options.chunk_size, bar):
             _chunk_import(chunk, summary, version=version, options=options)
     summary.seconds = time.perf_counter() - started
+    summary.lines, summary.blank_lines = stats.lines, stats.blank
     summary.images = preparer.images_stored
     if summary.created or summary.updated:
         # Every chunk has committed: one task encodes whatever has no embedding yet.
@@ -200,8 +230,7 @@ def _chunks(
 ) -> Iterator[list[PreparedRow]]:
     chunk: list[PreparedRow] = []
     for record in records:
-        summary.rows += 1
-        bar.update(1)
+        bar.update(_count(record, summary))
         row = preparer.prepare(record)
         if isinstance(row, RowError):
             summary.errors.append(row)
@@ -212,6 +241,16 @@ def _chunks(
             chunk = []
     if chunk:
         yield chunk
+
+
+def _count(record: Record, summary: ImportSummary) -> int:
+    """Count ``record`` in the summary; the number of lines it took (for the progress bar)."""
+    summary.rows += 1
+    if not record.spans_lines:
+        return 1
+    summary.multiline += 1
+    summary.continuation_lines += record.last_line - record.line
+    return record.last_line - record.line + 1
 
 
 def _keep(options: ImportOptions) -> frozenset[str]:
@@ -255,7 +294,7 @@ def _write_failed(row: PreparedRow, error: Exception) -> RowError:
     if row.image_is_new and name and not Item.objects.filter(image=name).exists():
         default_storage.delete(name)
     reason = CATALOG_ROW_WRITE_FAILED.format(error=error)
-    return RowError(row.line, row.fields.external_id, "", reason)
+    return RowError(row.line, row.fields.external_id, "", reason, row.last_line)
 
 
 def _errors_write(path: Path, options: ImportOptions, errors: list[RowError]) -> Path:
@@ -277,7 +316,8 @@ def _errors_write(path: Path, options: ImportOptions, errors: list[RowError]) ->
 def _errors_csv(target: Path, errors: list[RowError]) -> Path:
     with target.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["line", "id", "field", "reason"])
+        writer.writerow(["line", "last_line", "id", "field", "reason"])
         for error in errors:
-            writer.writerow([error.line, error.external_id, error.field, error.reason])
+            last = max(error.last_line, error.line)
+            writer.writerow([error.line, last, error.external_id, error.field, error.reason])
     return target

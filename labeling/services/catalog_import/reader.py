@@ -2,7 +2,10 @@
 
 Files are read as bytes and decoded line by line (UTF-8, a leading BOM dropped), so one line
 in another encoding becomes one reported bad row instead of an exception that stops the
-import. Line numbers are physical lines: the CSV header is line 1.
+import. Line numbers are physical lines: the CSV header is line 1. A CSV record with quoted
+line breaks spans several lines (``Record.line`` to ``Record.last_line``); ``ReadStats``
+counts the lines read, so every physical line is accounted for: it is a record's first
+line, a continuation of a record, or blank.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ READER_INVALID_JSON = "invalid JSON: {error}"
 READER_NOT_OBJECT = "a JSON line must be an object, not {kind}"
 READER_TOO_MANY_FIELDS = "the row has {count} fields but the header has {expected}"
 READER_CSV_ERROR = "unreadable CSV row: {error}"
+DELIMITER = ","  # the csv module's default dialect (excel), which read_csv uses
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,20 @@ class Record:
     line: int
     data: dict[str, Any] | None
     error: str = ""
+    last_line: int = 0  # the record's last physical line; 0: the same as ``line``
+
+    @property
+    def spans_lines(self) -> bool:
+        return self.last_line > self.line
+
+
+@dataclass
+class ReadStats:
+    """Filled in while a file is read: its physical lines (a CSV header not counted) and the
+    blank ones among them (skipped, no record)."""
+
+    lines: int = 0
+    blank: int = 0
 
 
 def detect_format(path: Path) -> str:
@@ -56,10 +74,11 @@ def csv_header(path: Path) -> list[str]:
     return [name.strip() for name in first]
 
 
-def read_csv(path: Path) -> Iterator[Record]:
+def read_csv(path: Path, stats: ReadStats | None = None) -> Iterator[Record]:
+    stats = stats if stats is not None else ReadStats()
     bad_lines: set[int] = set()
     with path.open("rb") as handle:
-        reader = csv.reader(_decoded(handle, bad_lines))
+        reader = csv.reader(_decoded(handle, bad_lines), delimiter=DELIMITER)
         header = [name.strip() for name in next(reader, [])]
         while True:
             start = reader.line_num + 1
@@ -68,32 +87,44 @@ def read_csv(path: Path) -> Iterator[Record]:
             except StopIteration:
                 return
             except csv.Error as error:
-                yield Record(start, None, READER_CSV_ERROR.format(error=error))
+                message = READER_CSV_ERROR.format(error=error)
+                yield Record(start, None, message, last_line=reader.line_num)
                 continue
+            finally:
+                stats.lines = max(reader.line_num - 1, 0)
             if values:
                 yield _csv_record(start, reader.line_num, header, values, bad_lines)
+            else:
+                stats.blank += 1
 
 
 def _csv_record(
     start: int, end: int, header: list[str], values: list[str], bad_lines: set[int]
 ) -> Record:
     if any(number in bad_lines for number in range(start, end + 1)):
-        return Record(start, None, READER_UNDECODABLE)
+        return Record(start, None, READER_UNDECODABLE, last_line=end)
+    data = dict(zip(header, values, strict=False))
     if len(values) > len(header):
         # The fields are kept (the extra ones dropped) only so the report can name the row's id.
         message = READER_TOO_MANY_FIELDS.format(count=len(values), expected=len(header))
-        return Record(start, dict(zip(header, values, strict=False)), message)
-    return Record(start, dict(zip(header, values, strict=False)))
+        return Record(start, data, message, last_line=end)
+    return Record(start, data, last_line=end)
 
 
-def read_jsonl(path: Path) -> Iterator[Record]:
+def read_jsonl(path: Path, stats: ReadStats | None = None) -> Iterator[Record]:
+    """One record per non-blank line: a JSON string cannot hold a raw line break, so an
+    object split over lines is one invalid-JSON error per line, never a merged record."""
+    stats = stats if stats is not None else ReadStats()
     bad_lines: set[int] = set()
     with path.open("rb") as handle:
         for number, text in enumerate(_decoded(handle, bad_lines), start=1):
+            stats.lines = number
             if number in bad_lines:
                 yield Record(number, None, READER_UNDECODABLE)
             elif text.strip():
                 yield _json_record(number, text)
+            else:
+                stats.blank += 1
 
 
 def _json_record(number: int, text: str) -> Record:

@@ -8,6 +8,7 @@ says where to free space; nothing of the row is written and no partial file stay
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from django.conf import settings
 
 from labeling.models import Category
 from labeling.services.catalog_import.reader import Record
+from labeling.services.catalog_import.spans import SpanCheck
 from labeling.services.items import (
     ItemError,
     ItemFields,
@@ -34,6 +36,9 @@ ROW_IMAGE_NOT_FILE = "the image path {path!r} is not a regular file"
 ROW_IMAGE_UNREADABLE = "the image file {path!r} cannot be read: {error}"
 ROW_IMAGE_TOO_LARGE = "the image file {path!r} is too large: {size:,} bytes (limit {limit:,})"
 ROW_VALUE_NOT_TEXT = "expected text, got {kind}"
+ROW_TITLE_LINE_BREAK = (
+    "a title is one line, but this one has a line break (a quoted line break in CSV, \\n in JSON)"
+)
 
 
 @dataclass(frozen=True)
@@ -63,10 +68,17 @@ class RowError:
     external_id: str
     field: str
     reason: str
+    last_line: int = 0  # a record over several lines: its last one (0: one line)
+
+    @property
+    def lines(self) -> str:
+        """``"3"``, or ``"3–5"`` for a record over several physical lines."""
+        return f"{self.line}–{self.last_line}" if self.last_line > self.line else str(self.line)
 
     def describe(self) -> str:
         """One line for the summary: where, which id, which column, why."""
-        where = f"line {self.line}" + (f" (id {self.external_id})" if self.external_id else "")
+        where = ("lines " if self.last_line > self.line else "line ") + self.lines
+        where += f" (id {self.external_id})" if self.external_id else ""
         return f"{where}: " + (f"{self.field}: " if self.field else "") + self.reason
 
 
@@ -74,6 +86,7 @@ class RowError:
 class PreparedRow:
     line: int
     fields: ItemFields
+    last_line: int = 0
     category: Category | None = None
     # True when this row's image file was written by this import (not reused): if the row
     # then fails to reach the database, the file is removed again.
@@ -97,8 +110,10 @@ class RowPreparer:
         categories: dict[str, Category],
         version_label: str,
         images_root: Path,
+        header: Sequence[str] = (),
     ) -> None:
         self.options = options
+        self.spans = SpanCheck(header=header, id_col=options.id_col)
         self.categories = categories
         self.version_label = version_label
         self.images_root = images_root.resolve()
@@ -110,15 +125,23 @@ class RowPreparer:
     def prepare(self, record: Record) -> PreparedRow | RowError:
         data = record.data or {}
         external_id = str(_as_id(data.get(self.options.id_col)))
-        if record.error:
-            return RowError(record.line, external_id, "", record.error)
+        swallowed = self.spans.check(record)
+        if record.error or swallowed:
+            column, reason = swallowed or ("", record.error)
+            return RowError(record.line, external_id, column, reason, record.last_line)
         try:
-            return self._prepare(record.line, data)
+            row = self._prepare(record.line, data)
         except _Refused as refused:
-            return RowError(record.line, external_id, refused.column, refused.reason)
+            return RowError(
+                record.line, external_id, refused.column, refused.reason, record.last_line
+            )
+        row.last_line = record.last_line
+        return row
 
     def _prepare(self, line: int, data: dict[str, Any]) -> PreparedRow:
         fields = self._fields(data)
+        if "\n" in fields.title or "\r" in fields.title:
+            raise _Refused(self.options.title_col, ROW_TITLE_LINE_BREAK)
         first = self.seen.get(fields.external_id)
         if first is not None:
             message = ROW_DUPLICATE_ID.format(external_id=fields.external_id, first=first)

@@ -74,7 +74,13 @@ def test_the_errors_file_lists_each_bad_row(tree, catalog, tmp_path):
     )
     with target.open(newline="") as handle:
         assert list(csv.DictReader(handle)) == [
-            {"line": "3", "id": "B", "field": "name", "reason": ITEM_TITLE_REQUIRED}
+            {
+                "line": "3",
+                "last_line": "3",
+                "id": "B",
+                "field": "name",
+                "reason": ITEM_TITLE_REQUIRED,
+            }
         ]
     assert f"errors written to {target}" in output
 
@@ -129,3 +135,32 @@ def test_a_missing_column_fails_with_the_columns_it_has(tree, catalog):
         CommandError, match="no column\\(s\\) id, title; its columns are: sku, name, desc"
     ):
         run(catalog)
+
+
+def test_an_unclosed_quote_is_one_error_naming_the_lines_it_joined(db, tmp_path):
+    path = tmp_path / "broken.csv"
+    path.write_text(
+        'id,title,desc,a,b\nA1,First,,,\nX1,"unterminated quote title,desc,,\n'
+        "B10,Row after broken quote,,,\n",
+        encoding="utf-8",
+    )
+    output = run(path, "--quiet")
+    assert "created 1, updated 0, unchanged 0, labels written 0, errors 1" in output
+    assert "  lines 3–4 (id X1): title: lines 3–4 were read as one row, but line 4" in output
+    assert "  2 rows on 3 lines:" in output
+    assert list(Item.objects.values_list("external_id", flat=True)) == ["A1"]
+
+
+def test_quoted_line_breaks_are_imported_and_counted_in_the_summary(db, tmp_path):
+    path = tmp_path / "paragraphs.csv"
+    path.write_text(
+        'id,title,desc\nA1,Shirt,"Soft, warm.\nWashable, 30 degrees."\nB2,Cap,"One\n\nTwo"\n'
+        "C3,Jeans,\n",
+        encoding="utf-8",
+    )
+    output = run(path, "--description-col", "desc", "--quiet")
+    assert "created 3, updated 0, unchanged 0, labels written 0, errors 0" in output
+    assert "  3 rows on 6 lines:" in output
+    assert "    2 records span several lines (quoted line breaks, 3 lines after their first)" in (
+        output
+    )

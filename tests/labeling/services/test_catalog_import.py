@@ -11,7 +11,7 @@ from PIL import Image
 
 from labeling.models import Item, Label
 from labeling.services import catalog_import as svc
-from labeling.services.catalog_import import reader, rows, writer
+from labeling.services.catalog_import import reader, rows, spans, writer
 from labeling.services.items import (
     ITEM_EXTERNAL_ID_REQUIRED,
     ITEM_IMAGE_INVALID,
@@ -207,7 +207,7 @@ def import_with_bad_row(tmp_path, images, bad, **changes):
 
 
 def error_row(id_, field, reason, line="3"):
-    return [{"line": line, "id": id_, "field": field, "reason": reason}]
+    return [{"line": line, "last_line": line, "id": id_, "field": field, "reason": reason}]
 
 
 def test_a_row_without_an_id_is_reported(tree, tmp_path, images):
@@ -398,6 +398,125 @@ def test_an_image_an_existing_item_uses_is_kept_when_another_row_fails(
     )
     assert errors_of(summary) == error_row("B", "", "the row could not be written: boom", line="2")
     assert default_storage.exists(Item.objects.get(external_id="A").image.name)
+
+
+# -- every physical line accounted for --------------------------------------------------------
+
+PLAIN = "sku,name,desc,colour,size\n"
+
+
+def import_text(tmp_path, text, name="catalog.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    opts = svc.ImportOptions(id_col="sku", title_col="name", description_col="desc", progress=False)
+    return svc.catalog_import(path=path, options=opts)
+
+
+def balanced(summary):
+    """Each line read is a record's first line, a continuation of one, or blank."""
+    return summary.rows + summary.continuation_lines + summary.blank_lines == summary.lines
+
+
+def test_an_unclosed_quote_that_swallows_the_next_row_is_an_error_naming_both_lines(db, tmp_path):
+    summary = import_text(
+        tmp_path,
+        PLAIN + 'A1,First,,,\nX1,"unterminated quote title,desc,,\nB10,Row after broken quote,,,\n',
+    )
+    reason = spans.SPAN_ROW_INSIDE_FIELD.format(first=3, last=4, at=4)
+    assert errors_of(summary) == [
+        {"line": "3", "last_line": "4", "id": "X1", "field": "name", "reason": reason}
+    ]
+    assert list(Item.objects.values_list("external_id", flat=True)) == ["A1"]
+    assert f"  lines 3–4 (id X1): name: {reason}" in summary.report()
+    assert (summary.rows, summary.created, summary.lines, summary.multiline) == (2, 1, 3, 1)
+    assert balanced(summary)
+
+
+def test_a_quote_closed_rows_later_is_one_error_over_every_line_it_joined(db, tmp_path):
+    text = PLAIN + 'X1,"broken,,,\nB10,Short\nC7,"Closed here",,,\nD4,Fine,,,\n'
+    summary = import_text(tmp_path, text)
+    reason = spans.SPAN_ROW_INSIDE_FIELD.format(first=2, last=4, at=3)
+    assert [(e.line, e.last_line, e.field, e.reason) for e in summary.errors] == [
+        (2, 4, "name", reason)
+    ]
+    assert list(Item.objects.values_list("external_id", flat=True)) == ["D4"]
+    assert balanced(summary) and summary.lines == 4
+
+
+def test_a_quote_never_closed_swallows_up_to_the_end_and_is_reported(db, tmp_path):
+    summary = import_text(tmp_path, PLAIN + 'A1,One,,,\nX1,Two,"broken\nB1,Three\nC1,Four\n')
+    assert [(e.line, e.last_line, e.field) for e in summary.errors] == [(3, 5, "desc")]
+    assert (summary.rows, summary.created, summary.lines) == (2, 1, 4)
+
+
+def test_a_full_width_row_is_recognised_even_when_its_id_has_a_new_shape(db, tmp_path):
+    text = PLAIN + 'X-1,"broken,,,\nB10,Next row,blue,M,\n'
+    summary = import_text(tmp_path, text)
+    assert summary.errors[0].reason == spans.SPAN_ROW_INSIDE_FIELD.format(first=2, last=3, at=3)
+
+
+def test_quoted_line_breaks_in_prose_import_and_the_summary_says_why_lines_differ(db, tmp_path):
+    desc = "Soft cotton, machine washable.\n\nMade in Portugal, 2021, by hand.\n12, 14 and 16 cm"
+    text = PLAIN + f'A1,Shirt,"{desc}",blue,M\nB2,Jeans,,,\n\nC3,"Cap ",,,\n'
+    summary = import_text(tmp_path, text)
+    assert summary.errors == []
+    assert Item.objects.get(external_id="A1").description == desc
+    assert (summary.rows, summary.lines, summary.multiline, summary.blank_lines) == (3, 7, 1, 1)
+    assert balanced(summary)
+    report = summary.report()
+    assert "  3 rows on 7 lines:" in report
+    assert "    1 record spans several lines (quoted line breaks, 3 lines after their first)" in (
+        report
+    )
+    assert "    1 blank lines skipped" in report
+
+
+def test_one_row_per_line_says_nothing_about_lines(tree, tmp_path):
+    summary = svc.catalog_import(
+        path=write_csv(tmp_path, [good("A"), good("B")]), options=options()
+    )
+    assert (summary.rows, summary.lines) == (2, 2)
+    assert not any("lines" in line for line in summary.report())
+
+
+def test_a_title_with_a_line_break_is_an_error_naming_both_lines(db, tmp_path):
+    summary = import_text(tmp_path, PLAIN + 'A1,"Blue\nshirt",,,\nB2,Jeans,,,\n')
+    assert [(e.line, e.last_line, e.field, e.reason) for e in summary.errors] == [
+        (2, 3, "name", rows.ROW_TITLE_LINE_BREAK)
+    ]
+    assert f"  lines 2–3 (id A1): name: {rows.ROW_TITLE_LINE_BREAK}" in summary.report()
+    assert list(Item.objects.values_list("external_id", flat=True)) == ["B2"]
+
+
+def test_json_lines_are_one_record_each_and_a_title_with_a_line_break_is_refused(db, tmp_path):
+    text = '{"id": "A", "title": "One"}\n\n{"id": "B", "title": "Two\\nlines"}\n{"id": "C",\n"title": "x"}\n'
+    path = tmp_path / "c.jsonl"
+    path.write_text(text, encoding="utf-8")
+    summary = svc.catalog_import(path=path, options=svc.ImportOptions(progress=False))
+    assert [(e.line, e.last_line, e.field) for e in summary.errors] == [
+        (3, 0, "title"), (4, 0, ""), (5, 0, ""),
+    ]  # fmt: skip
+    assert summary.errors[0].reason == rows.ROW_TITLE_LINE_BREAK
+    assert (summary.rows, summary.lines, summary.blank_lines, summary.multiline) == (4, 5, 1, 0)
+    assert balanced(summary)
+
+
+@pytest.mark.parametrize(
+    ("text", "is_row"),
+    [
+        ("B10,Row after broken quote,,,,,,", True),  # full width, no spaces around fields
+        ("77,Short", True),  # the shape of the ids seen (digits), then the delimiter
+        ("cream, muesli, cakes, desserts, trail mixes, halva, kheer, custard etc.", False),
+        ("Made in Portugal, 2021", False),
+        ("12", False),  # an id shape, but no delimiter after it
+        ("12 cm, 14 cm", False),
+        ("", False),
+    ],
+)
+def test_what_looks_like_a_row_inside_a_field(text, is_row):
+    check = spans.SpanCheck(header=["id", "title", "d", "b", "p", "m", "r", "c"], id_col="id")
+    check.check(reader.Record(2, {"id": "15970", "title": "x"}))
+    assert check.looks_like_row(text) is is_row
 
 
 # -- refused before any row is read -----------------------------------------------------------
