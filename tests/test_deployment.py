@@ -136,8 +136,11 @@ def test_production_redirects_plain_http_except_the_health_check(production):
     assert production["health"] == [200, {"status": "ok", "components": {"database": "ok"}}]
 
 
-def test_every_password_check_goes_through_the_login_throttle(production):
-    assert production["backends"] == ["labeling.login_throttle.ThrottledModelBackend"]
+def test_every_password_check_goes_through_the_login_lockout_first(production):
+    assert production["backends"] == [
+        "labeling.login_lockout.LockoutBackend",
+        "django.contrib.auth.backends.ModelBackend",
+    ]
 
 
 def test_the_web_service_is_health_checked_on_the_health_endpoint():
