@@ -26,16 +26,18 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
 from PIL import Image
 
-from labeling.models import Category, Item, Label, ModelVersion, TaxonomyVersion
+from labeling.models import ApiToken, Category, Item, Label, ModelVersion, TaxonomyVersion
+from labeling.models_tokens import token_prefix
 from labeling.roles import REVIEWER
 from labeling.services.items import item_create
 from labeling.services.labels import label_create
 from labeling.services.taxonomy_drafts import draft_start
 from taxoloop.celery import app as celery_app
-from tests.factories import UserFactory
+from tests.factories import UserFactory, api_token_for
 from tests.labeling.review_data import SHIRTS, make_queue
 
 PUBLIC, STAFF, REVIEWER_ROLE, ADMIN_ROLE = "public", "staff", "reviewer", "taxonomy-admin"
+LOGGED_IN = "logged-in"  # any user, with or without a role (their own API tokens)
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
 # (path regex, role or {method: role, "*": role}); the first match wins.
@@ -52,6 +54,7 @@ ROLE_RULES: list[tuple[str, str | dict[str, str]]] = [
     (r"^/api/items/bulk/$", ADMIN_ROLE),
     (r"^/api/items/(\d+/)?$", {"GET": REVIEWER_ROLE, "*": ADMIN_ROLE}),
     (r"^/api/", REVIEWER_ROLE),
+    (r"^/api/tokens/", LOGGED_IN),
     (r"^/(review/.*|reports/.*|dashboard/|models/|items/\d+/image/)?$", REVIEWER_ROLE),
 ]
 
@@ -80,6 +83,7 @@ class World:
     label: Label
     model: ModelVersion
 
+    token: ApiToken  # alice's: the others revoking it get 404
 
 # -- enumerating URLs -------------------------------------------------------------------------
 
@@ -122,6 +126,7 @@ def _filler(world: World, view: Any, route: str) -> Callable[[str], str]:
         "labels": world.label.pk,
         "model-versions": world.model.pk,
     }
+        "tokens": world.token.pk,
     model_admin = _model_admin(view)
 
     def fill(name: str) -> str:
@@ -193,6 +198,7 @@ def world(version, tree, alice, bob, settings, tmp_path) -> World:
         label=label,
         model=entries[0].model_version,
     )
+        token=ApiToken.objects.get(prefix=token_prefix(api_token_for(alice))),
 
 
 PERSONAS: dict[str, Callable[[], Any]] = {
@@ -214,6 +220,8 @@ def expected(persona: str, role: str, is_api: bool) -> str:
     if persona == "anonymous":
         return "login"
     if persona == "no-role" or (persona == "reviewer" and role == ADMIN_ROLE):
+    if role == LOGGED_IN:
+        return "allow"
         return "deny"
     return "allow"
 

@@ -102,7 +102,6 @@ class TokenObtainApi(ApiView):
     passwords for one username from one address (429)."""
 
     permission_classes = [AllowAny]
-    authentication_classes: list[type] = []
     throttle_classes = [LoginRateThrottle]
 
     class InputSerializer(TokenSpecSerializer):
