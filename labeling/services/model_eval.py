@@ -4,7 +4,22 @@
 labels (``leaf_accuracy``, ``macro_f1``, ``hierarchical_f1``, ``ece``, ``rollup``, …) plus
 ``score`` (hierarchical F1, the promotion criterion: it credits a sibling mistake partly),
 ``score_name``, ``audit`` (the same metrics on the audit slice alone, or None), ``n_eval``,
-``n_audit``, ``n_train`` and ``baseline`` (the active model's score on the same labels).
+``n_audit``, ``n_train``, and, when there was an active model:
+
+- ``baseline``: the active model's figures on the *same* held-out labels (``model``,
+  ``score``, ``leaf_accuracy``, ``macro_f1``; ``error`` when it could not be scored);
+- ``comparison``: the paired bootstrap of the candidate's hierarchical F1 minus the active
+  model's on those labels (``classifier.metrics.paired_bootstrap``, items resampled
+  together): ``difference``, ``low``, ``high`` (the interval at ``confidence``), ``n``,
+  ``resamples``, ``model`` (the active one) and ``margin``;
+- ``common``: ``{"n_eval", "n_audit", "models": {pk: figures}}``, the active model and the
+  few models retired last, scored on the same held-out labels, so the models page can set
+  them side by side on one set instead of each on the set of its own run.
+
+Promotion (``promotion_decision``) rejects a candidate only when it is worse with confidence:
+the upper end of the interval is below ``-PROMOTION_MARGIN`` (default 0). One or two items'
+difference on a few dozen labels is noise, and a rejection leaves the newest labels in no
+active model until the next run.
 
 ``per_node_accuracy`` ``{category key: share}`` (what the taxonomy admin tree shows) and
 ``per_node_support`` ``{category key: items}``: for a node, of the held-out items whose true
@@ -24,7 +39,7 @@ from typing import Any
 import numpy as np
 from django.utils import timezone
 
-from classifier.metrics import ancestor_table, evaluate
+from classifier.metrics import ancestor_table, evaluate, hierarchical_f1_parts, paired_bootstrap
 from classifier.model import HierarchicalClassifier
 from classifier.tree import Tree
 from labeling.models import ModelVersion
@@ -41,11 +56,19 @@ REJECTED = "rejected: {detail}"
 SCORES = (
     "{name} {cand:.4f} vs active model #{active} {base:.4f} on {n} held-out labels ({audit} audit)"
 )
-WORSE = "{scores}: worse by more than the tolerance {tol:g}"
-NOT_WORSE = "{scores}, within the tolerance {tol:g}"
+INTERVAL = "difference {diff:+.4f}, {level:.0%} interval [{low:+.4f}, {high:+.4f}]"
+WORSE = "{scores}; {interval}: worse with confidence (the interval is below {limit:g})"
+NOT_WORSE = "{scores}; {interval}: not worse with confidence"
+NO_COMPARISON = "{scores}; no paired comparison was made"
 NO_EVAL = "no held-out labels to compare with the active model #{active}"
 REPLACES_COLD_START = "no held-out labels; it replaces the cold-start model #{active}"
 BASELINE_FAILED = "the active model #{active} could not be scored ({error})"
+# Models besides the active one scored on each run's held-out labels, newest retired first.
+COMMON_PEERS = 3
+# The paired bootstrap of a promotion: fixed, so a decision can be reproduced.
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_CONFIDENCE = 0.95
+BOOTSTRAP_SEED = 0
 
 
 def model_metrics(
@@ -56,10 +79,17 @@ def model_metrics(
     threshold: float,
 ) -> dict[str, Any]:
     """Every metric of ``model`` on the held-out labels, and on their audit part alone."""
+    proba = model.predict_proba(features) if len(held) else None
+    return proba_metrics(proba, vt, held, threshold)
+
+
+def proba_metrics(
+    proba: np.ndarray | None, vt: VersionTree, held: LabelSet, threshold: float
+) -> dict[str, Any]:
+    """``model_metrics`` from the ``(n, n_leaves)`` probabilities of the held-out items."""
     counts = {"n_eval": len(held), "n_audit": int(held.is_audit.sum())}
-    if not len(held):
+    if proba is None or not len(held):
         return {**counts, "score": None, "score_name": SCORE_NAME, "audit": None}
-    proba = model.predict_proba(features)
     report = evaluate(vt.tree, proba, held.nodes, threshold)
     audit = held.is_audit
     audit_report = (
@@ -105,25 +135,99 @@ def judge(
     held: LabelSet,
     features: dict[str, np.ndarray],
     threshold: float,
+    *,
+    margin: float = 0.0,
 ) -> dict[str, Any]:
-    """The candidate's metrics plus the active model's score on the same held-out labels."""
-    metrics = model_metrics(model, vt, held, features, threshold)
-    metrics["baseline"] = None
-    if active is not None and len(held):
-        try:
-            base = model_metrics(load_model(active), vt, held, features, threshold)
-            metrics["baseline"] = {"model": active.pk, "score": base["score"]}
-        except Exception as error:  # a broken or incompatible artifact must not block training
-            log.warning("active model %s could not be scored", active.pk, exc_info=True)
-            metrics["baseline"] = {"model": active.pk, "score": None, "error": str(error)}
+    """The candidate's metrics, the active model's on the same held-out labels, their paired
+    comparison, and the figures of the active and recently retired models on those labels
+    (module docstring)."""
+    proba = model.predict_proba(features) if len(held) else None
+    metrics = proba_metrics(proba, vt, held, threshold)
+    metrics |= {"baseline": None, "comparison": None, "common": None}
+    if proba is None:
+        return metrics
+    scored = _peer_probas(active, features)
+    if active is not None:
+        base = scored.get(active.pk)
+        if isinstance(base, Exception):
+            metrics["baseline"] = {"model": active.pk, "score": None, "error": str(base)}
+        elif base is not None:
+            metrics["baseline"] = {"model": active.pk, **_figures(vt, held, base, threshold)}
+            metrics["comparison"] = {
+                "model": active.pk,
+                "margin": margin,
+                **paired_comparison(vt.tree, held.nodes, proba, base),
+            }
+    figures = {
+        str(pk): _figures(vt, held, p, threshold)
+        for pk, p in scored.items()
+        if not isinstance(p, Exception)
+    }
+    metrics["common"] = {"n_eval": len(held), "n_audit": metrics["n_audit"], "models": figures}
     return metrics
 
 
+def paired_comparison(
+    tree: Tree, true_nodes: np.ndarray, proba: np.ndarray, base_proba: np.ndarray
+) -> dict[str, Any]:
+    """The paired bootstrap of hierarchical F1 (argmax leaves) of ``proba`` minus
+    ``base_proba`` on the same ``(n,)`` true nodes: ``difference``, ``low``, ``high``, ``n``,
+    ``confidence``, ``resamples``."""
+    num, den = hierarchical_f1_parts(tree, true_nodes, tree.leaves[proba.argmax(1)])
+    base_num, base_den = hierarchical_f1_parts(tree, true_nodes, tree.leaves[base_proba.argmax(1)])
+    return paired_bootstrap(
+        num,
+        base_num,
+        denominator_a=den,
+        denominator_b=base_den,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        confidence=BOOTSTRAP_CONFIDENCE,
+        seed=BOOTSTRAP_SEED,
+    ).as_dict()
+
+
+def _peer_probas(
+    active: ModelVersion | None, features: dict[str, np.ndarray]
+) -> dict[int, np.ndarray | Exception]:
+    """``{pk: (n, n_leaves) probabilities or the error}`` of the active model and the
+    COMMON_PEERS models retired last (their trees are the version's: same taxonomy version)."""
+    if active is None:
+        return {}
+    retired = (
+        ModelVersion.objects.filter(
+            taxonomy_version_id=active.taxonomy_version_id, status=ModelVersion.Status.RETIRED
+        )
+        .exclude(artifact="")
+        .order_by("-promoted_at", "-id")[:COMMON_PEERS]
+    )
+    out: dict[int, np.ndarray | Exception] = {}
+    for peer in [active, *retired]:
+        try:
+            out[peer.pk] = load_model(peer).predict_proba(features)
+        except Exception as error:  # a broken or incompatible artifact must not block training
+            log.warning("model %s could not be scored", peer.pk, exc_info=True)
+            out[peer.pk] = error
+    return out
+
+
+def _figures(
+    vt: VersionTree, held: LabelSet, proba: np.ndarray, threshold: float
+) -> dict[str, Any]:
+    """The few figures the models page compares: score, leaf accuracy, macro-F1."""
+    report = evaluate(vt.tree, proba, held.nodes, threshold)
+    return {
+        "score": report[SCORE_NAME],
+        "leaf_accuracy": report["leaf_accuracy"],
+        "macro_f1": report["macro_f1"],
+    }
+
+
 def promotion_decision(
-    metrics: Mapping[str, Any], active: ModelVersion | None, tolerance: float
+    metrics: Mapping[str, Any], active: ModelVersion | None, margin: float
 ) -> tuple[bool, str]:
-    """Promote unless the candidate scores worse than the active model by more than
-    ``tolerance`` on the same held-out labels; the reason reads as a sentence."""
+    """Promote unless the candidate is worse than the active model with confidence: the
+    upper end of the paired interval of the score difference on the same held-out labels
+    is below ``-margin``. The reason reads as a sentence."""
     if active is None:
         return True, NO_ACTIVE
     baseline = metrics.get("baseline") or {}
@@ -142,9 +246,19 @@ def promotion_decision(
         n=metrics["n_eval"],
         audit=metrics["n_audit"],
     )
-    if metrics["score"] < baseline["score"] - tolerance:
-        return False, REJECTED.format(detail=WORSE.format(scores=scores, tol=tolerance))
-    return True, PROMOTED.format(detail=NOT_WORSE.format(scores=scores, tol=tolerance))
+    comparison = metrics.get("comparison")
+    if not comparison:
+        return True, PROMOTED.format(detail=NO_COMPARISON.format(scores=scores))
+    interval = INTERVAL.format(
+        diff=comparison["difference"],
+        level=comparison["confidence"],
+        low=comparison["low"],
+        high=comparison["high"],
+    )
+    if comparison["high"] < -margin:
+        detail = WORSE.format(scores=scores, interval=interval, limit=-margin if margin else 0)
+        return False, REJECTED.format(detail=detail)
+    return True, PROMOTED.format(detail=NOT_WORSE.format(scores=scores, interval=interval))
 
 
 def promote_model(candidate: ModelVersion, current: ModelVersion | None) -> None:

@@ -196,7 +196,15 @@ def _execute(run: TrainingRun, tracker: _Tracker, config: TrainingConfig) -> Non
     tracker.stage("training", 0.1)
     model = _fit(vt, features, labels, ~held, config, tracker, warm)
     tracker.stage("evaluating", 0.8)
-    metrics = judge(model, active, vt, labels.subset(held), _rows(features, held), config.threshold)
+    metrics = judge(
+        model,
+        active,
+        vt,
+        labels.subset(held),
+        _rows(features, held),
+        config.threshold,
+        margin=config.margin,
+    )
     metrics["n_train"] = int((~held).sum())
     metrics["warm_start"] = warm.metrics() if warm else None
     tracker.stage("saving", 0.9)
@@ -204,7 +212,7 @@ def _execute(run: TrainingRun, tracker: _Tracker, config: TrainingConfig) -> Non
     candidate.metrics, candidate.status = metrics, ModelVersion.Status.CANDIDATE
     candidate.save(update_fields=["metrics", "status"])
     tracker.stage("deciding", 0.95)
-    promote, reason = promotion_decision(metrics, active, config.tolerance)
+    promote, reason = promotion_decision(metrics, active, config.margin)
     reason += WARM_STARTED.format(pk=warm.source_model.pk) if warm else ""
     _conclude(run, candidate, active, promote, reason, tracker)
 

@@ -48,7 +48,7 @@ class TrainingConfig:
     """
 
     min_labels: int
-    tolerance: float
+    margin: float
     threshold: float
     eval_fraction: float
     model_params: Mapping[str, Any]
@@ -62,7 +62,7 @@ class TrainingConfig:
         )
         return cls(
             min_labels=int(conf["MIN_LABELS_TO_TRAIN"]),
-            tolerance=float(conf["PROMOTION_TOLERANCE"]),
+            margin=float(conf["PROMOTION_MARGIN"]),
             threshold=float(conf["DECISION_THRESHOLD"]),
             eval_fraction=float(conf.get("EVAL_FRACTION", DEFAULT_EVAL_FRACTION)),
             model_params=dict(conf.get("MODEL_PARAMS", {})),

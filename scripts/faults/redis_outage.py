@@ -45,7 +45,7 @@ LOOP_SETTINGS = {
     "TAXOLOOP_TRAIN_EVERY_N_LABELS": "6",
     "TAXOLOOP_TRAIN_MAX_LABEL_WAIT_SECONDS": "10",
     "TAXOLOOP_TRAIN_EVERY_MINUTES": "1",
-    "TAXOLOOP_PROMOTION_TOLERANCE": "1",  # the drill is about catching up, not model quality
+    "TAXOLOOP_PROMOTION_MARGIN": "1",  # the drill is about catching up, not model quality
 }
 
 

@@ -232,8 +232,10 @@ TAXOLOOP = {
     # label no finished training has seen is this old (0: off; then N labels or the 10 minutes).
     "TRAIN_MAX_LABEL_WAIT_SECONDS": env.int("TAXOLOOP_TRAIN_MAX_LABEL_WAIT_SECONDS", default=120),
     "MIN_LABELS_TO_TRAIN": env.int("TAXOLOOP_MIN_LABELS_TO_TRAIN", default=20),
-    # A candidate is promoted unless its score is worse than the active model's by more than this.
-    "PROMOTION_TOLERANCE": env.float("TAXOLOOP_PROMOTION_TOLERANCE", default=0.01),
+    # A candidate is promoted unless it is worse than the active model with confidence: the
+    # upper end of the 95 % paired-bootstrap interval of its hierarchical F1 minus the active
+    # model's, on the same held-out labels, is below minus this margin (0: any sure loss).
+    "PROMOTION_MARGIN": env.float("TAXOLOOP_PROMOTION_MARGIN", default=0.0),
     "EMBED_CHUNK_SIZE": env.int("TAXOLOOP_EMBED_CHUNK_SIZE", default=256),
     "RESCORE_CHUNK_SIZE": env.int("TAXOLOOP_RESCORE_CHUNK_SIZE", default=5000),
     # A full rescore is split into up to this many id ranges that workers score in parallel

@@ -95,8 +95,8 @@ def test_the_app_keeps_saving_while_the_broker_is_down_and_training_catches_up_a
     truth = clustered_items(leaves_of(version), 8)
     _label(dict(list(truth.items())[::2]))
     # What is tested is that the work catches up, not whether six more labels make a better
-    # model: with the default tolerance a slightly worse candidate is (rightly) rejected.
-    worker_env.setenv("TAXOLOOP_PROMOTION_TOLERANCE", "1")
+    # model: with the default margin a surely worse candidate is (rightly) rejected.
+    worker_env.setenv("TAXOLOOP_PROMOTION_MARGIN", "1")
     workers()
     before = _train_and_rescore(version, len(truth), wait_for)
     # From here on the label counter requests a training after every 6 ledger rows.
@@ -142,7 +142,7 @@ def test_a_worker_killed_mid_rescore_leaves_the_active_model_and_predictions_who
 ):
     worker_env.setenv("TAXOLOOP_RESCORE_CHUNK_SIZE", "4")
     worker_env.setenv("TAXOLOOP_RESCORE_CHUNK_DELAY", "0.4")  # 12 chunks: ~5 s a rescore
-    worker_env.setenv("TAXOLOOP_PROMOTION_TOLERANCE", "1")  # the second model is promoted
+    worker_env.setenv("TAXOLOOP_PROMOTION_MARGIN", "1")  # the second model is promoted
     version = _shop()
     truth = clustered_items(leaves_of(version), 8)
     _label(dict(list(truth.items())[::2]))

@@ -79,7 +79,7 @@ def _reviewer_sees(client: Client, model: ModelVersion) -> None:
 def test_a_worker_killed_mid_training_is_reaped_and_a_fresh_worker_trains_its_labels(
     slow_worker_env, workers, alice, wait_for
 ):
-    slow_worker_env.setenv("TAXOLOOP_PROMOTION_TOLERANCE", "1")  # the retrained model is promoted
+    slow_worker_env.setenv("TAXOLOOP_PROMOTION_MARGIN", "1")  # the retrained model is promoted
     version = _shop()
     truth = clustered_items(leaves_of(version), 8)
     _label(dict(list(truth.items())[::2]))

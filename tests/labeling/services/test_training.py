@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("small_loop")]
 
 @pytest.fixture(autouse=True)
 def small_models(settings, small_loop):
-    small_models_settings(settings, PROMOTION_TOLERANCE=0.01, TRAIN_EVERY_N_LABELS=5)
+    small_models_settings(settings, PROMOTION_MARGIN=0.0, TRAIN_EVERY_N_LABELS=5)
 
 
 def _labelled(version, per_leaf=10, audit_every=4, seed=0):
@@ -115,9 +115,29 @@ def test_the_candidate_is_compared_with_the_active_model_on_the_same_held_out_la
     labels = current_labels(version, vt)
     held = labels.subset(evaluation_mask(labels, version_id=version.pk, fraction=0.2))
     proba = ml.load_model(first).predict_proba(ml.item_features(held.item_ids))
-    expected = evaluate(vt.tree, proba, held.nodes, 0.85)["hierarchical_f1"]
-    baseline = second.model_version.metrics["baseline"]
-    assert baseline == {"model": first.pk, "score": pytest.approx(expected)}
+    expected = evaluate(vt.tree, proba, held.nodes, 0.85)
+    metrics = second.model_version.metrics
+    figures = {
+        "score": pytest.approx(expected["hierarchical_f1"]),
+        "leaf_accuracy": pytest.approx(expected["leaf_accuracy"]),
+        "macro_f1": pytest.approx(expected["macro_f1"]),
+    }
+    assert metrics["baseline"] == {"model": first.pk, **figures}
+    # The same items for both: the paired difference is the difference of the two scores.
+    comparison = metrics["comparison"]
+    assert comparison["n"] == len(held) == metrics["n_eval"]
+    assert comparison["difference"] == pytest.approx(metrics["score"] - expected["hierarchical_f1"])
+    assert comparison["low"] <= comparison["difference"] <= comparison["high"]
+    assert (comparison["model"], comparison["margin"], comparison["resamples"]) == (
+        first.pk,
+        0.0,
+        2000,
+    )
+    assert metrics["common"] == {
+        "n_eval": len(held),
+        "n_audit": metrics["n_audit"],
+        "models": {str(first.pk): figures},
+    }
     assert second.outcome.startswith(
         f"promoted: hierarchical_f1 {second.model_version.metrics['score']:.4f} vs active model #{first.pk}"
     )
@@ -143,9 +163,10 @@ def test_a_worse_candidate_is_rejected_and_the_active_model_stays(tree, version,
     candidate = run.model_version
     active.refresh_from_db()
     assert (run.status, candidate.status, active.status) == ("succeeded", "rejected", "active")
-    assert candidate.metrics["score"] < candidate.metrics["baseline"]["score"] - 0.01
+    comparison = candidate.metrics["comparison"]
+    assert comparison["high"] < 0 and comparison["n"] == candidate.metrics["n_eval"]
     assert run.outcome.startswith("rejected: hierarchical_f1 ")
-    assert run.outcome.endswith("worse by more than the tolerance 0.01")
+    assert run.outcome.endswith("worse with confidence (the interval is below 0)")
     assert ("rescore_task", (candidate.pk,)) not in sent
 
 
@@ -242,37 +263,86 @@ def test_a_cold_start_model_is_replaced_by_the_first_trained_model(tree, version
     assert run.model_version.metrics["baseline"]["model"] == cold.pk
 
 
-@pytest.mark.parametrize(
-    ("score", "baseline", "promote", "reason"),
-    [
-        (
-            0.80,
-            0.805,
-            True,
-            "promoted: hierarchical_f1 0.8000 vs active model #{a} 0.8050 on 40 held-out labels (10 audit), within the tolerance 0.01",
-        ),
-        (
-            0.79,
-            0.805,
-            False,
-            "rejected: hierarchical_f1 0.7900 vs active model #{a} 0.8050 on 40 held-out labels (10 audit): worse by more than the tolerance 0.01",
-        ),
-        (0.90, None, True, "promoted: the active model #{a} could not be scored (bad artifact)"),
-    ],
-)
-def test_promotion_decision_against_the_tolerance(version, score, baseline, promote, reason):
-    active = ModelVersion.objects.create(taxonomy_version=version, status="active")
-    metrics = {
+def _decision_metrics(active, score, baseline, comparison):
+    return {
         "score": score,
         "score_name": "hierarchical_f1",
-        "n_eval": 40,
+        "n_eval": 63,
         "n_audit": 10,
         "baseline": {"model": active.pk, "score": baseline, "error": "bad artifact"},
+        "comparison": comparison,
     }
-    assert model_eval.promotion_decision(metrics, active, 0.01) == (
-        promote,
-        reason.format(a=active.pk),
+
+
+def _interval(diff, low, high):
+    return {"difference": diff, "low": low, "high": high, "confidence": 0.95, "n": 63}
+
+
+SCORES_63 = "hierarchical_f1 {c:.4f} vs active model #{a} {b:.4f} on 63 held-out labels (10 audit)"
+
+
+@pytest.mark.parametrize(
+    ("score", "baseline", "interval", "margin", "promote", "ending"),
+    [
+        # The case: 0.01 lower on 63 labels, an interval across 0: promoted.
+        (0.80, 0.81, (-0.01, -0.04, 0.0), 0.0, True, "not worse with confidence"),
+        (
+            0.70,
+            0.81,
+            (-0.11, -0.17, -0.05),
+            0.0,
+            False,
+            "worse with confidence (the interval is below 0)",
+        ),
+        # With a margin of 0.1 a loss whose interval reaches above -0.1 is tolerated ...
+        (0.70, 0.81, (-0.11, -0.17, -0.05), 0.1, True, "not worse with confidence"),
+        # ... and one wholly below -0.1 is not.
+        (
+            0.60,
+            0.81,
+            (-0.21, -0.27, -0.15),
+            0.1,
+            False,
+            "worse with confidence (the interval is below -0.1)",
+        ),
+    ],
+)
+def test_promotion_rejects_only_a_candidate_worse_with_confidence(
+    version, score, baseline, interval, margin, promote, ending
+):
+    active = ModelVersion.objects.create(taxonomy_version=version, status="active")
+    metrics = _decision_metrics(active, score, baseline, _interval(*interval))
+    diff, low, high = interval
+    expected = (
+        f"{'promoted' if promote else 'rejected'}: "
+        + SCORES_63.format(c=score, a=active.pk, b=baseline)
+        + f"; difference {diff:+.4f}, 95% interval [{low:+.4f}, {high:+.4f}]: {ending}"
     )
+    assert model_eval.promotion_decision(metrics, active, margin) == (promote, expected)
+
+
+def test_promotion_decision_when_the_active_model_could_not_be_scored(version):
+    active = ModelVersion.objects.create(taxonomy_version=version, status="active")
+    metrics = _decision_metrics(active, 0.9, None, None)
+    assert model_eval.promotion_decision(metrics, active, 0.0) == (
+        True,
+        f"promoted: the active model #{active.pk} could not be scored (bad artifact)",
+    )
+
+
+def test_the_paired_comparison_of_one_lost_item_in_63_promotes(tree, version):
+    # Hand-computed in tests/classifier/metrics/test_paired.py: [-3/63, 0] for accuracy; in
+    # hierarchical F1 a top-level miss on a depth-3 leaf costs 6 of 63 x 6 parts.
+    vt = ml.version_tree(version)
+    shirts = vt.node_of(tree["Apparel > Topwear > Shirts"].pk)
+    sandals = vt.tree.leaf_index[vt.node_of(tree["Footwear > Shoes > Sandals"].pk)]
+    true = np.full(63, shirts)
+    base = np.eye(vt.tree.n_leaves)[np.full(63, vt.tree.leaf_index[shirts])]
+    cand = base.copy()
+    cand[5] = np.eye(vt.tree.n_leaves)[sandals]
+    got = model_eval.paired_comparison(vt.tree, true, cand, base)
+    assert got["difference"] == pytest.approx(-6 / 378) and got["high"] == 0.0
+    assert got["low"] == pytest.approx(-3 * 6 / 378) and got["n"] == 63
 
 
 def test_promotion_decision_without_held_out_labels(version):
@@ -281,15 +351,15 @@ def test_promotion_decision_without_held_out_labels(version):
     )
     trained = ModelVersion.objects.create(taxonomy_version=version, status="retired")
     metrics = {"score": None, "n_eval": 0, "n_audit": 0, "baseline": None}
-    assert model_eval.promotion_decision(metrics, cold, 0.01) == (
+    assert model_eval.promotion_decision(metrics, cold, 0.0) == (
         True,
         f"promoted: no held-out labels; it replaces the cold-start model #{cold.pk}",
     )
-    assert model_eval.promotion_decision(metrics, trained, 0.01) == (
+    assert model_eval.promotion_decision(metrics, trained, 0.0) == (
         False,
         f"rejected: no held-out labels to compare with the active model #{trained.pk}",
     )
-    assert model_eval.promotion_decision(metrics, None, 0.01) == (True, model_eval.NO_ACTIVE)
+    assert model_eval.promotion_decision(metrics, None, 0.0) == (True, model_eval.NO_ACTIVE)
 
 
 def test_the_reaper_fails_runs_without_a_recent_heartbeat(version, settings):
@@ -396,3 +466,18 @@ def test_enqueue_logs_and_swallows_a_broker_that_is_down(monkeypatch, caplog):
     with caplog.at_level(logging.ERROR, logger="labeling.services.dispatch"):
         assert dispatch.enqueue_now("train_model_task", 42) is False
     assert "could not enqueue train_model_task(42,)" in caplog.text
+
+
+def test_the_active_and_the_recently_retired_models_are_scored_on_the_same_labels(
+    tree, version, sent
+):
+    _labelled(version)
+    first = _run(version).model_version
+    second = _run(version).model_version
+    third = _run(version).model_version
+    common = third.metrics["common"]
+    assert set(common["models"]) == {str(first.pk), str(second.pk)}
+    assert common["n_eval"] == third.metrics["n_eval"]
+    assert common["models"][str(second.pk)] == {
+        k: third.metrics["baseline"][k] for k in ("score", "leaf_accuracy", "macro_f1")
+    }
