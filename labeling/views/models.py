@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from labeling.models import ModelVersion, RescoreJob, TaxonomyVersion, TrainingRun
 from labeling.roles import is_taxonomy_admin
-from labeling.selectors.models import model_version_list
+from labeling.selectors.models import CommonSet, common_held_out_set, model_version_list
 from labeling.selectors.taxonomy import current_version
 from labeling.views.access import reviewer_required, taxonomy_admin_required
 
@@ -32,7 +32,12 @@ TRAINING_COALESCED = (
 
 @dataclass(frozen=True)
 class ModelRow:
-    """One model version as the page shows it (figures already picked out of ``metrics``)."""
+    """One model version as the page shows it (figures already picked out of ``metrics``).
+
+    ``common_*`` are on the page's common held-out set (None: the model was not scored on
+    it); ``accuracy`` … ``audit_accuracy`` on the ``own_n`` labels its own run held out;
+    ``comparison`` is the paired interval against the model active when it was judged.
+    """
 
     model: ModelVersion
     accuracy: float | None
@@ -42,6 +47,10 @@ class ModelRow:
     audit_accuracy: float | None
     duration: str
     latency: str
+    own_n: int | None = None
+    common_accuracy: float | None = None
+    common_score: float | None = None
+    comparison: dict[str, Any] | None = None
 
 
 @require_GET
@@ -52,8 +61,10 @@ def model_list(request: HttpRequest) -> HttpResponse:
     if version is not None:
         context |= _runs_context(version)
         if not request.htmx:
-            versions = model_version_list(taxonomy_version_id=version.pk)
-            context["rows"] = [_row(mv) for mv in versions]
+            versions = list(model_version_list(taxonomy_version_id=version.pk))
+            common = common_held_out_set(versions)
+            context["common"] = common
+            context["rows"] = [_row(mv, common) for mv in versions]
     template = f"{TEMPLATE}#training-runs" if request.htmx else TEMPLATE
     return render(request, template, context)
 
@@ -102,9 +113,10 @@ def _rescore_fraction(job: RescoreJob) -> float:
     return min(1.0, done / job.item_count) if job.item_count else 0.0
 
 
-def _row(mv: ModelVersion) -> ModelRow:
+def _row(mv: ModelVersion, common: CommonSet | None) -> ModelRow:
     metrics = mv.metrics or {}
     audit = metrics.get("audit") or {}
+    on_common = common.figures.get(mv.pk, {}) if common is not None else {}
     finished = [r for r in mv.training_runs.all() if r.started_at and r.finished_at]
     latency = mv.promoted_at - mv.newest_label_at if mv.promoted_at and mv.newest_label_at else None
     return ModelRow(
@@ -118,7 +130,23 @@ def _row(mv: ModelVersion) -> ModelRow:
             finished[0].finished_at - finished[0].started_at if finished else None
         ),
         latency=human_duration(latency),
+        own_n=metrics.get("n_eval"),
+        common_accuracy=on_common.get("leaf_accuracy"),
+        common_score=on_common.get("score"),
+        comparison=_signed(metrics.get("comparison")),
     )
+
+
+def _signed(comparison: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The paired interval with its three figures as signed text (``+0.0123``, ``−0.0040``):
+    a difference reads as a gain or a loss at a glance."""
+    if not comparison:
+        return None
+    text = {
+        key: f"{comparison[key]:+.4f}".replace("-", "\u2212")
+        for key in ("difference", "low", "high")
+    }
+    return {**comparison, "text": text}
 
 
 def human_duration(delta: timedelta | None) -> str:

@@ -201,3 +201,101 @@ def test_a_running_rescore_shows_its_progress_over_all_shards_and_the_page_polls
     again = client.get(URL)
     assert again.context["rescores"][0].fraction == 1.0
     assert 'hx-trigger="every 2s"' not in again.content.decode()
+
+
+def _row_html(html, model):
+    row = html[html.index(f'id="model-{model.pk}"') :]
+    return row[: row.index("</tr>")]
+
+
+def _cells(row_html, names):
+    """The text of the cells with the given data-figure names, in that order."""
+    out = []
+    for name in names:
+        at = row_html.index(f'data-figure="{name}"')
+        out.append(row_html[row_html.index(">", at) + 1 : row_html.index("</td>", at)].strip())
+    return out
+
+
+@pytest.fixture
+def compared(version):
+    """The issue's page: a retired model that scored 0.982 on its own (easier, smaller)
+    held-out set, and the active one, 0.958 on its own; the active model's run scored the
+    retired one on the same 60 labels: 0.941."""
+    retired = ModelVersion.objects.create(
+        taxonomy_version=version,
+        status="retired",
+        label_count=150,
+        metrics={"leaf_accuracy": 0.982, "score": 0.99, "n_eval": 40, "n_audit": 8},
+    )
+    active = ModelVersion.objects.create(
+        taxonomy_version=version,
+        status="active",
+        label_count=240,
+        parent=retired,
+        metrics={
+            "leaf_accuracy": 0.958,
+            "score": 0.9712,
+            "macro_f1": 0.9,
+            "n_eval": 60,
+            "n_audit": 12,
+            "comparison": {
+                "model": retired.pk,
+                "difference": 0.0123,
+                "low": -0.004,
+                "high": 0.0311,
+                "n": 60,
+                "confidence": 0.95,
+                "resamples": 2000,
+                "margin": 0.0,
+            },
+            "common": {
+                "n_eval": 60,
+                "n_audit": 12,
+                "models": {
+                    str(retired.pk): {"leaf_accuracy": 0.941, "score": 0.9589, "macro_f1": 0.88}
+                },
+            },
+        },
+    )
+    return retired, active
+
+
+def test_models_are_compared_on_the_common_held_out_set(client, alice, compared):
+    retired, active = compared
+    client.force_login(alice)
+    html = client.get(URL).content.decode()
+    common = ["common-accuracy", "common-hf1"]
+    assert _cells(_row_html(html, active), common) == ["0.958", "0.971"]
+    assert _cells(_row_html(html, retired), common) == ["0.941", "0.959"]
+    # Each model's own figure stays, saying on how many labels it was measured.
+    assert _cells(_row_html(html, active), ["own-accuracy"]) == ["0.958 <small>on 60</small>"]
+    assert _cells(_row_html(html, retired), ["own-accuracy"]) == ["0.982 <small>on 40</small>"]
+    assert f"the 60 held-out labels (12 audit) of model #{active.pk}’s training run" in html
+
+
+def test_the_paired_interval_against_the_model_it_replaced_is_shown(client, alice, compared):
+    retired, active = compared
+    client.force_login(alice)
+    html = client.get(URL).content.decode()
+    assert _cells(_row_html(html, active), ["comparison"]) == [
+        f"+0.0123 <small>[−0.0040, +0.0311] vs #{retired.pk}, n = 60</small>"
+    ]
+    assert _cells(_row_html(html, retired), ["comparison"]) == ["—"]
+
+
+def test_a_model_outside_the_common_set_shows_a_dash_there(client, alice, compared, version):
+    retired, active = compared
+    old = ModelVersion.objects.create(
+        taxonomy_version=version, status="retired", metrics={"leaf_accuracy": 0.99, "n_eval": 9}
+    )
+    ModelVersion.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=1))
+    client.force_login(alice)
+    html = client.get(URL).content.decode()
+    assert _cells(_row_html(html, old), ["common-accuracy", "common-hf1"]) == ["—", "—"]
+
+
+def test_without_a_common_set_the_page_says_so(client, alice, models):
+    client.force_login(alice)
+    html = client.get(URL).content.decode()
+    assert "No model has been scored on a common held-out set yet" in html
