@@ -481,3 +481,19 @@ def test_the_active_and_the_recently_retired_models_are_scored_on_the_same_label
     assert common["models"][str(second.pk)] == {
         k: third.metrics["baseline"][k] for k in ("score", "leaf_accuracy", "macro_f1")
     }
+
+
+def test_a_run_holds_out_or_trains_on_identical_titles_together(tree, version, sent):
+    truth = _labelled(version)
+    for i, item in enumerate(truth):  # two items per title: "Shirts 0" twice, ...
+        item.title = f"{truth[item].name} {i // 2}"
+        item.save(update_fields=["title"])
+    model = _run(version).model_version
+    labels = current_labels(version, ml.version_tree(version))
+    features = ml.item_features(labels.item_ids)
+    held = evaluation_mask(labels, version_id=version.pk, fraction=0.2, vectors=features["text"])
+    assert (model.label_count, model.metrics["n_eval"]) == ((~held).sum(), held.sum())
+    by_title = {}
+    for title, h in zip(labels.titles, held, strict=True):
+        by_title.setdefault(title, set()).add(bool(h))
+    assert all(len(sides) == 1 for sides in by_title.values()) and len(by_title) == 30
