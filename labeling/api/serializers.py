@@ -3,10 +3,13 @@ nested in the view, CONVENTIONS.md). Read-only: nothing here writes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from labeling.models import Item, Label, Prediction
+from labeling.selectors.label_origins import LabelOrigin, label_origins
 
 
 class CategoryRefSerializer(serializers.Serializer):
@@ -22,8 +25,24 @@ class ItemRefSerializer(serializers.Serializer):
     title = serializers.CharField()
 
 
+class LabelListSerializer(serializers.ListSerializer):
+    """Looks up the original decisions behind a page's migrated labels in one go (one query
+    per publish crossed), not once per label."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        labels = list(data.all() if hasattr(data, "all") else data)
+        ids = {label.migrated_from_id for label in labels if label.migrated_from_id}
+        self._context = {**self._context, "label_origins": label_origins(ids=ids)}
+        return super().to_representation(labels)
+
+
 class LabelSerializer(serializers.Serializer):
-    """One ledger line: a decision, or (kind "retraction") the undoing of one."""
+    """One ledger line: a decision, or (kind "retraction") the undoing of one. A label a
+    taxonomy publish carried over shows its original decision's author and source (the
+    ``source`` filter matches the row as written: ``source=migration`` lists those rows)."""
+
+    class Meta:
+        list_serializer_class = LabelListSerializer
 
     id = serializers.IntegerField()
     item = ItemRefSerializer()
@@ -35,9 +54,30 @@ class LabelSerializer(serializers.Serializer):
     model_version = serializers.IntegerField(source="model_version_id", allow_null=True)
     supersedes = serializers.IntegerField(source="supersedes_id", allow_null=True)
     retracts = serializers.IntegerField(source="retracts_id", allow_null=True)
+    migrated_from = serializers.IntegerField(
+        source="migrated_from_id",
+        allow_null=True,
+        help_text="the original label a taxonomy publish carried this one over from (its "
+        "author and source are shown); null for a label written directly",
+    )
     is_audit = serializers.BooleanField()
     note = serializers.CharField()
     created_at = serializers.DateTimeField()
+
+    def to_representation(self, instance: Label) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        origin = self._origin(instance)
+        if origin is not None:
+            data.update(author=origin.author, source=origin.source, migrated_from=origin.label_id)
+        return data
+
+    def _origin(self, label: Label) -> LabelOrigin | None:
+        if not label.migrated_from_id:
+            return None
+        origins = self.context.get("label_origins") or {}
+        if label.migrated_from_id not in origins:  # one label on its own
+            origins = label_origins(ids=[label.migrated_from_id])
+        return origins.get(label.migrated_from_id)
 
 
 class CurrentLabelSerializer(serializers.Serializer):

@@ -11,6 +11,7 @@ from typing import Any
 
 from labeling.models import Category, Item, Label, Prediction, TaxonomyVersion
 from labeling.selectors import version_mapping as vmap
+from labeling.selectors.label_origins import label_origins_in
 
 # -- most confused pairs ----------------------------------------------------------------------
 
@@ -112,6 +113,13 @@ class LedgerLine:
     shown_top: Category | None  # what the model predicted when the label was written
     retracted: bool
     is_current: bool
+    # The decision's own row: the label itself, or for a label a publish carried over
+    # (migrated_from), the original, whose author and source the page shows.
+    origin: Label | None = None
+
+    @property
+    def migrated(self) -> bool:
+        return self.origin is not None and self.origin.pk != self.label.pk
 
 
 @dataclass(frozen=True)
@@ -123,7 +131,8 @@ class ItemLedger:
 
 def item_ledger(*, item_id: int) -> ItemLedger | None:
     """Every ledger line of an item, oldest first: who, when, from where, what the model had
-    predicted then; and the current prediction (with the previous model's top category)."""
+    predicted then; and the current prediction (with the previous model's top category).
+    A migrated line's who and from where are its original decision's (``origin``)."""
     item = Item.objects.select_related("current_label").filter(pk=item_id).first()
     if item is None:
         return None
@@ -134,9 +143,14 @@ def item_ledger(*, item_id: int) -> ItemLedger | None:
     )
     retracted = {lab.retracts_id for lab in labels if lab.retracts_id}
     tops = Category.objects.in_bulk({t for t in map(_top_of, labels) if t is not None})
+    origins = label_origins_in(labels)  # a migration chain stays within its item
     lines = [
         LedgerLine(
-            lab, tops.get(_top_of(lab) or 0), lab.pk in retracted, lab.pk == item.current_label_id
+            lab,
+            tops.get(_top_of(lab) or 0),
+            lab.pk in retracted,
+            lab.pk == item.current_label_id,
+            origins[lab.pk],
         )
         for lab in labels
     ]

@@ -2,17 +2,24 @@
 
 Rows stream from the database (``iterator(chunk_size=2000)``) straight into the output, so
 exporting a million labels needs no more memory than exporting ten.
+
+A label a taxonomy publish carried over (``Label.migrated_from``) keeps the original decision's
+``author`` and ``source``: the migration is provenance, not authorship, and shows in the
+``migrated_from`` column (the original label's id). Origins are looked up per chunk of rows
+(``label_origins``: one query per publish crossed), never per row.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
+from itertools import islice
 from typing import Any, TextIO
 
 from labeling.models import Item, Label
+from labeling.selectors.label_origins import label_origins
 from labeling.services.errors import ServiceError
 
 EXPORT_FORMATS = ("csv", "jsonl")
@@ -29,6 +36,7 @@ CURRENT_COLUMNS = {
     "author": "current_label__author__username",
     "created_at": "current_label__created_at",
     "taxonomy_version": "current_label__taxonomy_version__number",
+    "migrated_from": "current_label__migrated_from_id",  # then the original's id
 }
 LEDGER_COLUMNS = {
     "label_id": "id",
@@ -42,6 +50,7 @@ LEDGER_COLUMNS = {
     "taxonomy_version": "taxonomy_version__number",
     "supersedes_id": "supersedes_id",
     "retracts_id": "retracts_id",
+    "migrated_from": "migrated_from_id",  # then the original's id
     "is_audit": "is_audit",
     "note": "note",
 }
@@ -58,15 +67,31 @@ def labels_current_rows() -> Iterator[dict[str, Any]]:
         .order_by("id")
         .values_list(*CURRENT_COLUMNS.values())
     )
-    for values in queryset.iterator(chunk_size=CHUNK_SIZE):
-        yield dict(zip(CURRENT_COLUMNS, values, strict=True))
+    yield from _with_origins(queryset, CURRENT_COLUMNS)
 
 
 def labels_ledger_rows() -> Iterator[dict[str, Any]]:
     """Every ledger row, retractions included, oldest first."""
     queryset = Label.objects.order_by("id").values_list(*LEDGER_COLUMNS.values())
-    for values in queryset.iterator(chunk_size=CHUNK_SIZE):
-        yield dict(zip(LEDGER_COLUMNS, values, strict=True))
+    yield from _with_origins(queryset, LEDGER_COLUMNS)
+
+
+def _with_origins(queryset: Any, columns: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """The rows as dicts; a migrated label's author and source replaced by its original's,
+    its ``migrated_from`` by the original's id (one lookup per chunk)."""
+    values = queryset.iterator(chunk_size=CHUNK_SIZE)
+    while chunk := [dict(zip(columns, row, strict=True)) for row in islice(values, CHUNK_SIZE)]:
+        yield from _originals(chunk)
+
+
+def _originals(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    rows = list(rows)
+    origins = label_origins(ids={r["migrated_from"] for r in rows if r["migrated_from"]})
+    for row in rows:
+        origin = origins.get(row["migrated_from"]) if row["migrated_from"] else None
+        if origin is not None:
+            row.update(author=origin.author, source=origin.source, migrated_from=origin.label_id)
+        yield row
 
 
 def labels_export(*, stream: TextIO, fmt: str = "csv", ledger: bool = False) -> int:

@@ -15,7 +15,11 @@ from labeling.services.exports import EXPORT_FORMATS, labels_export
 
 
 class Command(BaseCommand):
-    help = "Export the current label of every item, or with --ledger every ledger row."
+    help = (
+        "Export the current label of every item, or with --ledger every ledger row. A label a "
+        "taxonomy publish carried over shows its original author and source; its migrated_from "
+        "column holds the original label's id."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--format", dest="fmt", choices=EXPORT_FORMATS, default="csv")

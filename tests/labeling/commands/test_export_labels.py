@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from labeling.models import Label
 from labeling.services.labels import label_create, label_retract
 from tests.factories import ItemFactory
+from tests.labeling.migration_chain_data import two_publishes
 
 
 @pytest.fixture
@@ -53,3 +54,15 @@ def test_the_ledger_goes_to_standard_output_as_json_lines(labelled):
 def test_an_unwritable_output_fails_with_a_message(labelled, tmp_path):
     with pytest.raises(CommandError, match="No such file or directory"):
         run("--output", tmp_path / "missing" / "labels.csv")
+
+
+def test_labels_carried_over_by_two_publishes_show_who_decided_them(version, tree, alice, bob):
+    chain = two_publishes(version, tree, alice, bob)
+    out, _ = run()
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["external_id"], r["author"], r["source"], r["migrated_from"]) for r in rows] == [
+        ("A", "alice", "review", str(chain.originals["A"].pk)),
+        ("B", "", "import", str(chain.originals["B"].pk)),
+        ("C", "bob", "inline", str(chain.originals["C"].pk)),
+    ]
+    assert "migration" not in {r["source"] for r in rows}

@@ -10,6 +10,7 @@ from labeling.models import Label
 from labeling.services import exports as svc
 from labeling.services.labels import label_create, label_retract
 from tests.factories import ItemFactory
+from tests.labeling.migration_chain_data import two_publishes
 
 SHIRTS = "Apparel > Topwear > Shirts"
 TSHIRTS = "Apparel > Topwear > Tshirts"
@@ -48,6 +49,7 @@ def current_expected(label, blank=""):
         "author": label.author.username if label.author else blank,
         "created_at": label.created_at.isoformat(),
         "taxonomy_version": label.taxonomy_version.number,
+        "migrated_from": blank,
     }
 
 
@@ -125,3 +127,44 @@ def test_an_unknown_format_is_refused(db):
         svc.ExportError, match=r"Unknown export format 'xml'; expected one of csv, jsonl\."
     ):
         svc.labels_export(stream=io.StringIO(), fmt="xml")
+
+
+# -- labels carried over by taxonomy publishes ------------------------------------------------
+
+
+def test_migrated_current_labels_keep_their_original_author_and_source(version, tree, alice, bob):
+    chain = two_publishes(version, tree, alice, bob)
+    count, rows = export("csv")
+    assert count == 3
+    assert {r["taxonomy_version"] for r in rows} == {str(chain.v3.number)}
+    assert [(r["external_id"], r["source"], r["author"], r["migrated_from"]) for r in rows] == [
+        ("A", "review", "alice", str(chain.originals["A"].pk)),
+        ("B", "import", "", str(chain.originals["B"].pk)),
+        ("C", "inline", "bob", str(chain.originals["C"].pk)),
+    ]
+    assert rows[0]["category_path"] == "Apparel > Topwear > Blouses"
+
+
+def test_the_ledger_shows_each_migration_row_with_the_decision_it_carries(
+    version, tree, alice, bob
+):
+    chain = two_publishes(version, tree, alice, bob)
+    _, rows = export("jsonl", ledger=True)
+    by_id = {row["label_id"]: row for row in rows}
+    a_rows = [row for row in rows if row["external_id"] == "A"]
+    assert [(r["source"], r["author"], r["migrated_from"]) for r in a_rows] == [
+        ("review", "alice", None),  # the decision itself
+        ("review", "alice", chain.originals["A"].pk),  # carried into v2
+        ("review", "alice", chain.originals["A"].pk),  # and into v3
+    ]
+    assert by_id[chain.current["C"].pk]["migrated_from"] == chain.originals["C"].pk
+    assert by_id[chain.current["B"].pk]["author"] is None
+
+
+def test_origins_cost_one_query_per_publish_not_per_row(
+    version, tree, alice, bob, django_assert_num_queries
+):
+    two_publishes(version, tree, alice, bob)
+    # one for the rows, then the chains: v3 row -> v2 row -> the original
+    with django_assert_num_queries(3):
+        export("csv")
