@@ -147,3 +147,22 @@ def test_anonymous_callers_get_401(db):
     assert APIClient().get("/api/tokens/").status_code == 401
     assert APIClient().post("/api/tokens/", {"name": "x"}, format="json").status_code == 401
     assert APIClient().post("/api/tokens/1/revoke/").status_code == 401
+
+
+def test_the_password_endpoint_takes_a_name_and_an_expiry(alice):
+    response = APIClient().post(
+        "/api/token/",
+        {
+            "username": "alice",
+            "password": "correct horse battery staple",
+            "name": "laptop",
+            "expires_days": 1,
+        },
+        format="json",
+    )
+    assert response.status_code == 201
+    row = ApiToken.objects.get(pk=response.json()["id"])
+    assert row.name == "laptop"
+    assert abs(row.expires_at - (timezone.now() + timedelta(days=1))) < timedelta(minutes=1)
+    with time_machine.travel(timezone.now() + timedelta(days=1, seconds=1)):
+        assert with_token(response.json()["token"]).get("/api/items/").status_code == 401
