@@ -3,6 +3,7 @@ and of the dashboard (``dashboard:index``), mounted at dashboard/."""
 
 from django.urls import path
 
+import labeling.urls_converters  # noqa: F401 -- registers the <id:...> path converter
 from labeling.views import dashboard, reports
 
 app_name = "reports"
@@ -10,8 +11,8 @@ app_name = "reports"
 urlpatterns = [
     path("", reports.index, name="index"),
     path("confused/", reports.confused, name="confused"),
-    path("items/<int:pk>/", reports.item_ledger, name="item"),
-    path("rows/<int:pk>/", reports.row, name="row"),
+    path("items/<id:pk>/", reports.item_ledger, name="item"),
+    path("rows/<id:pk>/", reports.row, name="row"),
     path("search/", reports.search, name="search"),
     path("correct/", reports.correct, name="correct"),
     path("bulk/", reports.bulk, name="bulk"),

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from labeling.api.parsers import json_depth_exceeds
+from labeling.urls_converters import DB_INT_MAX, DB_INT_MIN, ID_MAX, ID_MIN
 
 ATTRIBUTES_NOT_OBJECT = "Must be a JSON object of names to values."
 
@@ -35,3 +36,25 @@ def optional_bool(help_text: str) -> serializers.BooleanField:
     return serializers.BooleanField(
         required=False, allow_null=True, default=None, help_text=help_text
     )
+
+
+class DbIntegerField(serializers.IntegerField):
+    """An integer the database can store and compare: -2**63 to 2**63 - 1 unless narrowed.
+
+    A bare IntegerField accepts any size; 10**30 then reaches the query, where SQLite cannot
+    bind it (``OverflowError``: a 500) and PostgreSQL compares it as a numeric. Bounded here, an
+    out-of-range value is a 400 naming the parameter, and the schema documents the range.
+    Every integer the API reads (filters, body fields) is one of these.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["min_value"] = max(kwargs.get("min_value", DB_INT_MIN), DB_INT_MIN)
+        kwargs["max_value"] = min(kwargs.get("max_value", DB_INT_MAX), DB_INT_MAX)
+        super().__init__(**kwargs)
+
+
+class IdField(DbIntegerField):
+    """A database id: 1 to 2**63 - 1 (a BigAutoField)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=ID_MIN, max_value=ID_MAX, **kwargs)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.settings import api_settings
+
+from labeling.urls_converters import ID_MAX, ID_MIN
 
 
 @extend_schema_serializer(component_name="ErrorDetail")
@@ -34,6 +38,10 @@ ERROR_RESPONSES: dict[int, OpenApiResponse] = {
     404: OpenApiResponse(ErrorDetailSerializer, description="No such object."),
     429: OpenApiResponse(ErrorDetailSerializer, description="Throttled; retry after the wait."),
 }
+
+# ``<id:pk>`` in a route (labeling.urls_converters); drf-spectacular would call it a string.
+ID_PATH_PARAMETER = re.compile(r"<id:(\w+)>")
+ID_SCHEMA = {"type": "integer", "format": "int64", "minimum": ID_MIN, "maximum": ID_MAX}
 
 
 class ApiAutoSchema(AutoSchema):
@@ -76,16 +84,32 @@ class ApiAutoSchema(AutoSchema):
                 )
         return responses
 
+    def _resolve_path_parameters(self, variables: list[str]) -> list[dict[str, Any]]:
+        parameters = super()._resolve_path_parameters(variables)
+        ids = {_schema_name(name) for name in ID_PATH_PARAMETER.findall(self.path_regex)}
+        for parameter in parameters:
+            if parameter["name"] in ids:
+                parameter["schema"] = dict(ID_SCHEMA)
+        return parameters
+
     def _operation_class(self) -> type:
         method = self.method.lower()
         return getattr(self.view, "operation_classes", {}).get(method, type(self.view))
 
     def _error_codes(self) -> list[int]:
         view_class = self._operation_class()
-        takes_input = self.method != "GET" or hasattr(view_class, "FilterSerializer")
+        # A list's limit and offset are parameters too (labeling.api.pagination).
+        takes_input = self.method != "GET" or any(
+            hasattr(view_class, name) for name in ("FilterSerializer", "pagination_class")
+        )
         codes = [400] if takes_input else []
         if self.get_auth():  # operations open to anyone (the token endpoint) declare auth=[]
             codes += [401, 403]
         if "{" in self.path:
             codes.append(404)
         return [*codes, 429]
+
+
+def _schema_name(name: str) -> str:
+    """The name drf-spectacular gives a path parameter (``pk`` becomes ``id``)."""
+    return "id" if name == "pk" and api_settings.SCHEMA_COERCE_PATH_PK else name

@@ -1,30 +1,34 @@
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
+import labeling.urls_converters  # noqa: F401 -- registers the <id:...> path converter
 from labeling.api.views import (
     auth,
+    docs,
     items,
     labels,
     models,
     not_found,
     predictions,
+    root,
     taxonomy,
     taxonomy_drafts,
 )
 
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("", root.ApiRootApi.as_view(), name="api-root"),
+    path("schema/", docs.SchemaApi.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("token/", auth.TokenObtainApi.as_view(), name="api-token"),
     path("tokens/", auth.TokenCollectionApi.as_view(), name="api-tokens"),
-    path("tokens/<int:pk>/revoke/", auth.TokenRevokeApi.as_view(), name="api-token-revoke"),
+    path("tokens/<id:pk>/revoke/", auth.TokenRevokeApi.as_view(), name="api-token-revoke"),
     # Items
     path("items/", items.ItemCollectionApi.as_view(), name="api-items"),
     path("items/bulk/", items.ItemBulkCreateApi.as_view(), name="api-items-bulk"),
-    path("items/<int:pk>/", items.ItemMemberApi.as_view(), name="api-item"),
+    path("items/<id:pk>/", items.ItemMemberApi.as_view(), name="api-item"),
     path(
-        "items/<int:pk>/prediction/",
+        "items/<id:pk>/prediction/",
         predictions.ItemPredictionApi.as_view(),
         name="api-item-prediction",
     ),
@@ -40,23 +44,23 @@ urlpatterns = [
         name="api-taxonomy-version-current",
     ),
     path(
-        "taxonomy-versions/<int:pk>/",
+        "taxonomy-versions/<id:pk>/",
         taxonomy.TaxonomyVersionDetailApi.as_view(),
         name="api-taxonomy-version",
     ),
     path(
-        "taxonomy-versions/<int:pk>/categories/",
+        "taxonomy-versions/<id:pk>/categories/",
         taxonomy.CategoryListApi.as_view(),
         name="api-taxonomy-version-categories",
     ),
     # Taxonomy drafts (TaxonomyAdmin)
     path(
-        "taxonomies/<int:pk>/drafts/",
+        "taxonomies/<id:pk>/drafts/",
         taxonomy_drafts.DraftCreateApi.as_view(),
         name="api-taxonomy-draft-create",
     ),
     *[
-        path(f"taxonomy-drafts/<int:pk>/{op}/", view.as_view(), name=f"api-taxonomy-draft-{op}")
+        path(f"taxonomy-drafts/<id:pk>/{op}/", view.as_view(), name=f"api-taxonomy-draft-{op}")
         for op, view in (
             ("add", taxonomy_drafts.DraftAddApi),
             ("rename", taxonomy_drafts.DraftRenameApi),
@@ -70,18 +74,18 @@ urlpatterns = [
         )
     ],
     path(
-        "taxonomy-versions/<int:pk>/rollback/",
+        "taxonomy-versions/<id:pk>/rollback/",
         taxonomy_drafts.VersionRollbackApi.as_view(),
         name="api-taxonomy-version-rollback",
     ),
     # Labels
     path("labels/", labels.LabelCollectionApi.as_view(), name="api-labels"),
-    path("labels/<int:pk>/retract/", labels.LabelRetractApi.as_view(), name="api-label-retract"),
+    path("labels/<id:pk>/retract/", labels.LabelRetractApi.as_view(), name="api-label-retract"),
     # Predictions and models
     path("predictions/", predictions.PredictionListApi.as_view(), name="api-predictions"),
     path("model-versions/", models.ModelVersionListApi.as_view(), name="api-model-versions"),
     path(
-        "model-versions/<int:pk>/",
+        "model-versions/<id:pk>/",
         models.ModelVersionDetailApi.as_view(),
         name="api-model-version",
     ),

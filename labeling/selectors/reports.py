@@ -244,6 +244,8 @@ def _after(order: str, cursor: str) -> Q:
         value: float | int = float(raw) if order.endswith("confidence") else int(raw)
     except ValueError:
         return Q()
+    if max(abs(pk), abs(value)) > 2**63 - 1:  # past a 64-bit column: SQLite cannot bind it
+        return Q()
     column = "confidence" if order.endswith("confidence") else "item_id"
     op = "lt" if order.startswith("-") else "gt"
     return Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"pk__{op}": pk})

@@ -29,6 +29,7 @@ from labeling.selectors.taxonomy import current_version
 from labeling.services.errors import ServiceError
 from labeling.services.labels import label_create, label_retract
 from labeling.views.access import reviewer_required
+from labeling.views.params import int_list_param, int_param
 
 PAGE = "reports/report.html"
 ROW = "reports/_row.html"
@@ -81,7 +82,7 @@ def parse_filters(report: str, query: QueryDict) -> tuple[rsel.ReportFilters, li
     labelled = {"yes": True, "no": False}.get(query.get("labelled", ""))
     filters = rsel.ReportFilters(
         report=report,
-        node=_int(query.get("node")),
+        node=int_param(query, "node"),
         conf_min=_float(query, "conf_min", errors),
         conf_max=_float(query, "conf_max", errors),
         labelled=labelled,
@@ -89,7 +90,7 @@ def parse_filters(report: str, query: QueryDict) -> tuple[rsel.ReportFilters, li
         changed=query.get("changed") == "1",
         sort=query.get("sort", ""),
         after=query.get("after", ""),
-        size=_int(query.get("size")) or rsel.PAGE_SIZE,
+        size=int_param(query, "size") or rsel.PAGE_SIZE,
     )
     return filters, errors
 
@@ -238,7 +239,7 @@ def search(request: HttpRequest) -> HttpResponse:
     own probabilities."""
     version = _version()
     q = request.GET.get("q", "")
-    item_id = _int(request.GET.get("item"))
+    item_id = int_param(request.GET, "item")
     results = (
         review_sel.category_search(
             version=version, q=q, candidates=review_sel.prediction_candidates(item_id)
@@ -311,7 +312,7 @@ def correction_save(
 @reviewer_required
 def correct(request: HttpRequest) -> HttpResponse:
     report = _report_name(request.POST.get("report"))
-    item_id = _int(request.POST.get("item"))
+    item_id = int_param(request.POST, "item")
     if item_id is None:
         raise Http404(ITEM_UNKNOWN.format(pk=request.POST.get("item")))
     cell = (
@@ -372,8 +373,8 @@ def _retract_own(user: Any, label_ids: list[int]) -> int:
 def undo(request: HttpRequest) -> HttpResponse:
     """Undo one inline correction (answers with its row) or a bulk assignment (the table)."""
     report = _report_name(request.POST.get("report"))
-    ids = [i for i in map(_int, request.POST.getlist("labels")) if i is not None]
-    item_id = _int(request.POST.get("item"))
+    ids = int_list_param(request.POST, "labels")
+    item_id = int_param(request.POST, "item")
     try:
         n = _retract_own(request.user, ids)
     except ServiceError as exc:
@@ -406,7 +407,7 @@ def _table_or_redirect(request: HttpRequest, report: str, **extra: Any) -> HttpR
 def bulk(request: HttpRequest) -> HttpResponse:
     """One category for every selected row: one ``bulk`` ledger line per item, all or none."""
     report = _report_name(request.POST.get("report"))
-    ids = sorted({i for i in map(_int, request.POST.getlist("items")) if i is not None})
+    ids = sorted(set(int_list_param(request.POST, "items")))
     try:
         labels = _bulk_save(request.user, ids, request.POST.get("category"), report)
     except ServiceError as exc:
@@ -442,7 +443,7 @@ def _bulk_save(user: Any, ids: list[int], raw_category: object, report: str) -> 
 @reviewer_required
 def confused(request: HttpRequest) -> HttpResponse:
     version = _version()
-    true_id, predicted_id = _int(request.GET.get("true")), _int(request.GET.get("predicted"))
+    true_id, predicted_id = int_param(request.GET, "true"), int_param(request.GET, "predicted")
     pairs = pairs_sel.confused_pairs(version=version) if version else []
     items = (
         pairs_sel.confused_pair_items(version=version, true_id=true_id, predicted_id=predicted_id)

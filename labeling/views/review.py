@@ -27,6 +27,7 @@ from labeling.selectors.taxonomy import current_version
 from labeling.services import review as svc
 from labeling.services.errors import ServiceError
 from labeling.views.access import reviewer_required
+from labeling.views.params import int_param
 
 TEMPLATE = "review/page.html"
 SESSION_KEY = "taxoloop_review"
@@ -296,10 +297,10 @@ def tree(request: HttpRequest) -> HttpResponse:
         return render(request, TEMPLATE, _page_context(request, error=NO_CURRENT_VERSION))
     level = sel.category_tree_level(
         version=version,
-        node_id=_int(request.GET.get("node")),
+        node_id=int_param(request.GET, "node"),
         candidates=_candidates(request, version),
     )
-    context = {"level": level, "tree_item": _int(request.GET.get("item"))}
+    context = {"level": level, "tree_item": int_param(request.GET, "item")}
     if request.htmx:
         return render(request, f"{TEMPLATE}#review-tree", context)
     return render(request, TEMPLATE, _page_context(request, **context))
@@ -315,12 +316,5 @@ def figures(request: HttpRequest) -> HttpResponse:
 
 def _candidates(request: HttpRequest, version: TaxonomyVersion) -> list[dict[str, Any]]:
     """The ``item`` parameter's prediction in ``version``'s categories (ranks search and tree)."""
-    raw = sel.prediction_candidates(_int(request.GET.get("item")))
+    raw = sel.prediction_candidates(int_param(request.GET, "item"))
     return sel.candidates_in_version(raw, version)
-
-
-def _int(raw: str | None) -> int | None:
-    try:
-        return int(raw) if raw not in (None, "") else None
-    except ValueError:
-        return None

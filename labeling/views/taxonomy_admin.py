@@ -24,6 +24,7 @@ from labeling.services.taxonomy_publish import (
     taxonomy_rollback,
 )
 from labeling.views.access import taxonomy_admin_required
+from labeling.views.params import int_list_param, int_param
 
 INDEX = "taxonomy/index.html"
 VERSION = "taxonomy/version.html"
@@ -178,11 +179,11 @@ def proposal_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @taxonomy_admin_required
 def proposal_create(request: HttpRequest) -> HttpResponse:
-    taxonomy = get_object_or_404(Taxonomy, pk=request.POST.get("taxonomy") or 0)
+    taxonomy = get_object_or_404(Taxonomy, pk=int_param(request.POST, "taxonomy") or 0)
     try:
         draft, category = proposal_category_create(
             taxonomy=taxonomy,
-            label_ids=[int(i) for i in request.POST.getlist("labels") if i.isdigit()],
+            label_ids=int_list_param(request.POST, "labels"),
             name=request.POST.get("name", ""),
             parent_key=request.POST.get("parent_key") or None,
             author=request.user,

@@ -43,6 +43,7 @@ UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 # (path regex, role or {method: role, "*": role}); the first match wins.
 ROLE_RULES: list[tuple[str, str | dict[str, str]]] = [
     (r"^/(health|login|logout)/$", PUBLIC),
+    (r"^/favicon\.ico$", PUBLIC),
     # The API's description (no data) and the token exchange (a login form for scripts).
     (r"^/api/(schema|docs|redoc|token)/$", PUBLIC),
     (r"^/admin/login/$", PUBLIC),
@@ -53,8 +54,8 @@ ROLE_RULES: list[tuple[str, str | dict[str, str]]] = [
     (r"^/api/taxonomy-versions/\d+/rollback/$", ADMIN_ROLE),
     (r"^/api/items/bulk/$", ADMIN_ROLE),
     (r"^/api/items/(\d+/)?$", {"GET": REVIEWER_ROLE, "*": ADMIN_ROLE}),
-    (r"^/api/", REVIEWER_ROLE),
     (r"^/api/tokens/", LOGGED_IN),
+    (r"^/api/", REVIEWER_ROLE),
     (r"^/(review/.*|reports/.*|dashboard/|models/|items/\d+/image/)?$", REVIEWER_ROLE),
 ]
 
@@ -82,8 +83,8 @@ class World:
     item: Item
     label: Label
     model: ModelVersion
-
     token: ApiToken  # alice's: the others revoking it get 404
+
 
 # -- enumerating URLs -------------------------------------------------------------------------
 
@@ -125,13 +126,13 @@ def _filler(world: World, view: Any, route: str) -> Callable[[str], str]:
         "taxonomy": world.version.taxonomy_id,
         "labels": world.label.pk,
         "model-versions": world.model.pk,
-    }
         "tokens": world.token.pk,
+    }
     model_admin = _model_admin(view)
 
     def fill(name: str) -> str:
         if name == "pk":
-            segment = re.search(r"([\w-]+)/<int:pk>", route)
+            segment = re.search(r"([\w-]+)/<id:pk>", route)
             assert segment and segment.group(1) in by_segment, f"which row fills pk in {route}?"
             return str(by_segment[segment.group(1)])
         if name in ("object_id", "id") and model_admin is not None:
@@ -197,8 +198,8 @@ def world(version, tree, alice, bob, settings, tmp_path) -> World:
         item=item,
         label=label,
         model=entries[0].model_version,
-    )
         token=ApiToken.objects.get(prefix=token_prefix(api_token_for(alice))),
+    )
 
 
 PERSONAS: dict[str, Callable[[], Any]] = {
@@ -219,9 +220,9 @@ def expected(persona: str, role: str, is_api: bool) -> str:
         return "staff" if persona == "superuser" else "admin-login"
     if persona == "anonymous":
         return "login"
-    if persona == "no-role" or (persona == "reviewer" and role == ADMIN_ROLE):
     if role == LOGGED_IN:
         return "allow"
+    if persona == "no-role" or (persona == "reviewer" and role == ADMIN_ROLE):
         return "deny"
     return "allow"
 

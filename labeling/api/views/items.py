@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from labeling.api.errors import BULK_TOO_MANY, NO_CATEGORY_ANY_VERSION, NO_ITEM_ID, raise_not_found
-from labeling.api.fields import AttributesField, optional_bool
+from labeling.api.fields import AttributesField, IdField, optional_bool
 from labeling.api.parsers import DepthLimitedJSONParser
 from labeling.api.permissions import IsReviewer, IsTaxonomyAdmin
 from labeling.api.serializers import ItemRefSerializer, ItemSerializer, PredictionSerializer
@@ -76,10 +76,10 @@ class ItemListApi(ListApiView):
         source = serializers.CharField(required=False)
         external_id = serializers.CharField(required=False)
         labelled = optional_bool("true: items with a current label; false: without")
-        label_category = serializers.IntegerField(
+        label_category = IdField(
             required=False, help_text="category id: items labelled with it or a descendant"
         )
-        predicted_category = serializers.IntegerField(
+        predicted_category = IdField(
             required=False, help_text="category id: the prediction's top or decided category"
         )
         updated_since = serializers.DateTimeField(required=False, help_text="ISO 8601")

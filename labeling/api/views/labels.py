@@ -21,6 +21,7 @@ from labeling.api.errors import (
     field_error,
     raise_not_found,
 )
+from labeling.api.fields import IdField
 from labeling.api.permissions import CanRetractLabel, IsReviewer
 from labeling.api.serializers import LabelSerializer
 from labeling.api.throttling import LABELS_WRITE
@@ -89,9 +90,9 @@ class LabelCreateApi(ApiView):
     throttle_scope = LABELS_WRITE
 
     class InputSerializer(IdempotentInputSerializer):
-        item = serializers.IntegerField(required=False)
+        item = IdField(required=False)
         item_external_id = serializers.CharField(required=False)
-        category = serializers.IntegerField(required=False)
+        category = IdField(required=False)
         category_path = serializers.CharField(required=False, help_text='"A > B > C"')
         note = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -177,17 +178,15 @@ class LabelListApi(ListApiView):
     permission_classes = [IsReviewer]
 
     class FilterSerializer(serializers.Serializer):
-        item = serializers.IntegerField(required=False, source="item_id")
-        category = serializers.IntegerField(required=False, source="category_id")
+        item = IdField(required=False, source="item_id")
+        category = IdField(required=False, source="category_id")
         source = serializers.ChoiceField(required=False, choices=Label.Source.choices)
         author = serializers.CharField(required=False, help_text="username")
         kind = serializers.ChoiceField(required=False, choices=Label.Kind.choices)
         since = serializers.DateTimeField(
             required=False, help_text="created at or after (ISO 8601)"
         )
-        version = serializers.IntegerField(
-            required=False, source="version_id", help_text="taxonomy version id"
-        )
+        version = IdField(required=False, source="version_id", help_text="taxonomy version id")
 
     @extend_schema(
         summary="List the label ledger",

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from labeling.api.errors import NO_MODEL_VERSION_ID, raise_not_found
+from labeling.api.fields import IdField
 from labeling.api.permissions import IsReviewer
 from labeling.models import ModelVersion, TrainingRun
 from labeling.selectors.models import model_version_get, model_version_list
@@ -47,7 +48,7 @@ class ModelVersionListApi(ListApiView):
 
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(required=False, choices=ModelVersion.Status.choices)
-        taxonomy_version = serializers.IntegerField(required=False, source="taxonomy_version_id")
+        taxonomy_version = IdField(required=False, source="taxonomy_version_id")
 
     @extend_schema(
         summary="List model versions",

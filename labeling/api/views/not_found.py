@@ -2,8 +2,9 @@
 
 Without it Django answers such paths with its HTML "Not Found" page, which API clients cannot
 parse and which the schema does not document; ids that are not positive whole numbers
-(``/api/items/-1/``) end here too, because ``<int:pk>`` does not match them. The role check
-still comes first, so the fallback tells outsiders nothing about which paths exist.
+(``/api/items/-1/``) and ids past the 64-bit range end here too, because ``<id:pk>`` does not
+match them. The role check still comes first, so the fallback tells outsiders nothing about
+which paths exist.
 """
 
 from __future__ import annotations

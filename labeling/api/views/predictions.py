@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from labeling.api.errors import NO_ITEM_ID, NO_PREDICTION_FOR_ITEM, raise_not_found
-from labeling.api.fields import optional_bool
+from labeling.api.fields import IdField, optional_bool
 from labeling.api.permissions import IsReviewer
 from labeling.api.serializers import PredictionSerializer
 from labeling.selectors.items import item_get
@@ -25,13 +25,13 @@ class PredictionListApi(ListApiView):
     permission_classes = [IsReviewer]
 
     class FilterSerializer(serializers.Serializer):
-        category = serializers.IntegerField(
+        category = IdField(
             required=False, source="category_id", help_text="top or decided category id"
         )
         min_confidence = serializers.FloatField(required=False, min_value=0, max_value=1)
         max_confidence = serializers.FloatField(required=False, min_value=0, max_value=1)
         abstain = optional_bool("true: the model abstained (no decided category); false: decided")
-        model_version = serializers.IntegerField(required=False, source="model_version_id")
+        model_version = IdField(required=False, source="model_version_id")
 
     @extend_schema(
         summary="List predictions",

@@ -14,7 +14,7 @@ from labeling.api.errors import (
     NO_TAXONOMY_VERSION_ID,
     raise_not_found,
 )
-from labeling.api.fields import optional_bool
+from labeling.api.fields import DbIntegerField, optional_bool
 from labeling.api.pagination import CategoryPagination
 from labeling.api.permissions import IsReviewer
 from labeling.models import TaxonomyVersion
@@ -96,7 +96,7 @@ class CategoryListApi(ListApiView):
 
     class FilterSerializer(serializers.Serializer):
         q = serializers.CharField(required=False, help_text="name, path or synonym contains")
-        depth = serializers.IntegerField(required=False, min_value=1)
+        depth = DbIntegerField(required=False, min_value=1)
         leaf = optional_bool("true: leaves only; false: inner nodes only")
 
     class OutputSerializer(serializers.Serializer):
