@@ -1,10 +1,18 @@
 // Keyboard-first review (templates/review/page.html). Every action is a real form or link;
 // this file only maps keys onto them, moves through search results, and prefetches the
 // next item's image. Without it the page still works with the mouse (plain form posts).
+//
+// Keys typed while a card is on its way wait in a queue and apply, in order, to the cards
+// that follow, one card each: at any typing speed every key is one htmx request. The next
+// key waits for the new card's settle, not only for the response: htmx binds the new card's
+// forms when it settles (~20 ms after the swap), and a key in between clicked an unbound
+// button, which posted the form the plain way and reloaded the page.
 (function () {
   "use strict";
 
-  let busy = false; // a decision is on its way: ignore keys until the next card arrives
+  const MAX_QUEUED = 200;
+  let busy = false; // a request for the card is on its way, or its answer has not settled
+  const queued = []; // keys typed meanwhile, for the next cards
 
   const $ = (selector, root) => (root || document).querySelector(selector);
   const $$ = (selector, root) => Array.from((root || document).querySelectorAll(selector));
@@ -111,17 +119,28 @@
     if (target.matches("input, textarea, select")) return;
     // Enter on a focused button or link keeps its own meaning.
     if (event.key === "Enter" && target.matches("button, a, summary")) return;
-    if (busy) {
-      event.preventDefault();
+    if (!(/^[1-9]$/.test(event.key) || actions[event.key])) return;
+    event.preventDefault();
+    if (busy || queued.length) {
+      if (queued.length < MAX_QUEUED) queued.push(event.key);
       return;
     }
-    let done = false;
-    if (/^[1-9]$/.test(event.key)) {
-      done = click(`button.candidate[data-shortcut="${event.key}"]`);
-    } else if (actions[event.key]) {
-      done = actions[event.key]();
-    }
-    if (done) event.preventDefault();
+    act(event.key);
+  }
+
+  function act(key) {
+    if (/^[1-9]$/.test(key)) return click(`button.candidate[data-shortcut="${key}"]`);
+    return actions[key] ? actions[key]() : false;
+  }
+
+  // The queued keys, in order, until one sends a request (the rest wait for its card).
+  function drain() {
+    while (!busy && queued.length) act(queued.shift());
+  }
+
+  function isCardRequest(event) {
+    const elt = event.detail && event.detail.elt;
+    return Boolean(elt && elt.closest && elt.closest("#review-card"));
   }
 
   document.addEventListener("keydown", onKey);
@@ -130,10 +149,15 @@
     if (figure) figure.classList.toggle("zoomed");
   });
   document.addEventListener("htmx:beforeRequest", (event) => {
-    if (event.target.closest("#review-card form[hx-post]")) busy = true;
+    // A decision, skip, undo or proposal (a retry too): the card will be replaced.
+    if (isCardRequest(event) && event.detail.requestConfig.verb !== "get") busy = true;
   });
-  document.addEventListener("htmx:afterRequest", () => {
-    busy = false;
+  document.addEventListener("htmx:afterRequest", (event) => {
+    // A card that arrived is not usable until it settles (htmx:load below); a decision that
+    // failed keeps its card, usable now (requests.js shows why; the keys typed after it are
+    // dropped there).
+    const config = event.detail.requestConfig;
+    if (!event.detail.successful && config && config.verb !== "get") busy = false;
   });
   document.addEventListener("htmx:afterSwap", (event) => {
     if (event.target.id === "review-card" || event.detail.target.id === "review-card") {
@@ -142,6 +166,20 @@
         document.activeElement.blur();
       }
     }
+  });
+  document.addEventListener("htmx:load", (event) => {
+    // The new card's forms are bound now: its keys may act.
+    if (event.target.id === "review-card") {
+      busy = false;
+      drain();
+    }
+  });
+  // A failed decision keeps its card (requests.js shows why and offers a retry): keys typed
+  // after it were meant for the cards that did not come, so they are dropped, not replayed
+  // onto this one.
+  document.addEventListener("taxoloop:request-failed", () => {
+    queued.length = 0;
+    busy = false;
   });
   document.addEventListener("DOMContentLoaded", prefetchNext);
 })();

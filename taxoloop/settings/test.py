@@ -34,3 +34,13 @@ REST_FRAMEWORK = {
 
 # Whitenoise warns at start-up when the static root is missing.
 Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+
+# SQLite: the test database is a file (in the run's own var folder), as in the embedded default,
+# not Django's shared in-memory database. In memory, the browser tests' live server thread
+# shares the test thread's one connection, and with it its transaction: a page's write and the
+# test's read interleaved inside one transaction ("database table is locked", lost rows). On a
+# file each thread has its own connection, with WAL and IMMEDIATE transactions as in production.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(os.environ["TAXOLOOP_VAR_DIR"]) / "test.sqlite3")
+    }

@@ -61,6 +61,16 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _urlconf_loaded() -> None:
+    """Load the URLconf (and the torch it imports through the views) before a browser asks the
+    live server for a page: otherwise the first request of the run pays that import in the
+    server's thread, which on a busy 2-core machine outlasted Playwright's 10 s page timeout."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018
+
+
 @pytest.fixture
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

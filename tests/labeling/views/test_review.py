@@ -269,3 +269,14 @@ def test_the_wrong_method_is_refused(as_alice, entries, name):
 def test_a_taxonomy_admin_reviews_too(client, bob, entries):
     client.force_login(bob)
     assert client.get(URL).status_code == 200
+
+
+def test_an_item_without_an_image_gets_no_empty_image_box(as_alice, entries):
+    html = as_alice.get(URL).content.decode()
+    assert "review-image" not in html and "no image" not in html
+    assert 'class="review-item text-only"' in html
+
+
+def test_every_page_loads_the_failed_request_banner_script(as_alice, entries):
+    html = as_alice.get(URL).content.decode()
+    assert "js/requests.js" in html and "js/review.js" in html
