@@ -140,29 +140,27 @@ def judge(
 ) -> dict[str, Any]:
     """The candidate's metrics, the active model's on the same held-out labels, their paired
     comparison, and the figures of the active and recently retired models on those labels
-    (module docstring)."""
+    (module docstring). One peer's probabilities at a time: at 20,000 held-out labels over
+    the Google taxonomy's 4,719 leaves each matrix is 380 MB."""
     proba = model.predict_proba(features) if len(held) else None
     metrics = proba_metrics(proba, vt, held, threshold)
     metrics |= {"baseline": None, "comparison": None, "common": None}
     if proba is None:
         return metrics
-    scored = _peer_probas(active, features)
-    if active is not None:
-        base = scored.get(active.pk)
-        if isinstance(base, Exception):
-            metrics["baseline"] = {"model": active.pk, "score": None, "error": str(base)}
-        elif base is not None:
-            metrics["baseline"] = {"model": active.pk, **_figures(vt, held, base, threshold)}
-            metrics["comparison"] = {
-                "model": active.pk,
-                "margin": margin,
-                **paired_comparison(vt.tree, held.nodes, proba, base),
-            }
-    figures = {
-        str(pk): _figures(vt, held, p, threshold)
-        for pk, p in scored.items()
-        if not isinstance(p, Exception)
-    }
+    figures: dict[str, Any] = {}
+    for peer in _peers(active):
+        try:
+            peer_proba = load_model(peer).predict_proba(features)
+        except Exception as error:  # a broken or incompatible artifact must not block training
+            log.warning("model %s could not be scored", peer.pk, exc_info=True)
+            if peer == active:
+                metrics["baseline"] = {"model": peer.pk, "score": None, "error": str(error)}
+            continue
+        figures[str(peer.pk)] = _figures(vt, held, peer_proba, threshold)
+        if peer == active:
+            metrics["baseline"] = {"model": peer.pk, **figures[str(peer.pk)]}
+            compared = paired_comparison(vt.tree, held.nodes, proba, peer_proba)
+            metrics["comparison"] = {"model": peer.pk, "margin": margin, **compared}
     metrics["common"] = {"n_eval": len(held), "n_audit": metrics["n_audit"], "models": figures}
     return metrics
 
@@ -186,13 +184,11 @@ def paired_comparison(
     ).as_dict()
 
 
-def _peer_probas(
-    active: ModelVersion | None, features: dict[str, np.ndarray]
-) -> dict[int, np.ndarray | Exception]:
-    """``{pk: (n, n_leaves) probabilities or the error}`` of the active model and the
-    COMMON_PEERS models retired last (their trees are the version's: same taxonomy version)."""
+def _peers(active: ModelVersion | None) -> list[ModelVersion]:
+    """The active model and the COMMON_PEERS models retired last (their trees are the
+    version's: same taxonomy version); none without an active model."""
     if active is None:
-        return {}
+        return []
     retired = (
         ModelVersion.objects.filter(
             taxonomy_version_id=active.taxonomy_version_id, status=ModelVersion.Status.RETIRED
@@ -200,14 +196,7 @@ def _peer_probas(
         .exclude(artifact="")
         .order_by("-promoted_at", "-id")[:COMMON_PEERS]
     )
-    out: dict[int, np.ndarray | Exception] = {}
-    for peer in [active, *retired]:
-        try:
-            out[peer.pk] = load_model(peer).predict_proba(features)
-        except Exception as error:  # a broken or incompatible artifact must not block training
-            log.warning("model %s could not be scored", peer.pk, exc_info=True)
-            out[peer.pk] = error
-    return out
+    return [active, *retired]
 
 
 def _figures(

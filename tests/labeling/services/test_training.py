@@ -497,3 +497,14 @@ def test_a_run_holds_out_or_trains_on_identical_titles_together(tree, version, s
     for title, h in zip(labels.titles, held, strict=True):
         by_title.setdefault(title, set()).add(bool(h))
     assert all(len(sides) == 1 for sides in by_title.values()) and len(by_title) == 30
+
+
+def test_an_active_model_that_cannot_be_scored_does_not_block_promotion(tree, version, sent):
+    _labelled(version)
+    broken = ModelVersion.objects.create(taxonomy_version=version, status="active")  # no files
+    run = _run(version)
+    metrics = run.model_version.metrics
+    error = ml.NO_ARTIFACT.format(pk=broken.pk, status="active")
+    assert metrics["baseline"] == {"model": broken.pk, "score": None, "error": error}
+    assert metrics["comparison"] is None and metrics["common"]["models"] == {}
+    assert run.outcome == f"promoted: the active model #{broken.pk} could not be scored ({error})"
