@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 
 class Taxonomy(models.Model):
@@ -69,7 +70,9 @@ class TaxonomyVersion(models.Model):
 
 
 class Category(models.Model):
-    version = models.ForeignKey(TaxonomyVersion, on_delete=models.CASCADE, related_name="categories")
+    version = models.ForeignKey(
+        TaxonomyVersion, on_delete=models.CASCADE, related_name="categories"
+    )
     # Stable across versions: the same key in two versions is the same concept.
     key = models.CharField(max_length=255)
     parent = models.ForeignKey(
@@ -154,7 +157,11 @@ class Label(models.Model):
         TaxonomyVersion, on_delete=models.PROTECT, related_name="labels"
     )
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="labels"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="labels",
     )
     source = models.CharField(max_length=10, choices=Source.choices)
     model_version = models.ForeignKey(
@@ -318,7 +325,11 @@ class Prediction(models.Model):
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
     top_category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
     decided_category = models.ForeignKey(
-        Category, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
         help_text="after roll-up: may be an inner node; empty means abstain",
     )
     previous_top_category = models.ForeignKey(
@@ -373,7 +384,9 @@ class QueueEntry(models.Model):
     item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="queue_entry")
     priority = models.FloatField(db_index=False)
     reason = models.CharField(max_length=20, choices=Reason.choices)
-    detail = models.JSONField(default=dict, blank=True, help_text="e.g. the two confused categories")
+    detail = models.JSONField(
+        default=dict, blank=True, help_text="e.g. the two confused categories"
+    )
     model_version = models.ForeignKey(
         ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -408,7 +421,9 @@ class TaxonomyOperation(models.Model):
         SPLIT = "split"
         DEPRECATE = "deprecate"
 
-    version = models.ForeignKey(TaxonomyVersion, on_delete=models.CASCADE, related_name="operations")
+    version = models.ForeignKey(
+        TaxonomyVersion, on_delete=models.CASCADE, related_name="operations"
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     payload = models.JSONField(default=dict, blank=True, help_text="keys, names and paths involved")
     author = models.ForeignKey(
@@ -522,6 +537,89 @@ class RescoreShard(models.Model):
 
     def __str__(self) -> str:
         return f"shard {self.number} of rescore job #{self.job_id} ({self.status})"
+
+
+class ReviewSkip(models.Model):
+    """A reviewer skipped an item: it is not handed to them again for ``SKIP_REMEMBER_HOURS``,
+    across sessions and logins (others can still take it). One row per reviewer and item."""
+
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_skips"
+    )
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["reviewer", "item"], name="reviewskip_unique"),
+        ]
+        indexes = [models.Index(fields=["reviewer", "created_at"], name="reviewskip_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer_id} skipped item {self.item_id}"
+
+
+class Proposal(models.Model):
+    """A reviewer's "not in the taxonomy" flag: a category the taxonomy lacks, never a label.
+
+    It enters training and reports only through ``label``: the label of an ancestor the
+    reviewer explicitly vouched for (``vouched``), or none. Proposals migrated from the time
+    they were labels keep that old label here, retracted (migration 0011)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        DISMISSED = "dismissed"
+        ACCEPTED = "accepted"  # a draft category was made from it
+
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="proposals")
+    taxonomy_version = models.ForeignKey(
+        TaxonomyVersion, on_delete=models.PROTECT, related_name="proposals"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="proposals",
+    )
+    text = models.TextField(help_text="the missing category, in the reviewer's words")
+    vouched = models.ForeignKey(
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="an ancestor the reviewer chose as sure; labelled as such",
+    )
+    label = models.ForeignKey(
+        Label, null=True, blank=True, on_delete=models.PROTECT, related_name="proposals"
+    )
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    prediction_shown = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    category = models.ForeignKey(
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the draft category made from it",
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "-created_at"], name="proposal_open_newest")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.item_id}: not in taxonomy: {self.text[:60]} ({self.status})"
 
 
 from labeling.models_tokens import ApiToken  # noqa: E402,F401  (its own module: API tokens)

@@ -49,15 +49,25 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.db import connection, transaction
-from django.db.models import Max, Q, Subquery
+from django.db.models import Max, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from labeling.models import Category, Item, Label, ModelVersion, QueueEntry, TaxonomyVersion
+from labeling.models import (
+    Category,
+    Item,
+    Label,
+    ModelVersion,
+    QueueEntry,
+    ReviewSkip,
+    TaxonomyVersion,
+)
 from labeling.selectors.taxonomy import current_versions
 from labeling.services.errors import ServiceError
 from labeling.services.labels import label_create, label_retract
 
 SHOWN_SALT = "taxoloop.review.shown"
+# A skipped item is not handed to the same reviewer again for this long (a week).
+DEFAULT_SKIP_REMEMBER_HOURS = 7 * 24
 SHOWN_MAX_AGE = 7 * 24 * 3600  # a page left open over a weekend may still be submitted
 
 BAD_SHOWN = "This review form is damaged or too old; reload the page and decide again."
@@ -91,13 +101,12 @@ def lease_seconds() -> int:
     return int(settings.TAXOLOOP.get("QUEUE_LEASE_SECONDS", 600))
 
 
-def review_lease(
-    *, reviewer: AbstractBaseUser, count: int = 2, exclude: Sequence[int] = ()
-) -> list[QueueEntry]:
+def review_lease(*, reviewer: AbstractBaseUser, count: int = 2) -> list[QueueEntry]:
     """The entries ``reviewer`` holds, topped up to ``count`` from the pool.
 
     Ordered highest priority first: the first is the one to show, the rest are prefetched.
-    ``exclude``: entry ids the reviewer skipped (they stay in the pool for everyone else).
+    Items the reviewer skipped within ``SKIP_REMEMBER_HOURS`` are left out (they stay in the
+    pool for everyone else), whichever session or login skipped them.
     A lease with less than half its time left is renewed: the reviewer is still working.
     The hot path of the page: on PostgreSQL two statements (top up, read), each atomic on
     its own, so no transaction round trips either.
@@ -105,14 +114,13 @@ def review_lease(
     now = timezone.now()
     expires = now + timedelta(seconds=lease_seconds())
     if connection.vendor == "postgresql":
-        _top_up(reviewer, count, exclude, now, expires)
-        held = _held(reviewer, count, exclude, now)
+        _top_up(reviewer, count, now, expires)
+        held = _held(reviewer, count, now)
     else:
-        held = _held(reviewer, count, exclude, now)
+        held = _held(reviewer, count, now)
         if len(held) < count:
-            taken = [*exclude, *(e.pk for e in held)]
-            _take_free(reviewer, count - len(held), taken, now, expires)
-            held = _held(reviewer, count, exclude, now)
+            _take_free(reviewer, count - len(held), [e.pk for e in held], now, expires)
+            held = _held(reviewer, count, now)
     stale = [
         e.pk for e in held if e.lease_expires_at - now < timedelta(seconds=lease_seconds() / 2)
     ]
@@ -123,12 +131,10 @@ def review_lease(
     return held
 
 
-def _held(
-    reviewer: AbstractBaseUser, count: int, exclude: Sequence[int], now: Any
-) -> list[QueueEntry]:
+def _held(reviewer: AbstractBaseUser, count: int, now: Any) -> list[QueueEntry]:
     held = QueueEntry.objects.filter(lease_holder=reviewer, lease_expires_at__gt=now)
     return list(  # not the model version: only its id is needed, and its metrics can be large
-        held.exclude(pk__in=exclude)
+        held.exclude(item__in=_skipped_items(reviewer, now))
         .select_related("item", "item__prediction")
         .order_by("-priority", "id")[:count]
     )
@@ -145,34 +151,36 @@ _TOP_UP_SQL = """
     UPDATE {table} SET lease_holder_id = %(reviewer)s, lease_expires_at = %(expires)s
     WHERE id = ANY(ARRAY(
         SELECT id FROM {table}
-        WHERE (lease_expires_at IS NULL OR lease_expires_at <= %(now)s) AND id <> ALL(%(exclude)s)
+        WHERE (lease_expires_at IS NULL OR lease_expires_at <= %(now)s)
+            AND item_id NOT IN ({skipped})
         ORDER BY priority DESC, id
         LIMIT GREATEST(0, %(count)s - (
             SELECT count(*) FROM {table}
             WHERE lease_holder_id = %(reviewer)s AND lease_expires_at > %(now)s
-                AND id <> ALL(%(exclude)s)
+                AND item_id NOT IN ({skipped})
         ))
         FOR UPDATE SKIP LOCKED
     )) AND (lease_expires_at IS NULL OR lease_expires_at <= %(now)s)
 """
 
 
-def _top_up(
-    reviewer: AbstractBaseUser, count: int, exclude: Sequence[int], now: Any, expires: Any
-) -> int:
+def _top_up(reviewer: AbstractBaseUser, count: int, now: Any, expires: Any) -> int:
     """PostgreSQL: lease free entries until ``reviewer`` holds ``count``, in one statement.
 
     ``SELECT … FOR UPDATE SKIP LOCKED`` lets concurrent reviewers walk past each other's rows
     instead of queueing on them; the outer condition re-checks "still free" (compare-and-set),
     so an entry is never leased to two reviewers. Returns the number of entries taken.
     """
-    sql = _TOP_UP_SQL.format(table=connection.ops.quote_name(QueueEntry._meta.db_table))
+    sql = _TOP_UP_SQL.format(
+        table=connection.ops.quote_name(QueueEntry._meta.db_table),
+        skipped=_SKIPPED_SQL.format(table=connection.ops.quote_name(ReviewSkip._meta.db_table)),
+    )
     params = {
         "reviewer": reviewer.pk,
         "expires": expires,
         "now": now,
         "count": count,
-        "exclude": [int(pk) for pk in exclude],
+        "skipped_since": _skip_cutoff(now),
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -184,7 +192,12 @@ def _take_free(
 ) -> int:
     """Elsewhere than PostgreSQL (SQLite: one writer at a time): lease up to ``n`` free entries
     by compare-and-set per row, re-reading when another reviewer won a row."""
-    pool = QueueEntry.objects.filter(_free(now)).exclude(pk__in=exclude).order_by("-priority", "id")
+    pool = (
+        QueueEntry.objects.filter(_free(now))
+        .exclude(pk__in=exclude)
+        .exclude(item__in=_skipped_items(reviewer, now))
+        .order_by("-priority", "id")
+    )
     taken: list[int] = []
     for _ in range(3):  # a lost race only costs a re-read
         for pk in list(pool.exclude(pk__in=taken).values_list("pk", flat=True)[: n - len(taken)]):
@@ -198,12 +211,55 @@ def _take_free(
 
 
 def review_release(*, reviewer: AbstractBaseUser, entry_id: int) -> bool:
-    """Give an entry back to the pool (skip); False when the reviewer did not hold it."""
+    """Give an entry back to the pool; False when the reviewer did not hold it."""
     return bool(
         QueueEntry.objects.filter(pk=entry_id, lease_holder=reviewer).update(
             lease_holder=None, lease_expires_at=None
         )
     )
+
+
+# -- skips ---------------------------------------------------------------------------------------
+
+_SKIPPED_SQL = (
+    "SELECT item_id FROM {table} WHERE reviewer_id = %(reviewer)s"
+    " AND created_at > %(skipped_since)s"
+)
+
+
+def skip_remember_hours() -> float:
+    return float(settings.TAXOLOOP.get("SKIP_REMEMBER_HOURS", DEFAULT_SKIP_REMEMBER_HOURS))
+
+
+def _skip_cutoff(now: Any) -> Any:
+    return now - timedelta(hours=skip_remember_hours())
+
+
+def _skipped_items(reviewer: AbstractBaseUser, now: Any) -> QuerySet[ReviewSkip]:
+    recent = ReviewSkip.objects.filter(reviewer=reviewer, created_at__gt=_skip_cutoff(now))
+    return recent.values("item_id")
+
+
+def review_skip(*, reviewer: AbstractBaseUser, shown: Shown) -> None:
+    """Give the entry back to the pool and remember, for ``SKIP_REMEMBER_HOURS``, that this
+    reviewer skipped its item: it is not handed to them again in any session."""
+    with transaction.atomic():
+        review_release(reviewer=reviewer, entry_id=shown.entry)
+        ReviewSkip.objects.update_or_create(
+            reviewer=reviewer, item_id=shown.item, defaults={"created_at": timezone.now()}
+        )
+
+
+def review_unskip_all(*, reviewer: AbstractBaseUser) -> int:
+    """Forget the reviewer's skips: their items can come back to them. Returns how many."""
+    deleted, _ = ReviewSkip.objects.filter(reviewer=reviewer).delete()
+    return deleted
+
+
+def skipped_count(*, reviewer: AbstractBaseUser) -> int:
+    """Items the reviewer skipped recently and still waiting in the queue."""
+    now = timezone.now()
+    return QueueEntry.objects.filter(item__in=_skipped_items(reviewer, now)).count()
 
 
 # -- what the page showed ----------------------------------------------------------------------

@@ -132,7 +132,7 @@ def _task(entry: QueueEntry, version: TaxonomyVersion | None) -> Task:
 
 def _card_context(request: HttpRequest, error: str = "") -> dict[str, Any]:
     session = ReviewSession(request)
-    entries = svc.review_lease(reviewer=request.user, exclude=session.skipped)
+    entries = svc.review_lease(reviewer=request.user)
     version = _version(request)
     following = entries[1] if len(entries) > 1 else None
     return {
@@ -143,7 +143,8 @@ def _card_context(request: HttpRequest, error: str = "") -> dict[str, Any]:
             else ""
         ),
         "next_item": following.item_id if following else None,
-        "skipped": len(session.skipped),
+        # the empty queue says how many of the reviewer's skips wait (from any session)
+        "skipped": svc.skipped_count(reviewer=request.user) if not entries else 0,
         "can_undo": session.last_label() is not None,
         "error": error,
         "version": version,
@@ -233,7 +234,7 @@ def skip(request: HttpRequest) -> HttpResponse:
         shown = svc.Shown.load(request.POST.get("shown", ""))
     except ServiceError as exc:
         return _card(request, str(exc))
-    svc.review_release(reviewer=request.user, entry_id=shown.entry)
+    svc.review_skip(reviewer=request.user, shown=shown)
     ReviewSession(request).skip(shown.entry)
     return _card(request)
 
@@ -241,6 +242,7 @@ def skip(request: HttpRequest) -> HttpResponse:
 @require_POST
 @reviewer_required
 def unskip(request: HttpRequest) -> HttpResponse:
+    svc.review_unskip_all(reviewer=request.user)
     ReviewSession(request).unskip_all()
     return _card(request)
 

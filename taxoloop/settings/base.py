@@ -225,6 +225,8 @@ TAXOLOOP = {
     "MAX_IMAGE_PIXELS": env.int("TAXOLOOP_MAX_IMAGE_PIXELS", default=40_000_000),
     "BULK_CREATE_LIMIT": 1000,
     "QUEUE_LEASE_SECONDS": env.int("TAXOLOOP_QUEUE_LEASE_SECONDS", default=600),
+    # A reviewer's skip keeps the item away from them, across sessions and logins, this long.
+    "SKIP_REMEMBER_HOURS": env.float("TAXOLOOP_SKIP_REMEMBER_HOURS", default=7 * 24),
     "TRAIN_EVERY_N_LABELS": env.int("TAXOLOOP_TRAIN_EVERY_N_LABELS", default=50),
     # The learning loop (issue: the loop). Beat's default schedule is in taxoloop/celery.py.
     "TRAIN_EVERY_MINUTES": env.int("TAXOLOOP_TRAIN_EVERY_MINUTES", default=10),

@@ -67,11 +67,34 @@ def test_the_lease_duration_comes_from_the_settings(alice, entries, settings):
     assert timedelta(seconds=29) < entry.lease_expires_at - before <= timedelta(seconds=31)
 
 
-def test_a_released_entry_goes_to_others_but_not_back_to_the_skipper(alice, bob, entries):
+def test_a_skipped_entry_goes_to_others_but_not_back_to_the_skipper(alice, bob, entries):
     first = lease_one(alice, count=1)
-    assert review.review_release(reviewer=alice, entry_id=first.pk) is True
-    assert lease_one(alice, count=1, exclude=[first.pk]).pk == entries[1].pk
+    review.review_skip(reviewer=alice, shown=review.Shown.of(first))
+    assert QueueEntry.objects.get(pk=first.pk).lease_holder is None
+    assert lease_one(alice, count=1).pk == entries[1].pk
     assert lease_one(bob, count=1).pk == first.pk
+
+
+def test_a_skip_is_remembered_for_the_item_when_the_queue_is_rebuilt(alice, entries):
+    first = lease_one(alice, count=1)
+    review.review_skip(reviewer=alice, shown=review.Shown.of(first))
+    QueueEntry.objects.all().delete()  # a rebuild: new entries, new ids, same items
+    rebuilt = [
+        QueueEntry.objects.create(item=e.item, priority=e.priority, reason=e.reason)
+        for e in entries
+    ]
+    assert lease_one(alice, count=1).pk == rebuilt[1].pk
+
+
+def test_a_skip_is_forgotten_after_the_configured_time(alice, entries, settings):
+    settings.TAXOLOOP = {**settings.TAXOLOOP, "SKIP_REMEMBER_HOURS": 2}
+    first = lease_one(alice, count=1)
+    review.review_skip(reviewer=alice, shown=review.Shown.of(first))
+    assert lease_one(alice, count=1).pk == entries[1].pk
+    review.review_release(reviewer=alice, entry_id=entries[1].pk)
+    with time_machine.travel(timezone.now() + timedelta(hours=2, minutes=1)):
+        assert lease_one(alice, count=1).pk == first.pk
+    assert review.review_unskip_all(reviewer=alice) == 1
 
 
 def test_a_reviewer_cannot_release_someone_elses_lease(alice, bob, entries):

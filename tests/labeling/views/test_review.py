@@ -131,6 +131,17 @@ def test_skip_shows_the_next_item_and_returns_the_skipped_one_to_the_pool(as_ali
     assert plain.status_code == 302 and plain["Location"] == URL
 
 
+def test_a_skip_is_remembered_across_logins(client, alice, entries):
+    """A skipped item came back the next time the reviewer logged in (issue 14)."""
+    client.force_login(alice)
+    client.post(reverse("review:skip"), {"shown": token(client)})
+    for _ in range(3):
+        client.logout()
+        client.force_login(alice)
+        html = client.get(URL).content.decode()
+        assert "Oxford shirt 1" in html and "Oxford shirt 0" not in html
+
+
 def test_skipped_items_can_be_shown_again(as_alice, version, tree):
     make_queue(version, tree, n=1)
     as_alice.post(reverse("review:skip"), {"shown": token(as_alice)})
