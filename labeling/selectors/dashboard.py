@@ -19,7 +19,6 @@ from django.db.models import Count, Max, Min
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from classifier.metrics.calibration import bin_confidence
 from labeling.models import (
     Category,
     Label,
@@ -37,6 +36,7 @@ __all__ = ["queue_size_by_reason"]
 CURVE_STATUSES = ("candidate", "active", "rejected", "retired")
 ACTIVITY_DAYS = 30
 RELIABILITY_BINS = 10
+RELIABILITY_MIN_PER_BIN = 10  # fewer items than this and a bin's share right is mostly noise
 DRIFT_IMPORT_DAYS = 5
 DRIFT_RECENT_ITEMS = 50_000  # "recent imports": the newest items, by id
 
@@ -131,18 +131,23 @@ def _int_keys(raw: Mapping[str, Any] | None) -> dict[int, Any]:
 
 @dataclass(frozen=True)
 class ReliabilityBin:
-    low: float
-    high: float
+    low: float  # lowest confidence in the bin
+    high: float  # highest
     count: int
-    confidence: float | None  # mean confidence in the bin
-    accuracy: float | None  # share right in the bin
+    confidence: float  # mean confidence in the bin
+    accuracy: float  # share right in the bin
 
 
 def reliability(
-    *, version: TaxonomyVersion, n_bins: int = RELIABILITY_BINS
+    *,
+    version: TaxonomyVersion,
+    n_bins: int = RELIABILITY_BINS,
+    min_per_bin: int = RELIABILITY_MIN_PER_BIN,
 ) -> list[ReliabilityBin]:
     """Reliability diagram of the active model: its stored confidence against whether the
-    item's standing audit label agrees with its prediction, in equal-width bins.
+    item's standing audit label agrees with its prediction, in bins of about equal counts
+    over the confidences it gave (``equal_count_bins``): a confident model's predictions all
+    sit above 0.9, where equal-width bins over 0–1 would make one bar of everything.
 
     Audit labels are the random slice, so the sample is not skewed towards hard items; some of
     them may have been training data of this model, which flatters it (the held-out ECE is in
@@ -162,17 +167,40 @@ def reliability(
     now = vmap.to_current(version=version, ids={r[1] for r in rows})
     right = np.array([_right(paths, now, r[2], r[1]) for r in rows], dtype=bool)
     conf = np.array([r[0] for r in rows], dtype=np.float64)
-    count, conf_sum, acc_sum = bin_confidence(conf, right, n_bins)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    return equal_count_bins(conf, right, n_bins=n_bins, min_per_bin=min_per_bin)
+
+
+def equal_count_bins(
+    conf: np.ndarray, right: np.ndarray, *, n_bins: int, min_per_bin: int
+) -> list[ReliabilityBin]:
+    """``(n,)`` confidences and ``(n,)`` bools in at most ``n_bins`` bins of about equal
+    counts, each of ``min_per_bin`` items or more (fewer items in all: one bin); a run of
+    equal confidences is never split, so bins may hold more."""
+    order = np.argsort(conf, kind="stable")
+    conf, right = conf[order], right[order]
+    n = len(conf)
+    least = max(min_per_bin, 1)
+    k = max(1, min(n_bins, n // least))
+    cuts = [0]
+    for i in range(1, k):
+        value = conf[round(i * n / k)]
+        cut = int(np.searchsorted(conf, value, side="left"))  # where its run of ties starts
+        if cut - cuts[-1] < least:  # or after the run, when the bin before would be too small
+            cut = int(np.searchsorted(conf, value, side="right"))
+        if cut - cuts[-1] >= least and cut < n:
+            cuts.append(cut)
+    if len(cuts) > 1 and n - cuts[-1] < least:  # a short last bin joins the one before
+        cuts.pop()
+    bounds = [*cuts, n] if n else []
     return [
         ReliabilityBin(
-            float(edges[i]),
-            float(edges[i + 1]),
-            int(count[i]),
-            float(conf_sum[i] / count[i]) if count[i] else None,
-            float(acc_sum[i] / count[i]) if count[i] else None,
+            float(conf[a]),
+            float(conf[b - 1]),
+            b - a,
+            float(conf[a:b].mean()),
+            float(right[a:b].mean()),
         )
-        for i in range(n_bins)
+        for a, b in zip(bounds, bounds[1:], strict=False)
     ]
 
 
@@ -234,11 +262,15 @@ def _predictions(version: TaxonomyVersion) -> Any:
 @dataclass(frozen=True)
 class DailyLabels:
     days: list[date]
-    by_source: dict[str, list[int]]  # every source, one count per day
+    by_source: dict[str, list[int]]  # every source but migration, one count per day
+    migrated: list[int]  # labels a taxonomy publish carried over, per day
 
 
 def labels_per_day(*, days: int = ACTIVITY_DAYS, now: datetime | None = None) -> DailyLabels:
-    """Decisions (not retractions) written per day and source over the last ``days`` days."""
+    """Decisions (not retractions) written per day and source over the last ``days`` days.
+
+    Labels a publish carried over (source ``migration``) are no new decisions: they are
+    counted apart, or one publish would dwarf a month of reviewing."""
     today = timezone.localdate(now or timezone.now())
     first = today - timedelta(days=days - 1)
     since = timezone.make_aware(datetime.combine(first, datetime.min.time()))
@@ -255,7 +287,8 @@ def labels_per_day(*, days: int = ACTIVITY_DAYS, now: datetime | None = None) ->
         index = (r["day"] - first).days
         if 0 <= index < days:
             by_source[r["source"]][index] += r["n"]
-    return DailyLabels(days=span, by_source=by_source)
+    migrated = by_source.pop(Label.Source.MIGRATION)
+    return DailyLabels(days=span, by_source=by_source, migrated=migrated)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 import time_machine
 
@@ -11,6 +12,7 @@ from labeling.models import ModelVersion, Prediction, QueueEntry
 from labeling.selectors import dashboard as sel
 from labeling.services.labels import label_create, label_retract
 from tests.factories import ItemFactory
+from tests.labeling.migration_chain_data import publish_renaming_shirts
 
 SHIRTS = "Apparel > Topwear > Shirts"
 TSHIRTS = "Apparel > Topwear > Tshirts"
@@ -106,11 +108,40 @@ def test_reliability_bins_the_active_models_confidence_against_audit_labels(vers
         )
     p = predict(mv, tree, JEANS, 0.15)  # a non-audit label does not count
     label_create(item=p.item, category=tree[SHIRTS], author=alice, source="inline")
-    bins = sel.reliability(version=version, n_bins=10)
-    assert [b.count for b in bins] == [0, 0, 0, 1, 0, 0, 0, 0, 0, 3]
-    assert bins[9].accuracy == pytest.approx(2 / 3)  # "Apparel" is right for a Shirts leaf
-    assert bins[9].confidence == pytest.approx((0.95 + 0.91 + 0.92) / 3)
-    assert bins[3].accuracy == 1.0 and bins[0].accuracy is None
+    # Two bins of two: (0.35 right, 0.91 wrong) and (0.92 right: "Apparel" is right for a
+    # Shirts leaf, 0.95 right); equal-width bins would have had 3 of 4 items in one.
+    bins = sel.reliability(version=version, n_bins=10, min_per_bin=2)
+    assert [(b.low, b.high, b.count, b.accuracy) for b in bins] == [
+        (0.35, 0.91, 2, 0.5),
+        (0.92, 0.95, 2, 1.0),
+    ]
+    assert bins[0].confidence == pytest.approx((0.35 + 0.91) / 2)
+    assert [b.count for b in sel.reliability(version=version)] == [4]  # fewer than 10 a bin
+
+
+def test_equal_count_bins_never_split_a_run_of_equal_confidences():
+    conf = np.array([0.99, 0.5, 0.9, 0.9, 0.97, 0.9, 0.9, 0.95])
+    right = np.array([True, False, True, True, True, False, True, True])
+    bins = sel.equal_count_bins(conf, right, n_bins=4, min_per_bin=2)
+    # 4 bins of 2 wanted; the four 0.9s stay together, the 0.99 alone would be too few.
+    assert [(b.low, b.high, b.count) for b in bins] == [(0.5, 0.9, 5), (0.95, 0.99, 3)]
+    assert [b.accuracy for b in bins] == [pytest.approx(3 / 5), 1.0]
+    assert sel.equal_count_bins(conf[:0], right[:0], n_bins=4, min_per_bin=2) == []
+
+
+def test_one_confident_model_gets_bins_where_its_confidences_are(version, tree, alice):
+    mv = model(version, "active", 10)
+    for i in range(40):  # 0.960, 0.961, ... 0.999: all in the last tenth of 0..1
+        p = predict(mv, tree, SHIRTS, 0.96 + i / 1000)
+        truth = SHIRTS if i % 4 else JEANS
+        label_create(
+            item=p.item, category=tree[truth], author=alice, source="review", is_audit=True
+        )
+    bins = sel.reliability(version=version)
+    assert [(b.count, round(b.low, 3), round(b.high, 3)) for b in bins] == [
+        (10, 0.96, 0.969), (10, 0.97, 0.979), (10, 0.98, 0.989), (10, 0.99, 0.999),
+    ]  # fmt: skip
+    assert [b.accuracy for b in bins] == [0.7, 0.8, 0.7, 0.8]
 
 
 def test_rollup_coverage_counts_decisions_per_depth_and_abstains(version, tree):
@@ -139,6 +170,18 @@ def test_labels_per_day_count_decisions_by_source_not_retractions(tree, alice):
     assert daily.by_source["review"] == [1, 0, 0]
     assert daily.by_source["inline"] == [1, 0, 1]
     assert daily.by_source["import"] == [0, 0, 1] and daily.by_source["bulk"] == [0, 0, 0]
+
+
+def test_labels_per_day_count_labels_a_publish_carried_over_apart(version, tree, alice, bob):
+    item = ItemFactory()
+    with time_machine.travel(T0 - timedelta(days=1), tick=False):
+        label_create(item=item, category=tree[SHIRTS], author=alice, source="review")
+    with time_machine.travel(T0, tick=False):
+        publish_renaming_shirts(version, "Blouses", bob)  # one label carried over
+    daily = sel.labels_per_day(days=2, now=T0)
+    assert "migration" not in daily.by_source
+    assert daily.by_source["review"] == [1, 0]
+    assert daily.migrated == [0, 1]
 
 
 def test_labels_per_reviewer_busiest_first_with_undone(tree, alice, bob):
