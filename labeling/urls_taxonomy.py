@@ -19,4 +19,5 @@ urlpatterns = [
     path("drafts/<id:pk>/discard/", views.draft_discard, name="draft-discard"),
     path("proposals/", views.proposal_list, name="proposals"),
     path("proposals/create/", views.proposal_create, name="proposal-create"),
+    path("proposals/dismiss/", views.proposal_dismiss_view, name="proposal-dismiss"),
 ]

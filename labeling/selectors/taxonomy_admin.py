@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from labeling.models import (
     Category,
     Item,
     Label,
     ModelVersion,
+    Proposal,
     Taxonomy,
     TaxonomyOperation,
     TaxonomyVersion,
@@ -125,15 +126,10 @@ def draft_operations(*, draft: TaxonomyVersion) -> QuerySet[TaxonomyOperation]:
     return TaxonomyOperation.objects.filter(version=draft).select_related("author").order_by("id")
 
 
-def proposal_labels() -> QuerySet[Label]:
-    """Standing "not in the taxonomy" labels: written by the review page with context
-    ``proposal``, still the item's current label (a later decision answered it)."""
-    from labeling.services.review import CONTEXT_PROPOSAL
-
+def proposal_open() -> QuerySet[Proposal]:
+    """Reviewers' open "not in the taxonomy" proposals, newest first."""
     return (
-        Label.objects.filter(
-            context=CONTEXT_PROPOSAL, kind=Label.Kind.LABEL, item__current_label=F("pk")
-        )
-        .select_related("item", "category", "author")
+        Proposal.objects.filter(status=Proposal.Status.OPEN)
+        .select_related("item", "author", "vouched", "label__category")
         .order_by("-created_at", "-id")
     )

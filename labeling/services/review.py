@@ -26,11 +26,11 @@ What a decision writes
     stay visible. Two reviewers who agree are not a conflict.
 
 "Not in the taxonomy"
-    A label needs a category, and the domain model has no proposal table (a model change is
-    out of scope here), so a proposal is a review label on the deepest node the reviewer is
-    sure of (default: the top-level ancestor of the model's top candidate) with
-    ``context="proposal"`` and ``note="not in taxonomy: <text>"``. Admins list proposals by
-    that context; the item keeps a truthful, if coarse, label meanwhile.
+    A proposal, never a label: a ``Proposal`` row with the reviewer's words, the item and
+    what the page showed. A wooden puzzle once became "Apparel > Tops" because the proposal
+    was a label on a guessed "closest category"; now only an ancestor the reviewer explicitly
+    picks as sure (``vouched``) is labelled, and nothing is by default. Admins group, dismiss
+    or turn proposals into draft categories (``labeling.services.taxonomy_proposals``).
 
 Undo
     ``review_undo`` retracts the reviewer's newest label of this session (a retraction row;
@@ -57,6 +57,7 @@ from labeling.models import (
     Item,
     Label,
     ModelVersion,
+    Proposal,
     QueueEntry,
     ReviewSkip,
     TaxonomyVersion,
@@ -76,9 +77,7 @@ CATEGORY_UNKNOWN = "Category #{pk} does not exist; reload the page and pick agai
 NOTE_REQUIRED = "Say in a few words which category is missing (the note is required)."
 NOTHING_TO_UNDO = "Nothing to undo: you have not labelled anything in this session."
 NOT_YOUR_LABEL = "Label #{pk} is not one of your review decisions; only your own can be undone."
-NO_CATEGORY_FOR_PROPOSAL = (
-    "There is no candidate to attach the proposal to; pick the closest category you are sure of."
-)
+NO_CURRENT_VERSION_FOR_PROPOSAL = "There is no current taxonomy version to propose a category for."
 
 CONTEXT_QUEUE = "queue"
 CONTEXT_CONFLICT = "conflict"
@@ -421,30 +420,69 @@ def _join(*parts: str) -> str:
     return " ".join(p for p in parts if p)
 
 
+@dataclass(frozen=True)
+class ProposalDecision:
+    proposal: Proposal
+    created: bool  # False: a replay of the same form
+    label: Label | None  # the label of the ancestor the reviewer vouched for, if any
+
+
 def review_propose(
-    *, reviewer: AbstractBaseUser, shown: Shown, text: str, category: Category | None
-) -> Decision:
-    """Record "not in the taxonomy" as a proposal label (see the module docstring)."""
+    *, reviewer: AbstractBaseUser, shown: Shown, text: str, vouched: Category | None = None
+) -> ProposalDecision:
+    """Record "not in the taxonomy": a Proposal, not a label (see the module docstring).
+
+    Only an ancestor the reviewer explicitly vouches for (``vouched``) becomes a label, with
+    ``context="proposal"``; without one the item stays unlabelled. Either way its queue entry
+    is done. Replaying the same form (a retry) records nothing more."""
     text = " ".join((text or "").split())
     if not text:
         raise ReviewError(NOTE_REQUIRED)
-    target = category or _top_level_of_top_candidate(shown)
-    return review_decide(
-        reviewer=reviewer,
-        shown=shown,
-        category=target,
-        context=CONTEXT_PROPOSAL,
-        note=PROPOSAL_NOTE.format(text=text),
-    )
+    key = f"proposal:{shown.key}"
+    with transaction.atomic():
+        replay = Proposal.objects.filter(idempotency_key=key).select_related("label").first()
+        if replay is not None:
+            return ProposalDecision(replay, False, replay.label)
+        label = None
+        if vouched is not None:
+            label = review_decide(
+                reviewer=reviewer,
+                shown=shown,
+                category=vouched,
+                context=CONTEXT_PROPOSAL,
+                note=PROPOSAL_NOTE.format(text=text),
+            ).label
+        else:
+            QueueEntry.objects.filter(item_id=shown.item).delete()
+        version_id = vouched.version_id if vouched is not None else _proposal_version(shown)
+        proposal = Proposal.objects.create(
+            item_id=shown.item,
+            taxonomy_version_id=version_id,
+            author=reviewer,
+            text=text,
+            vouched=vouched,
+            label=label,
+            model_version_id=shown.model_version,
+            prediction_shown=shown.prediction_shown(),
+            idempotency_key=key,
+        )
+    return ProposalDecision(proposal, True, label)
 
 
-def _top_level_of_top_candidate(shown: Shown) -> Category:
-    if not shown.candidates:
-        raise ReviewError(NO_CATEGORY_FOR_PROPOSAL)
-    node = Category.objects.get(pk=shown.candidates[0]["category"])
-    while node.parent_id is not None:
-        node = Category.objects.get(pk=node.parent_id)
-    return node
+def _proposal_version(shown: Shown) -> int:
+    """The taxonomy version the page showed: its candidates' (else the current one)."""
+    if shown.candidates:
+        version = (
+            Category.objects.filter(pk=shown.candidates[0]["category"])
+            .values_list("version_id", flat=True)
+            .first()
+        )
+        if version is not None:
+            return int(version)
+    current = current_versions().values_list("pk", flat=True).first()
+    if current is None:
+        raise ReviewError(NO_CURRENT_VERSION_FOR_PROPOSAL)
+    return int(current)
 
 
 def review_undo(*, reviewer: AbstractBaseUser, label_id: int | None) -> Label:

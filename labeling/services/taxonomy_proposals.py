@@ -1,16 +1,18 @@
-"""Reviewers' "not in the taxonomy" proposals, grouped by similarity, turned into draft
-categories.
+"""Reviewers' "not in the taxonomy" proposals (``labeling.models.Proposal``): grouped by
+similarity, dismissed, or turned into draft categories.
 
-The review page writes a proposal as a label with ``context="proposal"`` and a note
-``"not in taxonomy: <text>"`` (``labeling.services.review``). Grouping uses the items'
-cached embeddings (``ml.item_features``): a greedy single pass that joins an item to the
-first group whose centroid is within ``threshold`` cosine similarity, else opens a group.
-Proposals are few (tens to hundreds), so a pass in numpy is enough and no clustering
-library is needed; the order (newest first) makes the groups stable between page loads.
+Two proposals group when their notes are the same or nearly so (character trigram Jaccard
+>= ``TEXT_THRESHOLD`` on the normalised note: "Smart rings" and "smart ring" join), or when
+their items are close in the cached embeddings (cosine >= ``threshold``), or when they flag
+the same item. Groups are the connected components of those links (union-find), so a flag
+with the same note as six others is one group of seven, whether or not its item has an
+embedding. Proposals are few (tens to hundreds; the page reads at most 500), so pairwise
+comparisons in numpy and Python are enough, and no clustering library is needed.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,16 +20,17 @@ from dataclasses import dataclass
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
-from labeling.models import Category, Label, Taxonomy, TaxonomyVersion
+from labeling.models import Category, Proposal, Taxonomy, TaxonomyVersion
 from labeling.services import ml
 from labeling.services.errors import ServiceError
 from labeling.services.taxonomy_drafts import category_add, draft_open, draft_start
 
 DEFAULT_THRESHOLD = 0.75
-NOTE_PREFIX = "not in taxonomy:"
-NO_PROPOSALS = "Pick at least one proposal to create the category from."
-UNKNOWN_PROPOSALS = "Proposal label(s) {ids} do not exist or are not proposals."
+TEXT_THRESHOLD = 0.6
+NO_PROPOSALS = "Pick at least one proposal."
+UNKNOWN_PROPOSALS = "Proposal(s) {ids} do not exist or are no longer open."
 
 
 class TaxonomyProposalError(ServiceError):
@@ -36,19 +39,13 @@ class TaxonomyProposalError(ServiceError):
 
 @dataclass(frozen=True)
 class ProposalGroup:
-    labels: list[Label]
+    proposals: list[Proposal]
     suggested_name: str
     suggested_parent: Category | None
 
     @property
-    def label_ids(self) -> list[int]:
-        return [label.pk for label in self.labels]
-
-
-def proposal_text(label: Label) -> str:
-    """The reviewer's words without the "not in taxonomy:" prefix."""
-    note = label.note.strip()
-    return note[len(NOTE_PREFIX):].strip() if note.lower().startswith(NOTE_PREFIX) else note
+    def proposal_ids(self) -> list[int]:
+        return [proposal.pk for proposal in self.proposals]
 
 
 def unit_features(item_ids: Sequence[int]) -> np.ndarray:
@@ -66,76 +63,147 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
 
 
-def greedy_groups(x: np.ndarray, threshold: float) -> list[list[int]]:
-    """Row indices of ``x`` (unit rows) grouped greedily: each row joins the first group
-    whose normalised centroid has cosine >= ``threshold`` with it. A zero row (no features)
-    stays alone."""
-    groups: list[list[int]] = []
-    sums: list[np.ndarray] = []
-    for row in range(len(x)):
-        vector = x[row]
-        best, best_sim = -1, threshold
-        if x.shape[1] and np.any(vector):
-            for g, total in enumerate(sums):
-                norm = np.linalg.norm(total)
-                sim = float(vector @ total / norm) if norm > 0 else -1.0
-                if sim >= best_sim:
-                    best, best_sim = g, sim
-        if best < 0:
-            groups.append([row])
-            sums.append(vector.astype(np.float64).copy())
-        else:
-            groups[best].append(row)
-            sums[best] += vector
-    return groups
+def normalised(text: str) -> str:
+    return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
+
+
+def trigrams(text: str) -> frozenset[str]:
+    padded = f"  {normalised(text)} "
+    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
+
+
+def text_links(texts: Sequence[str], threshold: float = TEXT_THRESHOLD) -> list[tuple[int, int]]:
+    """Pairs ``(i, j)``, ``i < j``, whose notes are the same or nearly (trigram Jaccard)."""
+    grams = [trigrams(t) for t in texts]
+    links = []
+    for i in range(len(grams)):
+        for j in range(i + 1, len(grams)):
+            union = len(grams[i] | grams[j])
+            if union and len(grams[i] & grams[j]) / union >= threshold:
+                links.append((i, j))
+    return links
+
+
+def vector_links(x: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """Pairs of rows of ``x`` (unit rows; zero rows have no embedding) with cosine >= threshold."""
+    if not x.size:
+        return []
+    sims = x @ x.T
+    present = np.any(x != 0, axis=1)
+    close = (sims >= threshold) & present[:, None] & present[None, :]
+    i, j = np.nonzero(np.triu(close, k=1))
+    return list(zip(i.tolist(), j.tolist(), strict=True))
+
+
+def components(n: int, links: Sequence[tuple[int, int]]) -> list[list[int]]:
+    """Connected components of ``n`` nodes under ``links``, each in index order, ordered by
+    their first index."""
+    parent = list(range(n))
+
+    def root(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for a, b in links:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, list[int]] = {}
+    for a in range(n):
+        groups.setdefault(root(a), []).append(a)
+    return list(groups.values())
 
 
 def proposal_groups(
-    *, labels: Sequence[Label], threshold: float = DEFAULT_THRESHOLD
+    *, proposals: Sequence[Proposal], threshold: float = DEFAULT_THRESHOLD
 ) -> list[ProposalGroup]:
-    """``labels`` (proposals) grouped by item similarity, biggest group first."""
-    labels = list(labels)
-    if not labels:
+    """``proposals`` grouped by note and item similarity, biggest group first (then newest)."""
+    proposals = list(proposals)
+    if not proposals:
         return []
-    x = unit_features([label.item_id for label in labels])
-    groups = [[labels[i] for i in rows] for rows in greedy_groups(x, threshold)]
+    links = text_links([p.text for p in proposals])
+    links += vector_links(unit_features([p.item_id for p in proposals]), threshold)
+    first_of_item: dict[int, int] = {}
+    for i, p in enumerate(proposals):
+        links.append((first_of_item.setdefault(p.item_id, i), i))
+    groups = [[proposals[i] for i in rows] for rows in components(len(proposals), links)]
     groups.sort(key=len, reverse=True)
     return [_group(members) for members in groups]
 
 
-def _group(members: list[Label]) -> ProposalGroup:
-    texts = Counter(proposal_text(label) for label in members if proposal_text(label))
-    parents = Counter(label.category for label in members)
+def _group(members: list[Proposal]) -> ProposalGroup:
+    texts = Counter(p.text for p in members if p.text)
+    parents = Counter(p.vouched for p in members if p.vouched is not None)
     return ProposalGroup(
-        labels=members,
+        proposals=members,
         suggested_name=texts.most_common(1)[0][0] if texts else "",
         suggested_parent=parents.most_common(1)[0][0] if parents else None,
     )
+
+
+def _open(ids: Sequence[int]) -> list[Proposal]:
+    wanted = list(dict.fromkeys(int(i) for i in ids))
+    if not wanted:
+        raise TaxonomyProposalError(NO_PROPOSALS)
+    found = list(
+        Proposal.objects.select_for_update().filter(pk__in=wanted, status=Proposal.Status.OPEN)
+    )
+    missing = sorted(set(wanted) - {p.pk for p in found})
+    if missing:
+        raise TaxonomyProposalError(UNKNOWN_PROPOSALS.format(ids=", ".join(map(str, missing))))
+    return found
 
 
 @transaction.atomic
 def proposal_category_create(
     *,
     taxonomy: Taxonomy,
-    label_ids: Sequence[int],
+    proposal_ids: Sequence[int],
     name: str,
     parent_key: str | None,
     author: AbstractBaseUser | None,
 ) -> tuple[TaxonomyVersion, Category]:
     """Add the category a group of proposals asks for to the taxonomy's open draft (starting
-    one when there is none); the reviewers' words become its synonyms."""
-    ids = list(dict.fromkeys(int(i) for i in label_ids))
-    if not ids:
-        raise TaxonomyProposalError(NO_PROPOSALS)
-    labels = list(Label.objects.filter(pk__in=ids, context="proposal", kind=Label.Kind.LABEL))
-    missing = sorted(set(ids) - {label.pk for label in labels})
-    if missing:
-        raise TaxonomyProposalError(UNKNOWN_PROPOSALS.format(ids=", ".join(map(str, missing))))
+    one when there is none); the reviewers' words become its synonyms, and the proposals are
+    accepted (they name the new category)."""
+    proposals = _open(proposal_ids)
     draft = draft_open(taxonomy=taxonomy) or draft_start(taxonomy=taxonomy, author=author)
-    synonyms = [t for t in dict.fromkeys(proposal_text(label) for label in labels)
-                if t and t.casefold() != name.strip().casefold()]
+    synonyms = [
+        t
+        for t in dict.fromkeys(p.text for p in proposals)
+        if t and t.casefold() != name.strip().casefold()
+    ]
     category = category_add(
-        draft=draft, parent_key=parent_key, name=name, author=author, synonyms=synonyms,
-        description=f"Proposed by reviewers for {len(labels)} item(s).",
+        draft=draft,
+        parent_key=parent_key,
+        name=name,
+        author=author,
+        synonyms=synonyms,
+        description=f"Proposed by reviewers for {len(proposals)} item(s).",
     )
+    _resolve(proposals, Proposal.Status.ACCEPTED, author, category=category)
     return draft, category
+
+
+@transaction.atomic
+def proposal_dismiss(*, proposal_ids: Sequence[int], author: AbstractBaseUser | None) -> int:
+    """Dismiss open proposals (the taxonomy has their category, or will not); how many."""
+    proposals = _open(proposal_ids)
+    _resolve(proposals, Proposal.Status.DISMISSED, author)
+    return len(proposals)
+
+
+def _resolve(
+    proposals: Sequence[Proposal],
+    status: str,
+    author: AbstractBaseUser | None,
+    category: Category | None = None,
+) -> None:
+    Proposal.objects.filter(pk__in=[p.pk for p in proposals]).update(
+        status=status,
+        category=category,
+        resolved_by=author if author is not None and author.pk else None,
+        resolved_at=timezone.now(),
+    )

@@ -123,7 +123,7 @@ def _task(entry: QueueEntry, version: TaxonomyVersion | None) -> Task:
     return Task(
         entry=entry,
         token=shown.sign(),
-        reason_text=sel.reason_in_words(entry.reason, entry.detail or {}, version),
+        reason_text=sel.card_reason(entry=entry, rows=rows, version=version),
         candidates=rows,
         proposal_targets=sel.proposal_targets(rows, version) if version else [],
         attributes=sorted((entry.item.attributes or {}).items()),
@@ -252,14 +252,15 @@ def unskip(request: HttpRequest) -> HttpResponse:
 def propose(request: HttpRequest) -> HttpResponse:
     try:
         shown = svc.Shown.load(request.POST.get("shown", ""))
-        raw = request.POST.get("category")
-        category = svc.category_for(raw) if raw else None
+        raw = request.POST.get("category")  # empty: the reviewer vouches for no category
+        vouched = svc.category_for(raw) if raw else None
         decision = svc.review_propose(
-            reviewer=request.user, shown=shown, text=request.POST.get("note", ""), category=category
+            reviewer=request.user, shown=shown, text=request.POST.get("note", ""), vouched=vouched
         )
     except ServiceError as exc:
         return _card(request, str(exc))
-    _remember(request, decision)
+    if decision.created and decision.label is not None:
+        ReviewSession(request).decided(decision.label.pk)
     return _card(request)
 
 

@@ -16,7 +16,11 @@ from labeling.models import Taxonomy, TaxonomyVersion
 from labeling.selectors import taxonomy_admin as selectors
 from labeling.services import taxonomy_drafts as drafts
 from labeling.services.errors import ServiceError
-from labeling.services.taxonomy_proposals import proposal_category_create, proposal_groups
+from labeling.services.taxonomy_proposals import (
+    proposal_category_create,
+    proposal_dismiss,
+    proposal_groups,
+)
 from labeling.services.taxonomy_publish import (
     draft_diff,
     rollback_blockers,
@@ -30,6 +34,8 @@ INDEX = "taxonomy/index.html"
 VERSION = "taxonomy/version.html"
 DRAFT = "taxonomy/draft.html"
 PROPOSALS = "taxonomy/proposals.html"
+PROPOSALS_SHOWN = 500
+PROPOSALS_DISMISSED = "Dismissed {n} proposal{s}."
 UNKNOWN_OPERATION = "Unknown operation {op!r}."
 PUBLISHED = (
     "v{number} is now current: {migrated} label(s) migrated, {re_review} item(s) sent to "
@@ -170,8 +176,8 @@ def version_rollback(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @taxonomy_admin_required
 def proposal_list(request: HttpRequest) -> HttpResponse:
-    labels = list(selectors.proposal_labels()[:500])
-    groups = proposal_groups(labels=labels)
+    proposals = list(selectors.proposal_open()[:PROPOSALS_SHOWN])
+    groups = proposal_groups(proposals=proposals)
     taxonomies = Taxonomy.objects.filter(versions__is_current=True).distinct()
     return render(request, PROPOSALS, {"groups": groups, "taxonomies": taxonomies})
 
@@ -183,7 +189,7 @@ def proposal_create(request: HttpRequest) -> HttpResponse:
     try:
         draft, category = proposal_category_create(
             taxonomy=taxonomy,
-            label_ids=int_list_param(request.POST, "labels"),
+            proposal_ids=int_list_param(request.POST, "proposals"),
             name=request.POST.get("name", ""),
             parent_key=request.POST.get("parent_key") or None,
             author=request.user,
@@ -193,6 +199,20 @@ def proposal_create(request: HttpRequest) -> HttpResponse:
         return redirect("taxonomy:proposals")
     messages.success(request, PROPOSAL_ADDED.format(path=category.path, number=draft.number))
     return redirect("taxonomy:draft", pk=draft.pk)
+
+
+@require_POST
+@taxonomy_admin_required
+def proposal_dismiss_view(request: HttpRequest) -> HttpResponse:
+    try:
+        n = proposal_dismiss(
+            proposal_ids=int_list_param(request.POST, "proposals"), author=request.user
+        )
+    except ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, PROPOSALS_DISMISSED.format(n=n, s="" if n == 1 else "s"))
+    return redirect("taxonomy:proposals")
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from labeling.models import Label, QueueEntry
+from labeling.models import Label, Proposal, QueueEntry
 from labeling.roles import REVIEWER
 from labeling.selectors import review as sel
 from tests.factories import UserFactory
@@ -100,9 +100,13 @@ def test_skip_and_not_in_the_taxonomy_from_the_keyboard(login, alice, tree, queu
     page.keyboard.type("Smart rings")
     page.keyboard.press("Control+Enter")
     wait_for_title(page, "Oxford shirt 2")
-    label = Label.objects.get()
-    assert (label.context, label.note) == ("proposal", "not in taxonomy: Smart rings")
-    assert label.category == tree["Apparel > Topwear"]  # deepest ancestor of the candidates
+    assert not Label.objects.exists()  # a proposal is not a label
+    proposal = Proposal.objects.get()
+    assert (proposal.text, proposal.item.title, proposal.vouched) == (
+        "Smart rings",
+        "Oxford shirt 1",
+        None,
+    )
 
 
 def test_two_browser_contexts_never_get_the_same_item(login, alice, tree, queue, artifacts):

@@ -286,9 +286,10 @@ HTML_PARAMS = [
     HtmlParam(
         "POST",
         "/taxonomy/proposals/create/",
-        "labels",
+        "proposals",
         lambda w: {"taxonomy": w.version.taxonomy_id, "name": "New"},
     ),
+    HtmlParam("POST", "/taxonomy/proposals/dismiss/", "proposals"),
 ]
 BAD_HTML_VALUES = [str(ID_MAX + 1), str(HUGE), "-1", "0", str(-HUGE), "12abc", "1_000", "٣"]
 

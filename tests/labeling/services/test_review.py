@@ -11,7 +11,7 @@ import time_machine
 from django.db import connection, connections
 from django.utils import timezone
 
-from labeling.models import Item, Label, QueueEntry
+from labeling.models import Item, Label, Proposal, QueueEntry
 from labeling.services import review
 from labeling.services.labels import ALREADY_RETRACTED, LabelError
 from tests.factories import UserFactory
@@ -165,24 +165,44 @@ def test_an_agreeing_decision_meanwhile_is_no_conflict(alice, bob, tree, entries
 def test_a_proposal_needs_a_note(alice, tree, entries):
     shown = review.Shown.of(lease_one(alice))
     with pytest.raises(review.ReviewError, match=re.escape(review.NOTE_REQUIRED)):
-        review.review_propose(reviewer=alice, shown=shown, text="  ", category=None)
-    assert not Label.objects.exists()
+        review.review_propose(reviewer=alice, shown=shown, text="  ")
+    assert not Label.objects.exists() and not Proposal.objects.exists()
 
 
-def test_a_proposal_defaults_to_the_top_level_of_the_top_candidate(alice, tree, entries):
+def test_a_proposal_is_not_a_label(alice, tree, entries, version):
+    """It wrote a label on a guessed "closest category" (a wooden puzzle became "Apparel >
+    Tops"); now nothing is labelled unless the reviewer vouches for a category."""
     shown = review.Shown.of(lease_one(alice))
-    label = review.review_propose(
-        reviewer=alice, shown=shown, text="  Smart\n rings ", category=None
-    ).label
-    assert (label.category, label.context) == (tree["Apparel"], "proposal")
-    assert label.note == "not in taxonomy: Smart rings"
+    decision = review.review_propose(reviewer=alice, shown=shown, text="  Smart\n rings ")
+    assert decision.label is None and not Label.objects.exists()
+    proposal = Proposal.objects.get()
+    assert (proposal.item_id, proposal.text, proposal.author, proposal.status) == (
+        shown.item,
+        "Smart rings",
+        alice,
+        "open",
+    )
+    assert proposal.taxonomy_version == version and proposal.vouched is None
+    assert proposal.prediction_shown["candidates"] == shown.candidates
+    assert Item.objects.get(pk=shown.item).current_label is None
+    assert not QueueEntry.objects.filter(item_id=shown.item).exists()  # done with it
 
 
-def test_a_proposal_goes_to_the_node_the_reviewer_is_sure_of(alice, tree, entries):
+def test_a_proposal_labels_only_the_ancestor_the_reviewer_vouches_for(alice, tree, entries):
     shown = review.Shown.of(lease_one(alice))
     topwear = tree["Apparel > Topwear"]
-    label = review.review_propose(reviewer=alice, shown=shown, text="Kurtas", category=topwear)
-    assert label.label.category == topwear
+    decision = review.review_propose(reviewer=alice, shown=shown, text="Kurtas", vouched=topwear)
+    assert decision.label.category == topwear and decision.label.context == "proposal"
+    assert Proposal.objects.get().label == decision.label
+    assert Item.objects.get(pk=shown.item).current_label == decision.label
+
+
+def test_a_proposal_sent_twice_is_recorded_once(alice, tree, entries):
+    shown = review.Shown.of(lease_one(alice))
+    first = review.review_propose(reviewer=alice, shown=shown, text="Kurtas")
+    again = review.review_propose(reviewer=alice, shown=shown, text="Kurtas")
+    assert (first.created, again.created) == (True, False)
+    assert again.proposal == first.proposal and Proposal.objects.count() == 1
 
 
 def test_undo_retracts_and_gives_the_item_back_on_top(alice, tree, entries):

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from labeling.models import Label, QueueEntry
+from labeling.models import Label, Proposal, QueueEntry
 from labeling.selectors import review as sel
 from labeling.services import review as svc
 from tests.labeling.review_data import JEANS, SHIRTS, TSHIRTS, make_queue
@@ -150,12 +150,21 @@ def test_skipped_items_can_be_shown_again(as_alice, version, tree):
     assert "Oxford shirt 0" in html
 
 
-def test_not_in_the_taxonomy_records_a_proposal(as_alice, tree, entries):
-    data = {"shown": token(as_alice), "note": "Smart rings", "category": tree["Apparel"].pk}
+def test_not_in_the_taxonomy_records_a_proposal_not_a_label(as_alice, tree, entries):
+    html = as_alice.get(URL).content.decode()
+    assert '<option value="" selected>nothing: leave it unlabelled</option>' in html
+    data = {"shown": token(as_alice), "note": "Smart rings", "category": ""}
     html = as_alice.post(reverse("review:propose"), data, headers=HTMX).content.decode()
+    assert not Label.objects.exists() and "Oxford shirt 1" in html
+    assert Proposal.objects.get().text == "Smart rings"
+
+
+def test_a_proposal_labels_the_ancestor_the_reviewer_picks(as_alice, tree, entries):
+    data = {"shown": token(as_alice), "note": "Smart rings", "category": tree["Apparel"].pk}
+    as_alice.post(reverse("review:propose"), data, headers=HTMX)
     label = Label.objects.get()
     assert (label.context, label.note) == ("proposal", "not in taxonomy: Smart rings")
-    assert label.category == tree["Apparel"] and "Oxford shirt 1" in html
+    assert label.category == tree["Apparel"] and Proposal.objects.get().label == label
 
 
 def test_a_proposal_without_a_note_is_explained(as_alice, entries):

@@ -17,10 +17,6 @@ URL = "/review/"
 HTMX = {"HX-Request": "true"}
 SANDALS = "Footwear > Shoes > Sandals"
 WATCHES = "Accessories > Watches"
-# Until labeling/views/review.py's _task calls sel.card_reason(entry=entry, rows=rows,
-# version=version) instead of sel.reason_in_words(...), the card shows the stored detail and
-# these fail; strict, so the marker has to go once the view is wired.
-AWAITS_THE_VIEW = pytest.mark.xfail(strict=True, reason="the view still calls reason_in_words")
 
 
 @pytest.fixture(autouse=True)
@@ -63,7 +59,6 @@ def reason_on_card(client, **headers) -> str:
     return html.split('<strong id="reason-text">', 1)[1].split("</strong>", 1)[0]
 
 
-@AWAITS_THE_VIEW
 def test_an_uncertain_entry_rescored_sure_shows_the_new_top(as_alice, tree, models):
     old, new = models
     between = [tree[SANDALS].pk, tree[WATCHES].pk]
@@ -81,7 +76,6 @@ def test_an_uncertain_entry_rescored_sure_shows_the_new_top(as_alice, tree, mode
     )
 
 
-@AWAITS_THE_VIEW
 def test_a_disagreement_rescored_since_drops_the_old_votes(as_alice, tree, models):
     old, new = models
     queue_one(
@@ -98,7 +92,6 @@ def test_a_disagreement_rescored_since_drops_the_old_votes(as_alice, tree, model
     )
 
 
-@AWAITS_THE_VIEW
 def test_an_uncertain_pair_merged_by_a_publish_shows_the_merged_top(as_alice, version, bob, tree):
     make_queue(version, tree, n=1)  # uncertain between Shirts and Tshirts, 0.55 / 0.40
     publish(version, bob)  # Tshirts merged into Shirts: the card shows Shirts at 0.95

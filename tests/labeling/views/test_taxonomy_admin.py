@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from labeling.models import Category, QueueEntry, TaxonomyOperation, TaxonomyVersion
+from labeling.models import Category, Proposal, QueueEntry, TaxonomyOperation, TaxonomyVersion
 from labeling.services.labels import label_create
 from labeling.services.taxonomy_drafts import draft_start
 from tests.factories import ItemFactory
@@ -176,13 +176,12 @@ def test_the_proposals_page_groups_and_creates_a_category_in_a_draft(
     client, bob, alice, tree, version, settings
 ):
     settings.TAXOLOOP = {**settings.TAXOLOOP, "TEXT_ENCODER": "", "IMAGE_ENCODER": ""}
-    label = label_create(
+    proposal = Proposal.objects.create(
         item=ItemFactory(title="Aviator"),
-        category=tree["Accessories"],
+        taxonomy_version=version,
         author=alice,
-        source="review",
-        context="proposal",
-        note="not in taxonomy: Sunglasses",
+        text="Sunglasses",
+        vouched=tree["Accessories"],
     )
     client.force_login(bob)
     html = client.get(reverse("taxonomy:proposals")).content.decode()
@@ -190,7 +189,7 @@ def test_the_proposals_page_groups_and_creates_a_category_in_a_draft(
     response = client.post(
         reverse("taxonomy:proposal-create"),
         {
-            "labels": [label.pk],
+            "proposals": [proposal.pk],
             "taxonomy": version.taxonomy.pk,
             "name": "Sunglasses",
             "parent_key": "accessories",
@@ -199,6 +198,34 @@ def test_the_proposals_page_groups_and_creates_a_category_in_a_draft(
     draft = TaxonomyVersion.objects.get(status="draft")
     assert response.url == reverse("taxonomy:draft", args=[draft.pk])
     assert "accessories/sunglasses" in keys(draft)
+    assert Proposal.objects.get().status == "accepted"
+
+
+def test_an_admin_dismisses_a_group_of_proposals(client, bob, alice, version):
+    proposals = [
+        Proposal.objects.create(
+            item=ItemFactory(), taxonomy_version=version, author=alice, text="Board games"
+        )
+        for _ in range(6)
+    ]
+    client.force_login(bob)
+    html = client.get(reverse("taxonomy:proposals")).content.decode()
+    assert html.count('class="proposal-group"') == 1 and "Dismiss 6 proposals" in html
+    response = client.post(
+        reverse("taxonomy:proposal-dismiss"), {"proposals": [p.pk for p in proposals]}
+    )
+    assert response.url == reverse("taxonomy:proposals")
+    assert set(Proposal.objects.values_list("status", flat=True)) == {"dismissed"}
+    assert "No open proposals" in client.get(reverse("taxonomy:proposals")).content.decode()
+
+
+def test_a_reviewer_cannot_dismiss_proposals(client, alice, version):
+    proposal = Proposal.objects.create(
+        item=ItemFactory(), taxonomy_version=version, author=alice, text="Toys"
+    )
+    client.force_login(alice)
+    response = client.post(reverse("taxonomy:proposal-dismiss"), {"proposals": [proposal.pk]})
+    assert response.status_code == 403 and Proposal.objects.get().status == "open"
 
 
 def test_the_editor_offers_the_top_level_and_searches_keys_as_the_admin_types(client, bob, draft):
