@@ -66,6 +66,8 @@
       message + (retrying ? " Trying again…" : " Press r or “Try again” to send it again.");
     el.hidden = false;
     document.body.classList.add("has-request-error");
+    // Out of a text field (a report's picker), so that r, or Enter on the button, retries.
+    if (!retrying) el.querySelector("#request-retry").focus({ preventScroll: true });
   }
 
   function hide() {

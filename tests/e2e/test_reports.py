@@ -150,3 +150,43 @@ def test_bulk_assignment_of_selected_rows_and_its_undo(login, live_server, alice
     page.locator("#bulk-undo").click()
     page.wait_for_selector("text=Undid 2 labels.")
     assert Label.objects.filter(kind="retraction", retracts__in=bulk).count() == 2
+
+
+def test_a_failed_inline_correction_is_shown_and_sent_again_with_r(
+    login, live_server, alice, tree, catalog
+):
+    """A 503 (the database busy) showed nothing before; the correction seemed saved."""
+    page = login("alice")
+    page.goto(f"{live_server.url}/reports/catalog/?sort=item")
+    first = catalog[0]
+    failures: list[int] = []
+
+    def fail_twice(route):
+        if len(failures) < 2:  # the try and the automatic retry
+            failures.append(503)
+            route.fulfill(status=503, headers={"Retry-After": "1"}, body="database is locked")
+        else:
+            route.continue_()
+
+    page.route("**/reports/correct/", fail_twice)
+    row(page, first).locator(".cat-cell.label a.cell-edit").click()
+    page.wait_for_selector(f"#row-{first.pk} .picker-input:focus")
+    settled(page)
+    page.keyboard.type("jeans")
+    page.wait_for_function(
+        "id => document.querySelector(`#row-${id} .picker-results .result .path`)"
+        "?.textContent === 'Apparel > Bottomwear > Jeans'",
+        arg=first.pk,
+    )
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "() => document.querySelector('#request-error p')?.textContent.includes('Press r')"
+    )
+    banner = page.locator("#request-error").inner_text()
+    assert "503" in banner and "Nothing was saved" in banner and "database is locked" in banner
+    assert failures == [503, 503] and not Label.objects.filter(author=alice).exists()
+    page.keyboard.press("r")  # the banner took the focus out of the picker
+    page.wait_for_selector(f"#row-{first.pk}.saved")
+    assert page.locator("#request-error").is_hidden()
+    label = Label.objects.get(author=alice)
+    assert (label.item_id, label.category.path, label.source) == (first.pk, JEANS, "inline")
