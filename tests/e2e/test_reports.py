@@ -70,6 +70,19 @@ def row(page, item):
     return page.locator(f"#row-{item.pk}")
 
 
+def open_picker_and_search(page, item, text: str, first_result: str) -> None:
+    """Click the row's label cell, type ``text`` into its picker, wait for ``first_result``."""
+    row(page, item).locator(".cat-cell.label a.cell-edit").click()
+    page.wait_for_selector(f"#row-{item.pk} .picker-input:focus")
+    settled(page)
+    page.keyboard.type(text)
+    page.wait_for_function(
+        "([id, path]) => document.querySelector(`#row-${id} .picker-results .result .path`)"
+        "?.textContent === path",
+        arg=[item.pk, first_result],
+    )
+
+
 def test_two_inline_corrections_one_undone_show_on_the_dashboard(
     login, live_server, alice, tree, catalog, artifacts
 ):
@@ -79,15 +92,7 @@ def test_two_inline_corrections_one_undone_show_on_the_dashboard(
     first, second = catalog[0], catalog[1]
 
     # 1: the mouse opens the picker in the label cell; typing searches; Enter saves.
-    row(page, first).locator(".cat-cell.label a.cell-edit").click()
-    page.wait_for_selector(f"#row-{first.pk} .picker-input:focus")
-    settled(page)
-    page.keyboard.type("jeans")
-    page.wait_for_function(
-        "id => document.querySelector(`#row-${id} .picker-results .result .path`)"
-        "?.textContent === 'Apparel > Bottomwear > Jeans'",
-        arg=first.pk,
-    )
+    open_picker_and_search(page, first, "jeans", JEANS)
     page.screenshot(path=str(artifacts / "report-picker.png"), full_page=True)
     page.keyboard.press("Enter")
     page.wait_for_selector(f"#row-{first.pk}.saved")
@@ -169,15 +174,7 @@ def test_a_failed_inline_correction_is_shown_and_sent_again_with_r(
             route.continue_()
 
     page.route("**/reports/correct/", fail_twice)
-    row(page, first).locator(".cat-cell.label a.cell-edit").click()
-    page.wait_for_selector(f"#row-{first.pk} .picker-input:focus")
-    settled(page)
-    page.keyboard.type("jeans")
-    page.wait_for_function(
-        "id => document.querySelector(`#row-${id} .picker-results .result .path`)"
-        "?.textContent === 'Apparel > Bottomwear > Jeans'",
-        arg=first.pk,
-    )
+    open_picker_and_search(page, first, "jeans", JEANS)
     page.keyboard.press("Enter")
     page.wait_for_function(
         "() => document.querySelector('#request-error p')?.textContent.includes('Press r')"
