@@ -26,6 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taxoloop.settings.dev")
 os.environ.setdefault("DEBUG", "1")
+# Playwright's sync API runs an event loop in this thread; the ORM reads here are plain reads.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
 
@@ -59,6 +61,8 @@ def main() -> int:
 
     django.setup()
     from django.contrib.auth import get_user_model
+    from django.db.models import Q
+    from django.utils import timezone
 
     from labeling.models import Label, TrainingRun
 
@@ -66,8 +70,9 @@ def main() -> int:
     admin = next(u for u in creds if u in ("admin", "bob", "taxadmin") or "admin" in u)
     user = get_user_model().objects.get(username=reviewer)
     labels_before = Label.objects.filter(author=user, kind="label").count()
-    runs_before = TrainingRun.objects.count()
+    last_run = TrainingRun.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     rng = random.Random(args.seed)
+    trial_start = timezone.now()
 
     from playwright.sync_api import sync_playwright
 
@@ -103,7 +108,10 @@ def main() -> int:
         browser.close()
 
     written = Label.objects.filter(author=user, kind="label").count() - labels_before
-    runs = TrainingRun.objects.filter(pk__gt=0).order_by("id")[runs_before:]
+    # runs that started before the trial and were still going count too: the worker trained
+    runs = TrainingRun.objects.filter(
+        Q(pk__gt=last_run) | Q(finished_at__isnull=True) | Q(finished_at__gte=trial_start)
+    ).order_by("pk")
     report = {
         "decisions_typed": args.decisions,
         "labels_written": written,
@@ -112,7 +120,10 @@ def main() -> int:
         "same_document": same_document,
         "answers_5xx": statuses,
         "failure_banners": banners,
-        "training_runs": [(r.pk, r.status, r.outcome[:80]) for r in runs],
+        "training_runs": [
+            (r.pk, r.trigger, r.status, str(r.started_at), str(r.finished_at), r.outcome[:60])
+            for r in runs
+        ],
     }
     print(json.dumps(report, indent=2))
     ok = written == args.decisions and not loads and same_document
