@@ -56,7 +56,7 @@
       ? "Nothing was saved."
       : "The page was not updated.";
     if (!status) return `The server could not be reached. ${what}`;
-    const said = serverText(detail.xhr);
+    const said = serverText(detail.xhr).replace(/[.!]+$/, "");
     return `The server answered ${status}${said ? `: ${said}` : ""}. ${what}`;
   }
 
