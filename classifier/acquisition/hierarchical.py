@@ -61,14 +61,17 @@ def _hierarchical_margin(
     for start in range(0, n, _CHUNK_ROWS):
         stop = min(start + _CHUNK_ROWS, n)
         node_p = layout.node_proba(proba[start:stop])
-        margins[start:stop], pairs[start:stop] = _walk(layout, is_leaf, node_p, thr)
+        margins[start:stop], pairs[start:stop] = margin_walk(layout, is_leaf, node_p, thr)
     return margins, pairs
 
 
-def _walk(
+def margin_walk(
     layout: DepthLayout, is_leaf: np.ndarray, node_p: np.ndarray, thr: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-down walk over ``(c, n_nodes)`` depth-ordered node probabilities."""
+    """The hierarchical margin's top-down walk over ``(c, n_nodes)`` node probabilities in
+    ``layout`` order (``layout.node_proba``, or ``topk.sparse_node_proba`` from a stored
+    top-k): ``(margins, pairs)`` as ``hierarchical_margin`` returns them. ``is_leaf``: per
+    layout column; ``thr``: one threshold per depth (``depth_thresholds``)."""
     c = node_p.shape[0]
     current = np.full(c, -1, dtype=np.int64)  # -1 = the imaginary root above depth 1
     done = np.zeros(c, dtype=bool)

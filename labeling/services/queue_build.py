@@ -45,9 +45,7 @@ from classifier.acquisition import (
     RandomSampling,
     apportion,
 )
-from classifier.acquisition.hierarchical import _walk as margin_walk
-from classifier.metrics.nodes import depth_layout
-from classifier.metrics.rollup import depth_thresholds
+from classifier.acquisition.topk import leaf_columns, topk_hierarchical_margin
 from labeling.models import ModelVersion, Prediction, QueueEntry, TaxonomyVersion
 from labeling.services import ml
 from labeling.services.errors import ServiceError
@@ -352,102 +350,14 @@ def _shortlist(
 
 
 def _boundary(pool: _Pool, vtree: ml.VersionTree) -> tuple[np.ndarray, np.ndarray]:
-    """Hierarchical margin and ``(top, runner-up)`` node pair from the stored top-k.
-
-    The leaf probabilities outside the top-k are not stored; their mass is spread evenly
-    over the other leaves, which changes an inner node's probability by at most that mass
-    (small for the confident items, where the walk goes deep anyway).
-
-    The node probabilities are built sparsely (``_sparse_node_proba``): every node gets the
-    spread mass times its leaf count, and only the top-k leaves' ancestors get more. The
-    dense way (``_dense_proba`` then ``hierarchical_margin``) multiplies an
-    ``(n, n_leaves)`` matrix by ``(n_leaves, n_inner)`` per item: on the Google taxonomy
-    (4,719 leaves) 0.6 ms an item, ten minutes at 1M items; this is ten times less.
-    """
+    """Hierarchical margin and ``(top, runner-up)`` node pair from the stored top-k (the
+    array work, and why it is sparse: ``classifier.acquisition.topk``)."""
     tree = vtree.tree
-    n, n_leaves = len(pool.item_ids), tree.n_leaves
     leaf_col = np.full(int(vtree.category_ids.max()) + 2, -1, dtype=np.int64)
-    leaf_col[vtree.category_ids[tree.leaves]] = np.arange(n_leaves)
-    layout = depth_layout(tree)
-    is_leaf = tree.leaf_index[layout.nodes] >= 0
-    thresholds = depth_thresholds(tree, settings.TAXOLOOP.get("DECISION_THRESHOLD", 0.85))
-    shape = _TreeShape.of(tree, layout)
-    margins = np.zeros(n, dtype=np.float64)
-    pairs = np.full((n, 2), -1, dtype=np.int64)
-    for start in range(0, n, PROBA_BLOCK):
-        block = slice(start, min(start + PROBA_BLOCK, n))
-        cols = _leaf_columns(pool.cand_cats[block], leaf_col)
-        node_p = _sparse_node_proba(cols, pool.cand_p[block], shape)
-        margins[block], pairs[block] = margin_walk(layout, is_leaf, node_p, thresholds)
-    return margins, pairs
-
-
-@dataclass(frozen=True)
-class _TreeShape:
-    """What the sparse node probabilities need of the tree, in ``depth_layout`` columns:
-    each column's leaf count, and each leaf's own and ancestor columns (-1 padded)."""
-
-    leaf_counts: np.ndarray  # (n_nodes,) float64
-    ancestors: np.ndarray  # (n_leaves, max_depth) int64 layout columns
-    n_leaves: int
-
-    @classmethod
-    def of(cls, tree: Any, layout: Any) -> _TreeShape:
-        membership = tree.leaf_membership  # (n_nodes, n_leaves): node is the leaf or above it
-        position = np.empty(tree.n_nodes, dtype=np.int64)
-        position[layout.nodes] = np.arange(tree.n_nodes)
-        ancestors = np.full((tree.n_leaves, tree.max_depth), -1, dtype=np.int64)
-        nodes, leaves = np.nonzero(membership)
-        order = np.lexsort((nodes, leaves))
-        nodes, leaves = nodes[order], leaves[order]
-        first = np.searchsorted(leaves, leaves)  # the leaf's first row in the sorted pairs
-        ancestors[leaves, np.arange(len(leaves)) - first] = position[nodes]
-        counts = membership.sum(axis=1).astype(np.float64)[layout.nodes]
-        return cls(leaf_counts=counts, ancestors=ancestors, n_leaves=tree.n_leaves)
-
-
-def _leaf_columns(cats: np.ndarray, leaf_col: np.ndarray) -> np.ndarray:
-    """Leaf column of each stored candidate, -1 where it is not a leaf of this tree."""
-    safe = np.where((cats >= 0) & (cats < len(leaf_col)), cats, -1)
-    return leaf_col[safe]
-
-
-def _sparse_node_proba(cols: np.ndarray, p: np.ndarray, shape: _TreeShape) -> np.ndarray:
-    """``(c, n_nodes)`` node probabilities in layout order of the leaf distribution that
-    ``_dense_proba`` builds (top-k as stored, the rest spread evenly), without building it."""
-    known = cols >= 0
-    top = np.where(known, p, 0.0).astype(np.float64)
-    top = top / np.maximum(top.sum(axis=1, keepdims=True), 1.0)
-    n_known = known.sum(axis=1, keepdims=True)
-    rest = np.clip(1.0 - top.sum(axis=1, keepdims=True), 0.0, None) / np.maximum(
-        shape.n_leaves - n_known, 1
-    )
-    node_p = rest * shape.leaf_counts[None, :]
-    r, j = np.nonzero(known)
-    above = shape.ancestors[cols[r, j]]  # (m, max_depth)
-    delta = np.broadcast_to((top[r, j] - rest[r, 0])[:, None], above.shape)
-    rows = np.broadcast_to(r[:, None], above.shape)
-    valid = above >= 0
-    np.add.at(node_p, (rows[valid], above[valid]), delta[valid])
-    total = top.sum(axis=1, keepdims=True) + rest * (shape.n_leaves - n_known)
-    node_p /= total
-    return node_p
-
-
-def _dense_proba(
-    cats: np.ndarray, p: np.ndarray, leaf_col: np.ndarray, n_leaves: int
-) -> np.ndarray:
-    cols = leaf_col[np.where(cats >= 0, cats, -1)]
-    known = cols >= 0
-    top = np.where(known, p, 0.0).astype(np.float64)
-    top_sum = top.sum(axis=1, keepdims=True)
-    top = top / np.maximum(top_sum, 1.0)  # rounding can push a stored sum just past 1
-    others = np.maximum(n_leaves - known.sum(axis=1, keepdims=True), 1)
-    rest = np.clip(1.0 - top.sum(axis=1, keepdims=True), 0.0, None) / others
-    dense = np.repeat(rest, n_leaves, axis=1)
-    r, j = np.nonzero(known)
-    dense[r, cols[r, j]] = top[r, j]
-    return dense / dense.sum(axis=1, keepdims=True)
+    leaf_col[vtree.category_ids[tree.leaves]] = np.arange(tree.n_leaves)
+    threshold = settings.TAXOLOOP.get("DECISION_THRESHOLD", 0.85)
+    cols = leaf_columns(pool.cand_cats, leaf_col)
+    return topk_hierarchical_margin(tree, cols, pool.cand_p, threshold, block_rows=PROBA_BLOCK)
 
 
 def _diversity_embeddings(feats: Mapping[str, np.ndarray]) -> np.ndarray:

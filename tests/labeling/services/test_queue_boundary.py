@@ -1,16 +1,14 @@
-"""queue_build._boundary: the sparse node probabilities give the dense computation's answer.
-
-The queue's boundary reason used to build every item's dense leaf distribution and multiply
-it into node probabilities (``_dense_proba`` then ``hierarchical_margin``); the sparse path
-must pick the same sibling pairs with the same margins, only faster.
-"""
+"""queue_build._boundary: the queue's stored top-k, mapped from category ids, gives the
+dense computation's answer (``classifier.acquisition.topk``: ``dense_leaf_proba`` then
+``hierarchical_margin``); the sparse path must pick the same sibling pairs with the same
+margins, only faster."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from classifier.acquisition import hierarchical_margin
+from classifier.acquisition import hierarchical_margin, topk
 from classifier.tree import Tree
 from labeling.services import queue_build
 from labeling.services.ml import VersionTree
@@ -60,8 +58,10 @@ def _dense(pool: queue_build._Pool, vtree: VersionTree, threshold: float) -> tup
     tree = vtree.tree
     leaf_col = np.full(int(vtree.category_ids.max()) + 2, -1, dtype=np.int64)
     leaf_col[vtree.category_ids[tree.leaves]] = np.arange(tree.n_leaves)
-    proba = queue_build._dense_proba(pool.cand_cats, pool.cand_p, leaf_col, tree.n_leaves)
-    return hierarchical_margin(tree, proba, threshold)
+    cols = topk.leaf_columns(pool.cand_cats, leaf_col)
+    return hierarchical_margin(
+        tree, topk.dense_leaf_proba(cols, pool.cand_p, tree.n_leaves), threshold
+    )
 
 
 @pytest.mark.parametrize("threshold", [0.5, 0.85])
