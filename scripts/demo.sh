@@ -28,8 +28,8 @@ elif [ -n "$CATALOG" ]; then
   if [ -n "${TAXONOMY:-}" ]; then has_version || $PY manage.py import_taxonomy "$TAXONOMY" --publish; fi
   $PY manage.py import_catalog "$CATALOG" --label-col "${LABEL_COL:-category_path}" --source demo
 else
-  has_version || $PY manage.py import_taxonomy labeling/demo_data/taxonomy.txt --name "Demo shop" --publish
-  $PY manage.py import_catalog labeling/demo_data/catalog.csv --attribute-cols brand,color,material \
+  has_version || $PY manage.py import_taxonomy scripts/demo_data/taxonomy.txt --name "Demo shop" --publish
+  $PY manage.py import_catalog scripts/demo_data/catalog.csv --attribute-cols brand,color,material \
     --description-col description --label-col category_path --source demo
 fi
 

@@ -1,6 +1,6 @@
 """Deterministic generator for the demo taxonomy and catalog (``make demo`` loads them).
 
-Run ``python labeling/demo_data/generate.py`` to rewrite ``taxonomy.txt`` and ``catalog.csv``
+Run ``python scripts/demo_data/generate.py`` to rewrite ``taxonomy.txt`` and ``catalog.csv``
 next to this file. Output depends only on ``SEED`` and the tables below, so rerunning it gives
 byte-identical files; review changes to the data by changing this script and regenerating.
 

@@ -1,4 +1,4 @@
-"""Checks on the demo taxonomy and catalog in labeling/demo_data (plain files, no database)."""
+"""Checks on the demo taxonomy and catalog in scripts/demo_data (plain files, no database)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-DEMO_DATA = Path(__file__).resolve().parents[2] / "labeling" / "demo_data"
+DEMO_DATA = Path(__file__).resolve().parents[1] / "scripts" / "demo_data"
 TAXONOMY_FILE = DEMO_DATA / "taxonomy.txt"
 CATALOG_FILE = DEMO_DATA / "catalog.csv"
 COLUMNS = ["id", "title", "description", "brand", "color", "material", "category_path"]
@@ -42,7 +42,7 @@ def read_catalog() -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def generator():
-    """The generator script, loaded from its file (labeling/demo_data is not a package)."""
+    """The generator script, loaded from its file (scripts/demo_data is not a package)."""
     spec = importlib.util.spec_from_file_location(
         "taxoloop_demo_generate", DEMO_DATA / "generate.py"
     )
