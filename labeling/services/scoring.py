@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -160,11 +159,9 @@ def _still_active(mv: ModelVersion) -> bool:
 
 
 def _chunk_delay() -> float:
-    """Test hook: seconds to sleep after each chunk (RESCORE_CHUNK_DELAY_SECONDS, or the
-    environment variable TAXOLOOP_RESCORE_CHUNK_DELAY), so a test can kill a worker mid-way."""
-    conf = settings.TAXOLOOP
-    delay = conf.get("RESCORE_CHUNK_DELAY_SECONDS", os.environ.get("TAXOLOOP_RESCORE_CHUNK_DELAY"))
-    return float(delay or 0)
+    """Test hook: seconds to sleep after each chunk (RESCORE_CHUNK_DELAY_SECONDS, which
+    taxoloop/settings/test.py fills from the environment), so a test can kill a worker mid-way."""
+    return float(settings.TAXOLOOP.get("RESCORE_CHUNK_DELAY_SECONDS") or 0)
 
 
 def _chunk_size(value: int | None) -> int:

@@ -15,7 +15,6 @@ title (split by item id, 38 % of the fashion catalog's held-out titles were).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,8 +42,8 @@ class TrainingConfig:
     """The knobs of a run, from ``settings.TAXOLOOP``.
 
     Optional keys beyond the settings file: EVAL_FRACTION (0.2), MODEL_PARAMS (constructor
-    arguments of HierarchicalClassifier), TRAIN_EPOCH_DELAY_SECONDS (or the environment
-    variable TAXOLOOP_TRAIN_EPOCH_DELAY; a test hook that slows training down).
+    arguments of HierarchicalClassifier), TRAIN_EPOCH_DELAY_SECONDS (a test hook that slows
+    training down; taxoloop/settings/test.py fills it from the environment).
     """
 
     min_labels: int
@@ -57,9 +56,7 @@ class TrainingConfig:
     @classmethod
     def from_settings(cls) -> TrainingConfig:
         conf = settings.TAXOLOOP
-        delay = conf.get(
-            "TRAIN_EPOCH_DELAY_SECONDS", os.environ.get("TAXOLOOP_TRAIN_EPOCH_DELAY", 0)
-        )
+        delay = conf.get("TRAIN_EPOCH_DELAY_SECONDS", 0)
         return cls(
             min_labels=int(conf["MIN_LABELS_TO_TRAIN"]),
             margin=float(conf["PROMOTION_MARGIN"]),

@@ -32,6 +32,14 @@ REST_FRAMEWORK = {
     },
 }
 
+# Test hooks that slow a worker down so that an integration test can act mid-way (it sets them
+# in the worker's environment). Product code reads only these settings, never the environment.
+TAXOLOOP = {  # noqa: F405
+    **TAXOLOOP,  # noqa: F405
+    "TRAIN_EPOCH_DELAY_SECONDS": float(os.environ.get("TAXOLOOP_TRAIN_EPOCH_DELAY") or 0),
+    "RESCORE_CHUNK_DELAY_SECONDS": float(os.environ.get("TAXOLOOP_RESCORE_CHUNK_DELAY") or 0),
+}
+
 # Whitenoise warns at start-up when the static root is missing.
 Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
