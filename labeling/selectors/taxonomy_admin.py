@@ -42,7 +42,7 @@ class TreePage:
     truncated: bool
 
 
-def version_tree(*, version: TaxonomyVersion, q: str | None = None) -> TreePage:
+def tree_page(*, version: TaxonomyVersion, q: str | None = None) -> TreePage:
     """The categories of ``version`` (matching ``q``: name, path or synonym) with counts;
     at most TREE_ROWS_SHOWN rows (a search narrows a large taxonomy)."""
     own_items = dict(

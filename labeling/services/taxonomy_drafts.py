@@ -76,7 +76,10 @@ def draft_start(*, taxonomy: Taxonomy, author: AbstractBaseUser | None) -> Taxon
         raise TaxonomyDraftError(DRAFT_EXISTS.format(name=taxonomy.name, number=open_draft.number))
     number = (taxonomy.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     draft = TaxonomyVersion.objects.create(
-        taxonomy=taxonomy, number=number, based_on=current, created_by=author,
+        taxonomy=taxonomy,
+        number=number,
+        based_on=current,
+        created_by=author,
         notes=f"draft of v{current.number}",
     )
     categories_copy(source=current, target=draft)
@@ -90,8 +93,18 @@ def categories_copy(*, source: TaxonomyVersion, target: TaxonomyVersion) -> int:
     rows = list(
         Category.objects.filter(version=source)
         .order_by("depth", "id")
-        .values("id", "key", "parent_id", "name", "description", "synonyms", "path", "depth",
-                "is_leaf", "deprecated")
+        .values(
+            "id",
+            "key",
+            "parent_id",
+            "name",
+            "description",
+            "synonyms",
+            "path",
+            "depth",
+            "is_leaf",
+            "deprecated",
+        )
     )
     by_depth: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
@@ -146,8 +159,14 @@ def category_add(
     category.description = description.strip()
     category.synonyms = _clean_synonyms(synonyms)
     category.save(update_fields=["description", "synonyms"])
-    _record(draft, TaxonomyOperation.Kind.ADD, author, key=category.key, path=category.path,
-            parent=parent_key)
+    _record(
+        draft,
+        TaxonomyOperation.Kind.ADD,
+        author,
+        key=category.key,
+        path=category.path,
+        parent=parent_key,
+    )
     return category
 
 
@@ -161,8 +180,9 @@ def category_rename(
     name = _check_name(name)
     old_path = category.path
     _relocate(category, category.parent, name)
-    _record(draft, TaxonomyOperation.Kind.RENAME, author, key=key, old_path=old_path,
-            path=category.path)
+    _record(
+        draft, TaxonomyOperation.Kind.RENAME, author, key=key, old_path=old_path, path=category.path
+    )
     return category
 
 
@@ -183,8 +203,15 @@ def category_edit(
     if synonyms is not None:
         category.synonyms = _clean_synonyms(synonyms)
     category.save(update_fields=["description", "synonyms"])
-    _record(draft, TaxonomyOperation.Kind.EDIT, author, key=key, path=category.path,
-            description=category.description, synonyms=category.synonyms)
+    _record(
+        draft,
+        TaxonomyOperation.Kind.EDIT,
+        author,
+        key=key,
+        path=category.path,
+        description=category.description,
+        synonyms=category.synonyms,
+    )
     return category
 
 
@@ -203,8 +230,15 @@ def category_move(
     old_path, old_parent = category.path, category.parent
     _relocate(category, parent, category.name)
     _refresh_leaf(old_parent)
-    _record(draft, TaxonomyOperation.Kind.MOVE, author, key=key, old_path=old_path,
-            path=category.path, parent=parent_key)
+    _record(
+        draft,
+        TaxonomyOperation.Kind.MOVE,
+        author,
+        key=key,
+        old_path=old_path,
+        path=category.path,
+        parent=parent_key,
+    )
     return category
 
 
@@ -236,8 +270,16 @@ def category_merge(
     for source in sources:
         mapped |= _merge_one(source, target)
     target.refresh_from_db()
-    _record(draft, TaxonomyOperation.Kind.MERGE, author, sources=keys, source_paths=paths,
-            target=target_key, path=target.path, mapped=mapped)
+    _record(
+        draft,
+        TaxonomyOperation.Kind.MERGE,
+        author,
+        sources=keys,
+        source_paths=paths,
+        target=target_key,
+        path=target.path,
+        mapped=mapped,
+    )
     return target
 
 
@@ -278,8 +320,15 @@ def category_split(
             raise TaxonomyDraftError(SPLIT_DUPLICATE.format(name=name))
         seen.add(name.casefold())
     children = [_create_child(draft, category, name) for name in clean]
-    _record(draft, TaxonomyOperation.Kind.SPLIT, author, key=key, path=category.path,
-            children=[c.key for c in children], child_paths=[c.path for c in children])
+    _record(
+        draft,
+        TaxonomyOperation.Kind.SPLIT,
+        author,
+        key=key,
+        path=category.path,
+        children=[c.key for c in children],
+        child_paths=[c.path for c in children],
+    )
     return children
 
 
@@ -361,8 +410,13 @@ def _create_child(
     if key and Category.objects.filter(version=draft, key=key).exists():
         raise TaxonomyDraftError(KEY_TAKEN.format(key=key))
     category = Category.objects.create(
-        version=draft, key=key or _new_key(draft, parent, name), parent=parent, name=name,
-        path=path, depth=(parent.depth + 1) if parent else 1, is_leaf=True,
+        version=draft,
+        key=key or _new_key(draft, parent, name),
+        parent=parent,
+        name=name,
+        path=path,
+        depth=(parent.depth + 1) if parent else 1,
+        is_leaf=True,
     )
     if parent is not None and parent.is_leaf:
         Category.objects.filter(pk=parent.pk).update(is_leaf=False)
@@ -379,9 +433,10 @@ def _relocate(category: Category, parent: Category | None, name: str) -> None:
     """Give ``category`` a new parent and/or name and rewrite the paths and depths of its
     whole subtree (the materialised path is how search and subtree filters work)."""
     new_path = _path_of(parent, name)
-    if new_path != category.path and Category.objects.filter(
-        version=category.version_id, path=new_path
-    ).exists():
+    if (
+        new_path != category.path
+        and Category.objects.filter(version=category.version_id, path=new_path).exists()
+    ):
         raise TaxonomyDraftError(NAME_TAKEN.format(path=new_path))
     old_path, shift = category.path, ((parent.depth + 1) if parent else 1) - category.depth
     subtree = list(
@@ -390,7 +445,7 @@ def _relocate(category: Category, parent: Category | None, name: str) -> None:
         .order_by("-depth")  # deepest first: no transient clash with a shallower old path
     )
     for node in subtree:
-        node.path = new_path + node.path[len(old_path):]
+        node.path = new_path + node.path[len(old_path) :]
         node.depth += shift
         if node.pk == category.pk:
             node.name, node.parent = name, parent
@@ -440,19 +495,22 @@ def draft_from_text(
     path slug), so a rename in a file without ids shows up as an add plus a deprecation. An
     operation the rules refuse (say, deprecating a top-level category) is skipped and listed.
     """
-    from labeling.services.taxonomy_import import PARSERS, _complete_tree, _Problems
+    from labeling.services.taxonomy_import import PARSERS, Problems, complete_tree
 
-    problems = _Problems()
+    problems = Problems()
     specs = list(PARSERS[fmt](text, problems))
     problems.raise_if_any()
-    nodes, _ = _complete_tree(specs, problems)
+    nodes, _ = complete_tree(specs, problems)
     problems.raise_if_any()
     with transaction.atomic():
         draft = draft_start(taxonomy=taxonomy, author=author)
         result = FileDraftResult(draft, dict.fromkeys(TaxonomyOperation.Kind.values, 0), [])
         by_path = {node.path: node for node in nodes}
         wanted = {
-            node.key: (node, by_path[SEPARATOR.join(node.names[:-1])].key if len(node.names) > 1 else None)
+            node.key: (
+                node,
+                by_path[SEPARATOR.join(node.names[:-1])].key if len(node.names) > 1 else None,
+            )
             for node in nodes
         }
         _apply_file(draft, wanted, author, result)
@@ -465,25 +523,64 @@ def _apply_file(draft: TaxonomyVersion, wanted: dict, author: Any, result: FileD
     for key, (node, parent_key) in sorted(wanted.items(), key=lambda kv: len(kv[1][0].names)):
         old = existing.get(key)
         if old is None:
-            steps.append(("add", partial(category_add, draft=draft, parent_key=parent_key,
-                                         name=node.names[-1], key=key, author=author,
-                                         description=node.description, synonyms=node.synonyms)))
+            steps.append(
+                (
+                    "add",
+                    partial(
+                        category_add,
+                        draft=draft,
+                        parent_key=parent_key,
+                        name=node.names[-1],
+                        key=key,
+                        author=author,
+                        description=node.description,
+                        synonyms=node.synonyms,
+                    ),
+                )
+            )
             continue
         if (old.parent.key if old.parent else None) != parent_key:
-            steps.append(("move", partial(category_move, draft=draft, key=key,
-                                          parent_key=parent_key, author=author)))
+            steps.append(
+                (
+                    "move",
+                    partial(
+                        category_move, draft=draft, key=key, parent_key=parent_key, author=author
+                    ),
+                )
+            )
         if old.name != node.names[-1]:
-            steps.append(("rename", partial(category_rename, draft=draft, key=key,
-                                            name=node.names[-1], author=author)))
+            steps.append(
+                (
+                    "rename",
+                    partial(
+                        category_rename, draft=draft, key=key, name=node.names[-1], author=author
+                    ),
+                )
+            )
         if (node.description or node.synonyms) and (
             node.description != old.description or node.synonyms != old.synonyms
         ):
-            steps.append(("edit", partial(category_edit, draft=draft, key=key, author=author,
-                                          description=node.description, synonyms=node.synonyms)))
-    gone = sorted((c for k, c in existing.items() if k not in wanted and not c.deprecated),
-                  key=lambda c: -c.depth)
-    steps += [("deprecate", partial(category_deprecate, draft=draft, key=c.key, author=author))
-              for c in gone]
+            steps.append(
+                (
+                    "edit",
+                    partial(
+                        category_edit,
+                        draft=draft,
+                        key=key,
+                        author=author,
+                        description=node.description,
+                        synonyms=node.synonyms,
+                    ),
+                )
+            )
+    gone = sorted(
+        (c for k, c in existing.items() if k not in wanted and not c.deprecated),
+        key=lambda c: -c.depth,
+    )
+    steps += [
+        ("deprecate", partial(category_deprecate, draft=draft, key=c.key, author=author))
+        for c in gone
+    ]
     for kind, step in steps:
         try:
             with transaction.atomic():

@@ -94,7 +94,7 @@ class TaxonomyImportResult:
     max_depth: int
 
 
-class _Problems:
+class Problems:
     def __init__(self) -> None:
         self.items: list[str] = []
 
@@ -124,11 +124,11 @@ def taxonomy_import(
 ) -> TaxonomyImportResult:
     """Import ``path`` as a new version of the taxonomy ``name`` (default: the file's stem)."""
     path = Path(path)
-    text = _decode(path.read_bytes())
+    text = decode_text(path.read_bytes())
     return taxonomy_import_text(
         text=text,
         name=name or path.stem,
-        fmt=detect_format(path=path, text=text) if fmt == "auto" else fmt,
+        fmt=taxonomy_format(path=path, text=text) if fmt == "auto" else fmt,
         publish=publish,
         created_by=created_by,
     )
@@ -147,10 +147,10 @@ def taxonomy_import_text(
         raise TaxonomyImportError(
             TAXONOMY_UNKNOWN_FORMAT.format(fmt=fmt, choices=", ".join(FORMATS[1:]))
         )
-    problems = _Problems()
+    problems = Problems()
     specs = list(PARSERS[fmt](text, problems))
     problems.raise_if_any()
-    nodes, implied = _complete_tree(specs, problems)
+    nodes, implied = complete_tree(specs, problems)
     problems.raise_if_any()
     with transaction.atomic():
         version = _version_create(name=name, publish=publish, created_by=created_by)
@@ -161,7 +161,7 @@ def taxonomy_import_text(
     )
 
 
-def detect_format(*, path: Path, text: str) -> str:
+def taxonomy_format(*, path: Path, text: str) -> str:
     suffix = path.suffix.lower()
     if suffix in (".csv", ".json"):
         return suffix[1:]
@@ -182,7 +182,7 @@ def path_key(path: str) -> str:
 # -- parsing ---------------------------------------------------------------------------------
 
 
-def _decode(data: bytes) -> str:
+def decode_text(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -192,7 +192,7 @@ def _decode(data: bytes) -> str:
         ) from error
 
 
-def _split_path(text: str, line: int | str, problems: _Problems) -> tuple[str, ...] | None:
+def _split_path(text: str, line: int | str, problems: Problems) -> tuple[str, ...] | None:
     names = tuple(part.strip() for part in text.split(">"))
     if not all(names):
         problems.add(TAXONOMY_EMPTY_NAME.format(line=line, text=text.strip()))
@@ -206,14 +206,14 @@ def _content_lines(text: str) -> Iterator[tuple[int, str]]:
             yield number, line
 
 
-def _parse_paths(text: str, problems: _Problems) -> Iterator[NodeSpec]:
+def _parse_paths(text: str, problems: Problems) -> Iterator[NodeSpec]:
     for number, line in _content_lines(text):
         names = _split_path(line, number, problems)
         if names:
             yield NodeSpec(names=names, line=number)
 
 
-def _parse_google(text: str, problems: _Problems) -> Iterator[NodeSpec]:
+def _parse_google(text: str, problems: Problems) -> Iterator[NodeSpec]:
     for number, line in _content_lines(text):
         match = re.match(r"^\s*(\S+)\s+-\s+(.*)$", line)
         if not match:
@@ -238,7 +238,7 @@ def _synonyms(value: Any) -> list[str]:
     return [s.strip() for s in re.split(r"[|;]", value or "") if s.strip()]
 
 
-def _parse_csv(text: str, problems: _Problems) -> Iterator[NodeSpec]:
+def _parse_csv(text: str, problems: Problems) -> Iterator[NodeSpec]:
     reader = csv.DictReader(io.StringIO(text))
     try:
         columns = [c.strip().lower() for c in reader.fieldnames or []]
@@ -263,14 +263,14 @@ def _csv_extra(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _csv_path_rows(rows: list[tuple[int, dict]], problems: _Problems) -> Iterator[NodeSpec]:
+def _csv_path_rows(rows: list[tuple[int, dict]], problems: Problems) -> Iterator[NodeSpec]:
     for number, row in rows:
         names = _split_path(row.get("path") or "", number, problems)
         if names:
             yield NodeSpec(names=names, line=number, **_csv_extra(row))
 
 
-def _csv_tree_rows(rows: list[tuple[int, dict]], problems: _Problems) -> Iterator[NodeSpec]:
+def _csv_tree_rows(rows: list[tuple[int, dict]], problems: Problems) -> Iterator[NodeSpec]:
     by_key: dict[str, tuple[int, dict]] = {}
     for number, row in rows:
         key = (row.get("key") or "").strip()
@@ -286,7 +286,7 @@ def _csv_tree_rows(rows: list[tuple[int, dict]], problems: _Problems) -> Iterato
             yield NodeSpec(names=names, line=number, **_csv_extra(row))
 
 
-def _csv_names(key: str, by_key: dict, problems: _Problems) -> tuple[str, ...] | None:
+def _csv_names(key: str, by_key: dict, problems: Problems) -> tuple[str, ...] | None:
     """Walk the parent keys up to a root; report a cycle or an unknown parent."""
     chain: list[str] = []
     current = key
@@ -308,7 +308,7 @@ def _csv_names(key: str, by_key: dict, problems: _Problems) -> tuple[str, ...] |
     return names
 
 
-def _parse_json(text: str, problems: _Problems) -> Iterator[NodeSpec]:
+def _parse_json(text: str, problems: Problems) -> Iterator[NodeSpec]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -329,7 +329,7 @@ def _parse_json(text: str, problems: _Problems) -> Iterator[NodeSpec]:
 
 
 def _json_nodes(
-    nodes: list, parents: tuple[str, ...], where: str, problems: _Problems
+    nodes: list, parents: tuple[str, ...], where: str, problems: Problems
 ) -> Iterator[NodeSpec]:
     for index, node in enumerate(nodes):
         here = f"{where}[{index}]"
@@ -371,7 +371,7 @@ PARSERS = {
 # -- checking and writing --------------------------------------------------------------------
 
 
-def _complete_tree(specs: list[NodeSpec], problems: _Problems) -> tuple[list[NodeSpec], int]:
+def complete_tree(specs: list[NodeSpec], problems: Problems) -> tuple[list[NodeSpec], int]:
     """Check paths and keys, add missing parents, give keyless nodes a path slug."""
     if not specs:
         problems.add(TAXONOMY_EMPTY.format(line=1))
@@ -397,7 +397,7 @@ def _complete_tree(specs: list[NodeSpec], problems: _Problems) -> tuple[list[Nod
     return nodes, implied
 
 
-def _check_text(spec: NodeSpec, problems: _Problems) -> None:
+def _check_text(spec: NodeSpec, problems: Problems) -> None:
     if len(spec.key) > KEY_MAX:
         problems.add(
             TAXONOMY_KEY_TOO_LONG.format(line=spec.line, key=spec.key[:40] + "…", limit=KEY_MAX)
@@ -412,7 +412,7 @@ def _check_text(spec: NodeSpec, problems: _Problems) -> None:
             )
 
 
-def _check_names(spec: NodeSpec, problems: _Problems) -> None:
+def _check_names(spec: NodeSpec, problems: Problems) -> None:
     _check_text(spec, problems)
     with_separator = [n for n in spec.names if ">" in n]
     if with_separator:
@@ -424,7 +424,7 @@ def _check_names(spec: NodeSpec, problems: _Problems) -> None:
         problems.add(TAXONOMY_PATH_TOO_LONG.format(line=spec.line))
 
 
-def _assign_keys(nodes: list[NodeSpec], problems: _Problems) -> None:
+def _assign_keys(nodes: list[NodeSpec], problems: Problems) -> None:
     seen: dict[str, NodeSpec] = {}
     for node in (n for n in nodes if n.key):
         if node.key in seen:

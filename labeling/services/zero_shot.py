@@ -65,7 +65,3 @@ def leaf_name_embeddings(vt: VersionTree) -> np.ndarray:
         _cache[id(vt)] = (vt, key, out)
     return out
 
-
-def clear_cache() -> None:
-    with _lock:
-        _cache.clear()

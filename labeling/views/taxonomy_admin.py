@@ -66,7 +66,7 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "version": version,
         "q": q,
-        "page": selectors.version_tree(version=version, q=q),
+        "page": selectors.tree_page(version=version, q=q),
         "can_rollback": version.is_current
         and version.based_on_id is not None
         and not rollback_blockers(version=version),
@@ -235,7 +235,7 @@ def _draft_context(draft: TaxonomyVersion, q: str, error: str = "") -> dict[str,
         "diff": diff,
         "diff_labels": sum(row.labels for row in diff),
         "operations": selectors.draft_operations(draft=draft),
-        "page": selectors.version_tree(version=draft, q=q),
+        "page": selectors.tree_page(version=draft, q=q),
         "choices": selectors.category_suggestions(version=draft, q=""),
     }
 

@@ -52,14 +52,14 @@ class Command(BaseCommand):
 
         from labeling.models import Taxonomy
         from labeling.services.taxonomy_drafts import draft_from_text
-        from labeling.services.taxonomy_import import _decode, detect_format
+        from labeling.services.taxonomy_import import decode_text, taxonomy_format
 
         taxonomy = Taxonomy.objects.filter(name=name).first()
         if taxonomy is None:
             raise CommandError(f"There is no taxonomy named {name!r}; import it with --publish first.")
         try:
-            text = _decode(Path(file).read_bytes())
-            fmt = detect_format(path=Path(file), text=text) if fmt == "auto" else fmt
+            text = decode_text(Path(file).read_bytes())
+            fmt = taxonomy_format(path=Path(file), text=text) if fmt == "auto" else fmt
             result = draft_from_text(taxonomy=taxonomy, text=text, fmt=fmt, author=None)
         except (ServiceError, OSError) as error:
             raise CommandError(str(error)) from error

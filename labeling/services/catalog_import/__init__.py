@@ -33,9 +33,9 @@ from labeling.services import dispatch
 from labeling.services.catalog_import.reader import (
     ReadStats,
     Record,
+    catalog_format,
     count_lines,
     csv_header,
-    detect_format,
     read_csv,
     read_jsonl,
 )
@@ -177,7 +177,7 @@ def _check_file(path: Path, options: ImportOptions) -> str:
         raise CatalogImportError(CATALOG_FILE_NOT_FOUND.format(path=path))
     if options.chunk_size < 1:
         raise CatalogImportError(CATALOG_BAD_CHUNK_SIZE.format(size=options.chunk_size))
-    fmt = detect_format(path) if options.fmt == "auto" else options.fmt
+    fmt = catalog_format(path) if options.fmt == "auto" else options.fmt
     if fmt not in ("csv", "jsonl"):
         raise CatalogImportError(CATALOG_UNKNOWN_FORMAT.format(fmt=fmt))
     if fmt == "csv":

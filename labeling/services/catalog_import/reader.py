@@ -47,7 +47,7 @@ class ReadStats:
     blank: int = 0
 
 
-def detect_format(path: Path) -> str:
+def catalog_format(path: Path) -> str:
     return "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson", ".json") else "csv"
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from classifier.tree import Tree
 from labeling.models import ModelVersion
-from labeling.selectors.taxonomy_admin import version_tree as admin_tree
+from labeling.selectors.taxonomy_admin import tree_page as admin_tree
 from labeling.services import ml, model_eval
 from labeling.services.training_data import LabelSet
 
