@@ -118,11 +118,15 @@ def test_keys_typed_after_a_failure_are_not_replayed_onto_the_kept_card(
 ):
     make_queue(version, tree, n=4)
     page = login("alice")
-    fail_decisions(page, times=2, status=500)
-    for key in ["1", "2", "2"]:
-        page.keyboard.press(key)
+    held = []  # the first decision's request, answered only once the next keys are typed
+    page.route("**/review/decide/", lambda route: held.append(route))
+    page.keyboard.press("1")
+    page.wait_for_function("() => document.querySelector('#review-card form.htmx-request')")
+    for key in ["2", "2"]:
+        page.keyboard.press(key)  # typed while the decision is in flight: queued
+    held[0].fulfill(status=500, body="<p role='alert'>Server error.</p>")
     page.locator("#request-error").wait_for(state="visible")
     page.wait_for_timeout(300)
-    assert not Label.objects.exists()
+    assert len(held) == 1 and not Label.objects.exists()  # the queued keys sent nothing
     assert page.locator("h1.item-title").inner_text() == "Oxford shirt 0"
     assert "500" in page.locator("#request-error").inner_text()

@@ -34,7 +34,9 @@ def test_an_admin_renames_merges_and_publishes(login, live_server, bob, version,
     page.wait_for_selector("#diff tr.diff-merged")
     assert "2 change(s), 3 label(s) touched" in page.locator("#draft-panel h2").first.inner_text()
     page.screenshot(path=str(artifacts / "taxonomy-draft.png"), full_page=True)
-    page.click("#publish")
+    # Publishing sends a training, which eager Celery runs inside this request (the encoder
+    # loads): on a busy machine that outlasted the default 10 s.
+    page.click("#publish", timeout=60_000)
     page.wait_for_selector("text=5 label(s) migrated")
     new = TaxonomyVersion.objects.get(is_current=True)
     assert new.number == version.number + 1
