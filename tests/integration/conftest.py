@@ -8,6 +8,7 @@ TAXOLOOP_REQUIRE_SERVICES=1 (set by .ci/run) they fail instead, so CI can never 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -113,20 +114,28 @@ def start_worker(broker_url: str, log_path: Path) -> subprocess.Popen:
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "PYTHONUNBUFFERED": "1",
     }
-    name = f"it-{uuid.uuid4().hex[:8]}@%h"
+    name = f"it-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
     with log_path.open("a") as log:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             [*CELERY_WORKER, *WORKER_OPTIONS, "-n", name],
             cwd=REPO_ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+    proc.node_name = name  # type: ignore[attr-defined]  (wait_until_ready pings this one)
+    return proc
 
 
 def wait_until_ready(proc: subprocess.Popen, app: Celery, log_path: Path) -> None:
-    """Block until the worker answers a ping; fail with its log when it exited instead."""
-    wait_until(lambda: bool(app.control.ping(timeout=0.5)) or proc.poll() is not None, 90)
+    """Block until *this* worker answers a ping (any worker answering is not enough: a second
+    worker was taken for ready while the first answered, and missed the work); fail with its
+    log when it exited instead."""
+    only = [proc.node_name]  # type: ignore[attr-defined]
+    wait_until(
+        lambda: bool(app.control.ping(destination=only, timeout=0.5)) or proc.poll() is not None,
+        90,
+    )
     if proc.poll() is not None:
         pytest.fail(f"celery worker exited early:\n{log_path.read_text()[-3000:]}")
 
