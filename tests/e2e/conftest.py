@@ -79,7 +79,7 @@ def artifacts() -> Path:
 
 @pytest.fixture
 def login(browser, live_server) -> Iterator[Callable[[str], object]]:
-    """``login("alice")``: a page in a fresh browser context, logged in with the keyboard."""
+    """``login("alice")``: a page in a fresh browser context, logged in (credentials typed)."""
     contexts = []
 
     def open_as(username: str):
@@ -92,8 +92,11 @@ def login(browser, live_server) -> Iterator[Callable[[str], object]]:
         page.keyboard.type(username)
         page.keyboard.press("Tab")
         page.keyboard.type(PASSWORD)
-        page.keyboard.press("Enter")
+        # The button, not Enter: the review page acts on keys, and a test's first key must be
+        # the first key the page sees.
+        page.click("form button[type=submit]")
         page.wait_for_url(f"{live_server.url}/review/")
+        page.wait_for_load_state("networkidle")  # htmx bound, no request in flight
         return page
 
     yield open_as
