@@ -36,8 +36,10 @@ demo-load: install ## the demo's data loading only, without starting servers
 test: install test-tools ## run the whole test suite (PostgreSQL/Redis/Celery integration tests need DATABASE_URL=postgres://…)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-check: install ## lint, types, migrations and OpenAPI schema
+check: install ## lint, types, import contracts, migrations and OpenAPI schema
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) scripts/check_import_cycles.py
 	$(VENV)/bin/mypy
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null

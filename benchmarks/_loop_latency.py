@@ -103,7 +103,7 @@ def _label_one(version: Any) -> Any:
     """A label on an unlabelled item, through the service the review page calls. One label
     is below TRAIN_EVERY_N_LABELS, so the bounded wait (beat) is what trains on it."""
     from labeling.models import Category, Item
-    from labeling.services.labels import label_create
+    from labeling.services.review.labels import label_create
 
     item = Item.objects.filter(current_label__isnull=True).order_by("pk").first()
     leaf = Category.objects.filter(version=version, is_leaf=True).order_by("pk").first()

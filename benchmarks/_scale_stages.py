@@ -69,7 +69,7 @@ def catalog_csv_write(path: Path, truth: np.ndarray, names: dict[int, str]) -> N
 def stage_import(path: Path, scratch: Path, n: int) -> StageResult:
     """The catalog import as ``manage.py import_catalog`` runs it (chunks of 1,000, COPY)."""
     from labeling.models import Item
-    from labeling.services.catalog_import import ImportOptions, catalog_import
+    from labeling.services.catalog.imports import ImportOptions, catalog_import
 
     options = ImportOptions(
         title_col="title",
@@ -106,7 +106,7 @@ def stage_embeddings(version: Any, ids: np.ndarray, truth: np.ndarray, seed: int
     """
     from django.db import connection, transaction
 
-    from labeling.services.ml import encoder_keys
+    from labeling.services.learning.ml import encoder_keys
 
     rng = np.random.default_rng(seed)
     key = encoder_keys()["text"]
@@ -158,8 +158,8 @@ def stage_train(version: Any) -> tuple[StageResult, Any]:
     """A manual training run, executed here (as ``manage.py train`` does); the model it
     promoted. Takes over the run the labels may already have queued."""
     from labeling.models import TrainingRun
-    from labeling.services import ml
-    from labeling.services.training import training_request, training_run
+    from labeling.services.learning import ml
+    from labeling.services.learning.training import training_request, training_run
 
     with measured("train") as result:
         run = training_request(version, trigger="manual", enqueue=False) or (
@@ -186,7 +186,7 @@ def stage_rescore(model: Any, ids: np.ndarray, sample: int, seed: int) -> StageR
     is independent chunks of 5,000 ids, so its per-item cost is what can grow with N."""
     from django.db import connection
 
-    from labeling.services import scoring
+    from labeling.services.learning import scoring
 
     n = len(ids)
     subset = None
@@ -216,7 +216,7 @@ def predictions_fill(model: Any) -> int:
     from django.db import connection
 
     from labeling.models import Prediction
-    from labeling.services.disagreement import disagreement_refresh
+    from labeling.services.review.disagreement import disagreement_refresh
 
     columns = [
         f.column
@@ -247,7 +247,7 @@ def predictions_fill(model: Any) -> int:
 
 
 def stage_queue(version: Any) -> StageResult:
-    from labeling.services.queue_build import rebuild_queue
+    from labeling.services.review.queue_build import rebuild_queue
 
     with measured("queue rebuild") as result:
         counts = rebuild_queue(version)

@@ -42,7 +42,7 @@ def shared_data() -> Path:
 
 def taxonomy_load(items_csv: Path) -> None:
     """The fashion taxonomy is every category path of the catalog, published as current."""
-    from labeling.services.taxonomy_import import taxonomy_import_text
+    from labeling.services.taxonomy.imports import taxonomy_import_text
 
     with items_csv.open(newline="", encoding="utf-8") as handle:
         paths = sorted(
@@ -67,7 +67,7 @@ def subset_write(items_csv: Path, target: Path, rows: int) -> Path:
 
 
 def run_import(path: Path, scratch: Path, *, images_root: Path | None = None):  # noqa: ANN201
-    from labeling.services.catalog_import import ImportOptions, catalog_import
+    from labeling.services.catalog.imports import ImportOptions, catalog_import
 
     options = ImportOptions(
         title_col="productDisplayName",

@@ -55,7 +55,7 @@ INSERT_CHUNK = 10_000
 
 def taxonomy_create() -> Any:
     from labeling.models import TaxonomyVersion
-    from labeling.services.taxonomy_import import taxonomy_import_text
+    from labeling.services.taxonomy.imports import taxonomy_import_text
 
     a, b, c = SHAPE
     paths = [
@@ -75,8 +75,8 @@ def catalog_create(
     import numpy as np
 
     from labeling.models import Category, Item
-    from labeling.services.labels import rows_insert
-    from labeling.services.ml import encoder_keys
+    from labeling.services.learning.ml import encoder_keys
+    from labeling.services.review.labels import rows_insert
 
     rng = np.random.default_rng(seed)
     leaves = np.array(
@@ -150,7 +150,7 @@ def labels_create(version: Any, ids: list[int], truth: Any, n_labels: int, seed:
     from django.db import transaction
 
     from labeling.models import Category, Item
-    from labeling.services.labels import label_bulk_create
+    from labeling.services.review.labels import label_bulk_create
 
     rng = np.random.default_rng(seed + 1)
     chosen = rng.choice(len(ids), size=n_labels, replace=False)
@@ -193,9 +193,10 @@ def stage(name: str, results: dict[str, float]) -> Iterator[None]:
 
 def loop_run(version: Any, n_items: int) -> dict[str, float]:
     from labeling.models import Prediction, TrainingRun
-    from labeling.services import queue_build, scoring
-    from labeling.services.ml import active_model_version
-    from labeling.services.training import training_request, training_run
+    from labeling.services.learning import scoring
+    from labeling.services.learning.ml import active_model_version
+    from labeling.services.learning.training import training_request, training_run
+    from labeling.services.review import queue_build
 
     meter = Meter()
     meter.wrap(scoring.ml, "item_features", "read embeddings")

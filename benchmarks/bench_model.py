@@ -228,7 +228,9 @@ def main() -> int:
     )
     tree = google_tree() if args.google_taxonomy else synthetic_tree()
     if tree is None:
-        print("skipped: the Google Product Taxonomy is not in ../shared/data (TAXOLOOP_SHARED_DATA)")
+        print(
+            "skipped: the Google Product Taxonomy is not in ../shared/data (TAXOLOOP_SHARED_DATA)"
+        )
         return 0
     catalog = Catalog(tree, args.seed)
     model = bench_training(catalog, args.train, args.seed)

@@ -68,7 +68,7 @@ class Plan:
 
 def taxonomy_import() -> Any:
     from labeling.models import TaxonomyVersion
-    from labeling.services.taxonomy_import import taxonomy_import_text
+    from labeling.services.taxonomy.imports import taxonomy_import_text
 
     text = TAXONOMY_FILE.read_text(encoding="utf-8")
     result = taxonomy_import_text(text=text, name="Google", fmt="google", publish=True)
@@ -258,7 +258,7 @@ def seed(n_items: int, split_share: float) -> tuple[Any, Plan]:
 
 
 def draft_edit(version: Any, plan: Plan, user: Any) -> tuple[Any, Counter]:
-    from labeling.services import taxonomy_drafts as drafts
+    from labeling.services.taxonomy import drafts
 
     draft = drafts.draft_start(taxonomy=version.taxonomy, author=user)
     services = {
@@ -282,7 +282,7 @@ def draft_edit(version: Any, plan: Plan, user: Any) -> tuple[Any, Counter]:
 def diff_timings(client: Any, draft: Any) -> None:
     from django.urls import reverse
 
-    from labeling.services.taxonomy_publish import draft_diff
+    from labeling.services.taxonomy.publish import draft_diff
 
     diff, secs = timed(lambda: draft_diff(draft=draft))
     kinds = Counter(row.kind for row in diff)
@@ -334,7 +334,7 @@ def scalar(sql: str, params: list[Any]) -> int:
 
 def snapshot(version: Any) -> dict[str, Any]:
     from labeling.models import Label
-    from labeling.services.taxonomy_publish import label_counts
+    from labeling.services.taxonomy.publish import label_counts
 
     return {
         "ledger": Label.objects.count(),
@@ -346,7 +346,7 @@ def snapshot(version: Any) -> dict[str, Any]:
 def verify_publish(before: dict[str, Any], result: Any, base: Any, draft: Any) -> list[str]:
     """What the service promises, checked with set-based queries; the broken promises."""
     from labeling.models import CategoryMapping, Label, QueueEntry
-    from labeling.services.taxonomy_publish import label_counts
+    from labeling.services.taxonomy.publish import label_counts
 
     expected = sum(before["per_category"].values())
     mapping = dict(
@@ -414,7 +414,7 @@ def _re_review_exact(draft: Any) -> bool:
 
 def rollback_and_verify(draft: Any, base: Any, before: dict[str, Any], user: Any) -> list[str]:
     from labeling.models import TrainingRun
-    from labeling.services.taxonomy_publish import label_counts, taxonomy_rollback
+    from labeling.services.taxonomy.publish import label_counts, taxonomy_rollback
 
     result, secs = timed(lambda: taxonomy_rollback(version=draft, author=user))
     print(
@@ -438,7 +438,7 @@ def run(args: argparse.Namespace) -> bool:
     from django.test import Client
 
     from labeling.roles import TAXONOMY_ADMIN
-    from labeling.services.taxonomy_publish import taxonomy_publish
+    from labeling.services.taxonomy.publish import taxonomy_publish
 
     print("set-up:")
     (base, plan), secs = timed(lambda: seed(args.items, args.split_share))

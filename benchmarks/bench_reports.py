@@ -55,8 +55,8 @@ def seed(n_items: int) -> dict[str, Any]:
 
     from labeling.models import Category, ModelVersion, TaxonomyVersion
     from labeling.roles import REVIEWER
-    from labeling.services.disagreement import disagreement_refresh
-    from labeling.services.taxonomy_import import taxonomy_import_text
+    from labeling.services.review.disagreement import disagreement_refresh
+    from labeling.services.taxonomy.imports import taxonomy_import_text
 
     a, b, c = SHAPE
     text = "\n".join(
@@ -96,8 +96,8 @@ def publish_v2(ids: dict[str, Any]) -> dict[str, Any]:
     from django.contrib.auth.models import User
 
     from labeling.models import Category, TaxonomyVersion
-    from labeling.services import taxonomy_drafts as drafts
-    from labeling.services.taxonomy_publish import taxonomy_publish
+    from labeling.services.taxonomy import drafts
+    from labeling.services.taxonomy.publish import taxonomy_publish
 
     admin = User.objects.create_superuser("bench-admin", password="bench-password-123")  # noqa: S106
     v1 = TaxonomyVersion.objects.get(is_current=True)

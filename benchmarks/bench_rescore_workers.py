@@ -53,8 +53,8 @@ POLL_SECONDS = 0.25
 def model_train(version: Any) -> Any:
     """Train and promote a model on the labels, as the loop does (not timed)."""
     from labeling.models import TrainingRun
-    from labeling.services.ml import active_model_version
-    from labeling.services.training import training_request, training_run
+    from labeling.services.learning.ml import active_model_version
+    from labeling.services.learning.training import training_request, training_run
 
     run = training_request(version, trigger="manual", enqueue=False) or (
         TrainingRun.objects.get(taxonomy_version=version, status=TrainingRun.Status.QUEUED)
@@ -87,7 +87,7 @@ def workers_start(n: int, env: dict[str, str], logs: Path) -> list[Worker]:
             options = ["-n", name, "--concurrency", "1", "-l", "info"]
             options += ["--without-mingle", "--without-gossip"]
             # Warm workers, as deployed ones are: torch and the scorer imported before "ready".
-            options += ["--include", "labeling.services.scoring"]
+            options += ["--include", "labeling.services.learning.scoring"]
             workers.append(celery_worker_start(options, env, ROOT, logs / f"worker{i}.log"))
         for worker in workers:
             worker_wait_ready(worker, timeout=180)

@@ -76,8 +76,8 @@ def seed(n_entries: int, n_reviewers: int) -> list[str]:
         TaxonomyVersion,
     )
     from labeling.roles import REVIEWER
-    from labeling.services.labels import rows_insert
-    from labeling.services.taxonomy_import import taxonomy_import_text
+    from labeling.services.review.labels import rows_insert
+    from labeling.services.taxonomy.imports import taxonomy_import_text
 
     a, b, c = SHAPE
     text = "\n".join(
@@ -372,9 +372,7 @@ def main() -> int:
             for n, think in enumerate(args.think):
                 release_leases()
                 decisions = 10**9 if args.duration else args.decisions
-                run = locust_run(
-                    port, names, think, decisions, scratch / f"run{n}", args.duration
-                )
+                run = locust_run(port, names, think, decisions, scratch / f"run{n}", args.duration)
                 ok = report(run, check(run, args.entries, accepted), args) and ok
                 accepted += sum(len(u["accepted"]) for u in run.users)
             return 0 if ok else 1

@@ -6,7 +6,7 @@
     python benchmarks/bench_split_leakage.py ../shared/data/bigbasket/items.csv
 
 Each row is one labelled item (its id, title and ``category_path``); the split holds out
-``--fraction`` of each category as ``labeling.services.training_data.evaluation_mask`` does
+``--fraction`` of each category as ``labeling.services.learning.training_data.evaluation_mask`` does
 (no audit labels here). Prints the share of held-out rows whose normalised title also occurs
 among the training rows, for both splits.
 """
@@ -60,7 +60,9 @@ def main() -> None:
     print(f"{args.csv}: {len(rows):,} items, {groups.max() + 1:,} distinct titles")
     for name, held in splits.items():
         leaked = title_leakage(titles, held)
-        print(f"  {name:15s} held out {held.sum():6,}: {leaked:6.1%} of their titles seen in training")
+        print(
+            f"  {name:15s} held out {held.sum():6,}: {leaked:6.1%} of their titles seen in training"
+        )
 
 
 if __name__ == "__main__":

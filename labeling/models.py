@@ -47,7 +47,7 @@ class TaxonomyVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
     # Set by the first item scored since the last queue rebuild, cleared when a rebuild starts
-    # (labeling/services/queue_refresh.py): many new items, one rebuild.
+    # (labeling/services/review/queue_refresh.py): many new items, one rebuild.
     queue_stale_since = models.DateTimeField(
         null=True, blank=True, help_text="new predictions since then await a queue rebuild"
     )
@@ -118,7 +118,7 @@ class Item(models.Model):
     image = models.FileField(upload_to="items/%Y/%m/", blank=True, max_length=500)
     source = models.CharField(max_length=100, blank=True, help_text="where the item came from")
     content_hash = models.CharField(max_length=64, help_text="sha256 of title, text and image")
-    # The newest non-retracted label; kept by labeling.services.labels in the same transaction
+    # The newest non-retracted label; kept by labeling.services.review.labels in the same transaction
     # as the ledger write so reports need no window query over the ledger.
     current_label = models.ForeignKey(
         "Label", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

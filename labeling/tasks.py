@@ -5,7 +5,6 @@ second delivery does no harm): a training run is claimed by a conditional update
 already started or finished is a no-op; a rescore by a model that is no longer active is
 skipped (or stops at its next chunk), a rescore shard already done does nothing, and a
 queue refresh whose stale flag is already cleared does nothing unless it is a redelivery.
-Services import inside the tasks that need them, so this module loads cheaply.
 """
 
 from __future__ import annotations
@@ -14,9 +13,13 @@ import logging
 from collections.abc import Callable
 
 from celery import Task, shared_task
+from django.conf import settings
 
 from labeling.models import ModelVersion, TaxonomyVersion, TrainingRun
-from labeling.services.queue import queue_release_expired_leases
+from labeling.services import dispatch
+from labeling.services.catalog import embeddings
+from labeling.services.learning import ml, rescore_jobs, scoring, training, triggers
+from labeling.services.review import leases, queue_build, queue_refresh
 
 log = logging.getLogger(__name__)
 # A rescore whose shard tasks the broker refused is tried again this much later.
@@ -27,12 +30,10 @@ RESCORE_RETRY_SECONDS = 30
 def release_expired_leases_task() -> int:
     """Beat, every minute: hand abandoned leases back to the pool, and send again the queue
     refreshes whose message was lost; returns the leases released."""
-    from labeling.services.queue_refresh import queue_refresh_resend_stale
-
-    released = queue_release_expired_leases()
+    released = leases.queue_release_expired_leases()
     if released:
         log.info("released %d expired queue leases", released)
-    resent = queue_refresh_resend_stale()
+    resent = queue_refresh.queue_refresh_resend_stale()
     if resent:
         log.warning("queue refresh lost for taxonomy versions %s; sent again", resent)
     return released
@@ -43,9 +44,7 @@ def embed_items_task(item_ids: list[int] | None = None) -> dict[str, int]:
     """Encode new or changed items (all of them, or ``item_ids``), then score exactly the
     items that got a new vector: beat's catch-up (no ids) that finds 3 new items in a
     catalog of a million scores 3, not a million."""
-    from labeling.services.embeddings import embed_items
-
-    report = embed_items(item_ids=item_ids)
+    report = embeddings.embed_items(item_ids=item_ids)
     for line in report.lines():
         log.info("embed: %s", line)
     if report.encoded_item_ids:
@@ -67,15 +66,10 @@ def _score_new_items(item_ids: list[int]) -> None:
     training: from the active model, or from a cold-start model when there is none yet.
     The ids go in messages of at most RESCORE_CHUNK_SIZE (a bulk import stays many small
     messages, each one forward pass)."""
-    from django.conf import settings
-
-    from labeling.services import dispatch
-    from labeling.services.ml import active_model_version
-    from labeling.services.training import training_periodic
 
     size = max(1, int(settings.TAXOLOOP["RESCORE_CHUNK_SIZE"]))
     for version in TaxonomyVersion.objects.filter(is_current=True):
-        active = active_model_version(version)
+        active = ml.active_model_version(version)
         if active is not None:
             for start in range(0, len(item_ids), size):
                 dispatch.enqueue_now(
@@ -83,23 +77,20 @@ def _score_new_items(item_ids: list[int]) -> None:
                 )
         # Labels on items that had no embedding could not be trained on until now; without an
         # active model this builds the cold-start one (which then scores every item).
-        training_periodic(version)
+        training.training_periodic(version)
 
 
 @shared_task(acks_late=True)
 def rescore_items_task(model_version_id: int, item_ids: list[int]) -> int:
     """Score a few new items with the active model, then ask for a queue refresh: one
     ``queue_refresh_task`` a few seconds later serves every item scored meanwhile."""
-    from labeling.services.queue_refresh import queue_refresh_request
-    from labeling.services.scoring import rescore
-
     model = (
         ModelVersion.objects.select_related("taxonomy_version").filter(pk=model_version_id).first()
     )
     if model is None or model.status != ModelVersion.Status.ACTIVE:
         return 0
-    written = rescore(model, item_ids=item_ids)
-    queue_refresh_request(model.taxonomy_version)
+    written = scoring.rescore(model, item_ids=item_ids)
+    queue_refresh.queue_refresh_request(model.taxonomy_version)
     return written
 
 
@@ -109,29 +100,24 @@ def queue_refresh_task(self: Task, version_id: int) -> dict[str, int] | None:
     refresh or a full rebuild took it first). A redelivered message rebuilds anyway: its
     first delivery's worker may have died after the claim. On a failure the flag is set
     again, and beat sends the refresh again later."""
-    from labeling.services.queue_build import rebuild_queue
-    from labeling.services.queue_refresh import queue_refresh_claim, queue_refresh_mark
-
     version = TaxonomyVersion.objects.filter(pk=version_id).first()
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-    if version is None or not (queue_refresh_claim(version) or redelivered):
+    if version is None or not (queue_refresh.queue_refresh_claim(version) or redelivered):
         return None
     try:
-        return rebuild_queue(version)
+        return queue_build.rebuild_queue(version)
     except Exception:
-        queue_refresh_mark(version)
+        queue_refresh.queue_refresh_mark(version)
         raise
 
 
 @shared_task(acks_late=True)
 def train_model_task(run_id: int) -> str:
     """Execute one queued training run; returns its status."""
-    from labeling.services.training import training_run
-
     if not TrainingRun.objects.filter(pk=run_id).exists():
         log.warning("training run %s does not exist (deleted?); nothing to do", run_id)
         return "missing"
-    run = training_run(run_id)
+    run = training.training_run(run_id)
     log.info("training run %s: %s %s", run.pk, run.status, run.outcome)
     return run.status
 
@@ -141,8 +127,6 @@ def rescore_task(self: Task, model_version_id: int) -> int:
     """Score every item with an active model, then rebuild the review queue: a job of shards
     (item id ranges); one shard runs here, several go to the workers as ``rescore_shard_task``
     and the last one to finish rebuilds the queue. Returns the predictions written here."""
-    from labeling.services.rescore_jobs import RescoreJobError, rescore_job_start
-
     model = (
         ModelVersion.objects.select_related("taxonomy_version").filter(pk=model_version_id).first()
     )
@@ -150,10 +134,12 @@ def rescore_task(self: Task, model_version_id: int) -> int:
         log.info("model %s is not active any more; its rescore is skipped", model_version_id)
         return 0
     try:
-        return rescore_job_start(
+        return rescore_jobs.rescore_job_start(
             model_version=model, task_id=self.request.id, worker=self.request.hostname or ""
         )
-    except RescoreJobError as exc:  # the broker refused some shards: same job, sent again
+    except (
+        rescore_jobs.RescoreJobError
+    ) as exc:  # the broker refused some shards: same job, sent again
         raise self.retry(exc=exc, countdown=RESCORE_RETRY_SECONDS) from exc
 
 
@@ -161,9 +147,7 @@ def rescore_task(self: Task, model_version_id: int) -> int:
 def rescore_shard_task(self: Task, shard_id: int) -> int:
     """Score one shard of a rescore job (a no-op when it is done already); the job's last
     shard rebuilds the queue. Returns the predictions written."""
-    from labeling.services.rescore_jobs import rescore_shard_run
-
-    outcome = rescore_shard_run(shard_id=shard_id, worker=self.request.hostname or "")
+    outcome = rescore_jobs.rescore_shard_run(shard_id=shard_id, worker=self.request.hostname or "")
     log.info("rescore shard %s: %s, %d written", shard_id, outcome.status, outcome.written)
     return outcome.written
 
@@ -172,13 +156,10 @@ def rescore_shard_task(self: Task, shard_id: int) -> int:
 def reap_stale_runs_task() -> int:
     """Fail training runs whose worker stopped sending heartbeats, and send again the rescore
     shards whose worker stopped making progress; returns the runs failed."""
-    from labeling.services.rescore_jobs import rescore_shards_resend_stale
-    from labeling.services.training import training_runs_reap
-
-    reaped = training_runs_reap()
+    reaped = training.training_runs_reap()
     if reaped:
         log.warning("marked %d stale training runs failed", reaped)
-    resent = rescore_shards_resend_stale()
+    resent = rescore_jobs.rescore_shards_resend_stale()
     if resent:
         log.warning("rescore shards %s made no progress (worker gone?); sent again", resent)
     return reaped
@@ -187,15 +168,11 @@ def reap_stale_runs_task() -> int:
 @shared_task(acks_late=True)
 def periodic_training_task() -> list[int]:
     """Beat: train every current taxonomy version that has labels its last training missed."""
-    from labeling.services.training import training_periodic
-
-    return _request_for_current_versions(training_periodic)
+    return _request_for_current_versions(training.training_periodic)
 
 
 @shared_task(acks_late=True)
 def train_waiting_labels_task() -> list[int]:
     """Beat, every minute: train every current taxonomy version whose oldest unseen label has
     waited TRAIN_MAX_LABEL_WAIT_SECONDS (the bounded wait; cheap when there is nothing to do)."""
-    from labeling.services.training_triggers import training_for_waiting_labels
-
-    return _request_for_current_versions(training_for_waiting_labels)
+    return _request_for_current_versions(triggers.training_for_waiting_labels)

@@ -20,7 +20,11 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.html import escape
 
-from labeling.services.media_files import MediaDiskFull, is_disk_full, media_disk_full_message
+from labeling.services.catalog.media_files import (
+    MediaDiskFull,
+    is_disk_full,
+    media_disk_full_message,
+)
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from classifier.model import calibration, coldstart, decision, training, warm_start
+from classifier.model import (
+    calibration,
+    coldstart,
+    decision,
+    serialization,
+    training,
+    warm_start,
+)
 from classifier.model.losses import class_weights, node_leaf_distance, node_log_mask
 from classifier.model.network import CommitteeNet, member_mask, standardisation_stats, unit_rows
 from classifier.model.warm_start import WarmStart
@@ -468,16 +475,12 @@ class HierarchicalClassifier:
 
     def save(self, directory: str | Path) -> None:
         """Write ``config.json`` and ``weights.safetensors`` into ``directory``."""
-        from classifier.model.serialization import save
-
-        save(self, Path(directory))
+        serialization.save(self, Path(directory))
 
     @classmethod
     def load(cls, directory: str | Path, *, device: str = "cpu") -> HierarchicalClassifier:
         """Rebuild a fitted classifier saved by :meth:`save`; predictions are identical."""
-        from classifier.model.serialization import load
-
-        return load(Path(directory), device=device)
+        return serialization.load(Path(directory), cls, device=device)
 
 
 def _present(x: np.ndarray, n_labels: int) -> bool:

@@ -52,16 +52,18 @@ def save(model: HierarchicalClassifier, directory: Path) -> None:
     save_file(tensors, str(directory / WEIGHTS))
 
 
-def load(directory: Path, *, device: str = "cpu") -> HierarchicalClassifier:
-    from classifier.model.estimator import HierarchicalClassifier
-
+def load(
+    directory: Path, model_class: type[HierarchicalClassifier], *, device: str = "cpu"
+) -> HierarchicalClassifier:
+    """Rebuild a model written by :func:`save`; ``model_class`` is ``HierarchicalClassifier``
+    (passed in: the estimator imports this module)."""
     config = json.loads((directory / CONFIG).read_text())
     if config.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"unsupported model format {config.get('format_version')!r}")
     t = config["tree"]
     tree = Tree(keys=tuple(t["keys"]), parents=np.array(t["parents"]), names=tuple(t["names"]))
     params = {**config["params"], "device": device}
-    model = HierarchicalClassifier(tree, **params)
+    model = model_class(tree, **params)
     tensors = load_file(str(directory / WEIGHTS))
     model.modalities_ = list(config["modalities"])
     model.dims_ = {m: int(d) for m, d in config["dims"].items()}

@@ -16,7 +16,6 @@ from labeling.api.views import (
 )
 
 urlpatterns = [
-    path("", root.ApiRootApi.as_view(), name="api-root"),
     path("schema/", docs.SchemaApi.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
@@ -92,3 +91,5 @@ urlpatterns = [
     # Keep this last: any other /api/…/ path gets a JSON 404 (not Django's HTML page).
     re_path(r"^(?P<url>.+/)$", not_found.ApiNotFound.as_view(), name="api-not-found"),
 ]
+# The root lists the endpoints above; it is given the list rather than importing this module.
+urlpatterns.insert(0, path("", root.ApiRootApi.as_view(endpoints=urlpatterns), name="api-root"))

@@ -1,6 +1,6 @@
 """Read side of the dashboard: is the loop working?
 
-Quality figures come from ``ModelVersion.metrics`` (written by ``labeling.services.model_eval``:
+Quality figures come from ``ModelVersion.metrics`` (written by ``labeling.services.learning.promotion``:
 ``audit`` holds the metrics on the audit slice alone, the unbiased estimate; the top level holds
 them on every held-out label). Activity figures are grouped counts over the ledger, the queue
 and the predictions: a handful of GROUP BY queries, no per-row Python over the catalog.

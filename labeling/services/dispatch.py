@@ -1,4 +1,8 @@
-"""Sending Celery tasks from services: after commit, and never failing the caller.
+"""Sending Celery tasks from services: by registered name, after commit, never failing the caller.
+
+Services name the task (``"train_model_task"``) instead of importing ``labeling.tasks``:
+the tasks import the services, so an import the other way would close a circle. The name
+is looked up in the Celery app's registry when the task is sent.
 
 A label must be saved even when the broker is down: the enqueue error is logged and the
 periodic task (Celery beat) picks the work up once the broker is back.
@@ -9,9 +13,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 
 log = logging.getLogger(__name__)
+TASKS_MODULE = "labeling.tasks"
 
 
 def enqueue_on_commit(task_name: str, *args: Any) -> None:
@@ -21,12 +27,14 @@ def enqueue_on_commit(task_name: str, *args: Any) -> None:
 
 def enqueue_now(task_name: str, *args: Any, countdown: float | None = None) -> bool:
     """Send a task now, to run ``countdown`` seconds later (None: at once); False (and a
-    logged error) when the broker refused it. Eager Celery (tests) ignores the countdown."""
-    from labeling import tasks  # tasks import the services: import late to avoid a cycle
+    logged error) when the broker refused it. Eager Celery (tests) ignores the countdown.
 
+    A name that is not a registered task is a programming error and raises ``KeyError``.
+    """
+    task = current_app.tasks[f"{TASKS_MODULE}.{task_name}"]
     try:
         # retry=False: with the broker down, fail at once rather than stall the request.
-        getattr(tasks, task_name).apply_async(args=args, countdown=countdown, retry=False)
+        task.apply_async(args=args, countdown=countdown, retry=False)
     except Exception:  # kombu/redis raise many types; a web request must not fail on any
         log.exception("could not enqueue %s%s; the periodic task will pick it up", task_name, args)
         return False

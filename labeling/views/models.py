@@ -17,6 +17,7 @@ from labeling.models import ModelVersion, RescoreJob, TaxonomyVersion, TrainingR
 from labeling.roles import is_taxonomy_admin
 from labeling.selectors.models import CommonSet, common_held_out_set, model_version_list
 from labeling.selectors.taxonomy import current_version
+from labeling.services.learning.training import training_request
 from labeling.views.access import reviewer_required, taxonomy_admin_required
 
 TEMPLATE = "models/model_list.html"
@@ -72,8 +73,6 @@ def model_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @taxonomy_admin_required
 def model_train(request: HttpRequest) -> HttpResponse:
-    from labeling.services.training import training_request
-
     version = current_version()
     if version is None:
         messages.error(request, NO_CURRENT_VERSION)

@@ -27,7 +27,7 @@ from labeling.selectors import reports as rsel
 from labeling.selectors import review as review_sel
 from labeling.selectors.taxonomy import current_version
 from labeling.services.errors import ServiceError
-from labeling.services.labels import label_create, label_retract
+from labeling.services.review.labels import label_create, label_retract
 from labeling.views.access import reviewer_required
 from labeling.views.params import int_list_param, int_param
 

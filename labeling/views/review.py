@@ -4,7 +4,7 @@ Every action answers an htmx request with the fragment it replaces (``#review-ca
 actions, ``#search-results``, ``#review-tree``, ``#review-figures``) and a plain request with
 a redirect back to the page (POST) or the whole page (GET), so the basic accept works
 without JavaScript. Per-session state (labels for undo, skipped entries, the figures) lives
-in the Django session; everything durable goes through ``labeling.services.review``.
+in the Django session; everything durable goes through ``labeling.services.review.decisions``.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from django.views.decorators.http import require_GET, require_POST
 from labeling.models import QueueEntry, TaxonomyVersion
 from labeling.selectors import review as sel
 from labeling.selectors.taxonomy import current_version
-from labeling.services import review as svc
 from labeling.services.errors import ServiceError
+from labeling.services.review import decisions as svc
 from labeling.views.access import reviewer_required
 from labeling.views.params import int_param
 

@@ -14,14 +14,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from labeling.models import Taxonomy, TaxonomyVersion
 from labeling.selectors import taxonomy_admin as selectors
-from labeling.services import taxonomy_drafts as drafts
 from labeling.services.errors import ServiceError
-from labeling.services.taxonomy_proposals import (
+from labeling.services.taxonomy import drafts
+from labeling.services.taxonomy.proposals import (
     proposal_category_create,
     proposal_dismiss,
     proposal_groups,
 )
-from labeling.services.taxonomy_publish import (
+from labeling.services.taxonomy.publish import (
     draft_diff,
     rollback_blockers,
     taxonomy_publish,

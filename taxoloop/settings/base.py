@@ -248,7 +248,7 @@ TAXOLOOP = {
     ),
     "QUEUE_SIZE": env.int("TAXOLOOP_QUEUE_SIZE", default=2000),
     # Items scored one by one (API, item form) wait this long for a queue rebuild, which then
-    # takes every item scored meanwhile (labeling/services/queue_refresh.py).
+    # takes every item scored meanwhile (labeling/services/review/queue_refresh.py).
     "QUEUE_REFRESH_DELAY_SECONDS": env.int("TAXOLOOP_QUEUE_REFRESH_DELAY_SECONDS", default=15),
     "QUEUE_QUOTAS": {
         "uncertain": 0.35,

@@ -10,7 +10,7 @@ import pytest
 
 from labeling.models import Label, ModelVersion
 from labeling.selectors import review as sel
-from labeling.services.labels import label_create
+from labeling.services.review.labels import label_create
 from tests.labeling.review_data import JEANS, SHIRTS, TSHIRTS, make_queue
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -21,7 +21,7 @@ from celery import Celery
 from django.conf import settings
 from django.db import connection
 
-from labeling.services import ml
+from labeling.services.learning import ml
 from scripts.faults.stack import DrillError, PrivateRedis, wait_until
 from taxoloop.celery import app as celery_app
 from taxoloop.settings.base import REDIS_BROKER_TRANSPORT_OPTIONS

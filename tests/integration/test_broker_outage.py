@@ -19,8 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from labeling.models import Item, Label, ModelVersion, Prediction, QueueEntry, TrainingRun
-from labeling.services import labels as label_svc
-from labeling.services.training import training_request
+from labeling.services.learning.training import training_request
+from labeling.services.review import labels as label_svc
 from labeling.tasks import rescore_task, train_waiting_labels_task
 from tests.conftest import SMALL_TREE
 from tests.factories import TaxonomyVersionFactory, make_tree

@@ -21,8 +21,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from labeling.models import Label, ModelVersion, Prediction, TrainingRun
-from labeling.services import labels as label_svc
-from labeling.services.training import STALE_RUN, training_request
+from labeling.services.learning.training import STALE_RUN, training_request
+from labeling.services.review import labels as label_svc
 from labeling.tasks import periodic_training_task, reap_stale_runs_task
 from tests.conftest import SMALL_TREE
 from tests.factories import TaxonomyVersionFactory, make_tree

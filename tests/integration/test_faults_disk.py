@@ -27,9 +27,9 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from labeling.models import Item
-from labeling.services import items as item_svc
-from labeling.services.catalog_import import ImportOptions, catalog_import
-from labeling.services.media_files import MEDIA_DISK_FULL, MediaDiskFull
+from labeling.services.catalog import items as item_svc
+from labeling.services.catalog.imports import ImportOptions, catalog_import
+from labeling.services.catalog.media_files import MEDIA_DISK_FULL, MediaDiskFull
 from labeling.unavailable import ServiceUnavailableMiddleware
 
 

@@ -18,8 +18,12 @@ from django.db import connection
 from django.utils import timezone
 
 from labeling.models import Embedding, ModelVersion, Prediction, QueueEntry, TrainingRun
-from labeling.services import labels as label_svc
-from labeling.services.training import training_periodic, training_request, training_runs_reap
+from labeling.services.learning.training import (
+    training_periodic,
+    training_request,
+    training_runs_reap,
+)
+from labeling.services.review import labels as label_svc
 from labeling.tasks import embed_items_task, periodic_training_task
 from tests.conftest import SMALL_TREE
 from tests.factories import ItemFactory, TaxonomyVersionFactory, make_tree

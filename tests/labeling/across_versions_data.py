@@ -21,10 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from labeling.models import Category, Item, ModelVersion, Prediction, TaxonomyVersion
-from labeling.services import taxonomy_drafts as drafts
-from labeling.services.disagreement import disagreement_refresh
-from labeling.services.labels import label_create
-from labeling.services.taxonomy_publish import taxonomy_publish
+from labeling.services.review.disagreement import disagreement_refresh
+from labeling.services.review.labels import label_create
+from labeling.services.taxonomy import drafts
+from labeling.services.taxonomy.publish import taxonomy_publish
 from tests.factories import ItemFactory
 
 SHIRTS = "Apparel > Topwear > Shirts"

@@ -61,7 +61,7 @@ def av(version, tree, alice, bob, fresh_category_index):
 @pytest.fixture
 def rebuilds(monkeypatch):
     """Calls of queue_build.rebuild_queue (still rebuilt for real), by taxonomy version id."""
-    from labeling.services import queue_build
+    from labeling.services.review import queue_build
 
     calls: list[int] = []
     real = queue_build.rebuild_queue

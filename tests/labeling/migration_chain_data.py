@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from labeling.models import Item, Label, TaxonomyVersion
-from labeling.services import taxonomy_drafts as drafts
-from labeling.services.labels import label_create
-from labeling.services.taxonomy_publish import taxonomy_publish
+from labeling.services.review.labels import label_create
+from labeling.services.taxonomy import drafts
+from labeling.services.taxonomy.publish import taxonomy_publish
 from tests.factories import ItemFactory
 
 SHIRTS = "Apparel > Topwear > Shirts"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from labeling.models import Category, Item, Label, TaxonomyVersion
-from labeling.services.labels import label_bulk_create
+from labeling.services.review.labels import label_bulk_create
 from tests.factories import ItemFactory
 
 

@@ -12,8 +12,8 @@ from django.urls import reverse
 from labeling.models import Label, ModelVersion
 from labeling.selectors import dashboard as dsel
 from labeling.selectors import version_mapping as vmap
-from labeling.services import taxonomy_drafts as drafts
-from labeling.services.taxonomy_publish import taxonomy_publish
+from labeling.services.taxonomy import drafts
+from labeling.services.taxonomy.publish import taxonomy_publish
 from tests.labeling.across_versions_data import DENIM
 
 HTMX = {"HX-Request": "true"}

@@ -1,4 +1,4 @@
-"""The debounced queue refresh (labeling/services/queue_refresh.py): items scored one by one
+"""The debounced queue refresh (labeling/services/review/queue_refresh.py): items scored one by one
 share one delayed rebuild; beat sends a lost refresh again."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from labeling import tasks
 from labeling.models import Prediction, QueueEntry, TaxonomyVersion
-from labeling.services import dispatch, queue_build, queue_refresh
+from labeling.services import dispatch
+from labeling.services.review import queue_build, queue_refresh
 from tests.factories import TaxonomyVersionFactory
 from tests.labeling.services.loop_data import clustered_items, leaves_of
 from tests.labeling.services.scoring_data import fit_and_store

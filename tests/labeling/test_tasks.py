@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from datetime import timedelta
 
 import pytest
@@ -11,8 +9,8 @@ from django.utils import timezone
 
 from labeling import tasks
 from labeling.models import ModelVersion, TrainingRun
-from labeling.services import labels as label_svc
-from labeling.services import training
+from labeling.services.learning import rescore_jobs, training
+from labeling.services.review import labels as label_svc
 from taxoloop.celery import app
 from tests.factories import ItemFactory, TaxonomyVersionFactory
 from tests.labeling.services.loop_data import (
@@ -27,12 +25,12 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("small_loop")]
 def fake_scoring(monkeypatch):
     """Stand-ins for scoring.rescore and queue_build.rebuild_queue that record their calls."""
     calls: list[tuple[str, int]] = []
-    scoring = types.ModuleType("labeling.services.scoring")
-    scoring.rescore = lambda model, **kw: calls.append(("rescore", model.pk)) or 7
-    queue_build = types.ModuleType("labeling.services.queue_build")
-    queue_build.rebuild_queue = lambda version, **kw: calls.append(("queue", version.pk)) or {}
-    monkeypatch.setitem(sys.modules, "labeling.services.scoring", scoring)
-    monkeypatch.setitem(sys.modules, "labeling.services.queue_build", queue_build)
+    monkeypatch.setattr(
+        rescore_jobs, "rescore", lambda model, **kw: calls.append(("rescore", model.pk)) or 7
+    )
+    monkeypatch.setattr(
+        rescore_jobs, "rebuild_queue", lambda version, **kw: calls.append(("queue", version.pk)) or {}
+    )
     return calls
 
 
@@ -121,7 +119,7 @@ def sent(monkeypatch):
 def test_a_new_or_changed_item_is_sent_to_embedding_after_commit(
     sent, django_capture_on_commit_callbacks
 ):
-    from labeling.services import items as item_svc
+    from labeling.services.catalog import items as item_svc
 
     with django_capture_on_commit_callbacks(execute=True):
         item = item_svc.item_create(external_id="sku-1", title="Blue linen shirt")
@@ -174,7 +172,7 @@ def test_labels_waiting_for_an_embedding_are_trained_on_once_it_exists(
 def _embedded_catalog(version, n):
     """``n`` items encoded by the fake encoders (titles start with a leaf name) and an active
     model trained on them; returns the items."""
-    from labeling.services.embeddings import embed_items
+    from labeling.services.catalog.embeddings import embed_items
     from tests.labeling.services.scoring_data import fit_and_store
 
     leaves = leaves_of(version)

@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from labeling.models import Category, Item, Label, TaxonomyVersion
-from labeling.services.catalog_import import CatalogImportError, ImportOptions, catalog_import
-from labeling.services.catalog_import.rows import ROW_IMAGE_OUTSIDE_ROOT, ROW_UNKNOWN_CATEGORY
-from labeling.services.taxonomy_import import TaxonomyImportError, taxonomy_import_text
+from labeling.services.catalog.imports import CatalogImportError, ImportOptions, catalog_import
+from labeling.services.catalog.imports.rows import ROW_IMAGE_OUTSIDE_ROOT, ROW_UNKNOWN_CATEGORY
+from labeling.services.taxonomy.imports import TaxonomyImportError, taxonomy_import_text
 from tests.factories import TaxonomyVersionFactory, make_tree
 
 SHIRTS = "Apparel > Topwear > Shirts"

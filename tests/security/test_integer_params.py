@@ -28,8 +28,8 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from labeling.models import Item, Label, ModelVersion, TaxonomyVersion
-from labeling.services.labels import label_create
-from labeling.services.taxonomy_drafts import draft_start
+from labeling.services.review.labels import label_create
+from labeling.services.taxonomy.drafts import draft_start
 from labeling.urls_converters import DB_INT_MAX, DB_INT_MIN, ID_MAX
 from tests.labeling.review_data import SHIRTS, make_queue
 

@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from labeling.services.items import item_create
+from labeling.services.catalog.items import item_create
 from tests.factories import ItemFactory
 
 HTML = b"<!doctype html><script>alert(document.cookie)</script>"

@@ -29,9 +29,9 @@ from PIL import Image
 from labeling.models import ApiToken, Category, Item, Label, ModelVersion, TaxonomyVersion
 from labeling.models_tokens import token_prefix
 from labeling.roles import REVIEWER
-from labeling.services.items import item_create
-from labeling.services.labels import label_create
-from labeling.services.taxonomy_drafts import draft_start
+from labeling.services.catalog.items import item_create
+from labeling.services.review.labels import label_create
+from labeling.services.taxonomy.drafts import draft_start
 from taxoloop.celery import app as celery_app
 from tests.factories import UserFactory, api_token_for
 from tests.labeling.review_data import SHIRTS, make_queue

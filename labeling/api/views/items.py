@@ -1,5 +1,5 @@
 """Catalog items: list, detail, create (JSON or multipart with an image), bulk create, update.
-Writes go through labeling.services.items; views only shape input and output."""
+Writes go through labeling.services.catalog.items; views only shape input and output."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from labeling.models import Category, Item, Prediction
 from labeling.selectors.items import ITEM_ORDERINGS, item_get, item_list
 from labeling.selectors.predictions import predictions_attach_candidate_paths
 from labeling.selectors.taxonomy import category_get
-from labeling.services.items import ItemError, item_create, item_update, items_bulk_create
+from labeling.services.catalog.items import ItemError, item_create, item_update, items_bulk_create
 
 from .base import ApiView, ListApiView, route_by_method
 

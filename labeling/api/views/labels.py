@@ -1,5 +1,5 @@
 """The label ledger over HTTP: write a label, list the ledger, retract a label.
-Writes go through labeling.services.labels (label_create / label_retract)."""
+Writes go through labeling.services.review.labels (label_create / label_retract)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from labeling.models import Category, Item, Label
 from labeling.selectors.items import item_get, item_get_by_external_id
 from labeling.selectors.labels import label_by_idempotency_key, label_get, label_list
 from labeling.selectors.taxonomy import category_in_current_version
-from labeling.services.labels import LabelError, label_create, label_retract
+from labeling.services.review.labels import LabelError, label_create, label_retract
 
 from .base import ApiView, ListApiView, route_by_method
 

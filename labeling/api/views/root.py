@@ -9,8 +9,9 @@ Reviewer or TaxonomyAdmin role; the docs and the schema stay public.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from django.urls import URLPattern
+from django.urls import URLPattern, URLResolver
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -30,6 +31,9 @@ class ApiRootApi(ApiView):
     the documentation (``docs``: Swagger UI, ``redoc``) and the OpenAPI ``schema``."""
 
     permission_classes = [IsReviewer]
+    # The URL patterns to list, given by the URL module (which imports this one):
+    # ``ApiRootApi.as_view(endpoints=urlpatterns)``.
+    endpoints: Sequence[URLPattern | URLResolver] = ()
 
     class OutputSerializer(serializers.Serializer):
         docs = serializers.URLField()
@@ -42,12 +46,10 @@ class ApiRootApi(ApiView):
 
     @extend_schema(summary="List the API's endpoints", responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        from labeling.api.urls import urlpatterns  # the URL module imports this one
-
         base = request.build_absolute_uri(request.path)
         endpoints = {
             pattern.name.removeprefix("api-"): base + _template(str(pattern.pattern))
-            for pattern in urlpatterns
+            for pattern in self.endpoints
             if isinstance(pattern, URLPattern) and pattern.name and pattern.name not in NOT_LISTED
         }
         docs = {name: base + route for name, route in DOCS.items()}

@@ -16,9 +16,9 @@ from rest_framework.response import Response
 from labeling.api.errors import NO_TAXONOMY_VERSION_ID, raise_not_found
 from labeling.api.permissions import IsTaxonomyAdmin
 from labeling.models import Taxonomy, TaxonomyOperation, TaxonomyVersion
-from labeling.services import taxonomy_drafts as drafts
 from labeling.services.errors import ServiceError
-from labeling.services.taxonomy_publish import draft_diff, taxonomy_publish, taxonomy_rollback
+from labeling.services.taxonomy import drafts
+from labeling.services.taxonomy.publish import draft_diff, taxonomy_publish, taxonomy_rollback
 
 from .base import ApiView
 
@@ -138,13 +138,18 @@ class DraftAddApi(_OperationApi):
         parent_key = serializers.CharField(required=False, allow_null=True, default=None)
         name = serializers.CharField()
         description = serializers.CharField(required=False, allow_blank=True, default="")
-        synonyms = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+        synonyms = serializers.ListField(
+            child=serializers.CharField(), required=False, default=list
+        )
         key = serializers.CharField(required=False, allow_null=True, default=None)
 
     run = staticmethod(drafts.category_add)
 
-    @extend_schema(summary="Add a category to a draft", request=InputSerializer,
-                   responses={201: OperationResultSerializer})
+    @extend_schema(
+        summary="Add a category to a draft",
+        request=InputSerializer,
+        responses={201: OperationResultSerializer},
+    )
     def post(self, request: Request, pk: int) -> Response:
         return self._operate(request, pk)
 
@@ -155,23 +160,31 @@ class DraftRenameApi(_OperationApi):
 
     run = staticmethod(drafts.category_rename)
 
-    @extend_schema(summary="Rename a draft category", request=InputSerializer,
-                   responses={201: OperationResultSerializer})
+    @extend_schema(
+        summary="Rename a draft category",
+        request=InputSerializer,
+        responses={201: OperationResultSerializer},
+    )
     def post(self, request: Request, pk: int) -> Response:
         return self._operate(request, pk)
 
 
 class DraftEditApi(_OperationApi):
     class InputSerializer(_KeyInput):
-        description = serializers.CharField(required=False, allow_blank=True, allow_null=True,
-                                            default=None)
-        synonyms = serializers.ListField(child=serializers.CharField(), required=False,
-                                         allow_null=True, default=None)
+        description = serializers.CharField(
+            required=False, allow_blank=True, allow_null=True, default=None
+        )
+        synonyms = serializers.ListField(
+            child=serializers.CharField(), required=False, allow_null=True, default=None
+        )
 
     run = staticmethod(drafts.category_edit)
 
-    @extend_schema(summary="Edit a draft category's description and synonyms",
-                   request=InputSerializer, responses={201: OperationResultSerializer})
+    @extend_schema(
+        summary="Edit a draft category's description and synonyms",
+        request=InputSerializer,
+        responses={201: OperationResultSerializer},
+    )
     def post(self, request: Request, pk: int) -> Response:
         return self._operate(request, pk)
 
@@ -182,8 +195,11 @@ class DraftMoveApi(_OperationApi):
 
     run = staticmethod(drafts.category_move)
 
-    @extend_schema(summary="Move a draft category under another parent",
-                   request=InputSerializer, responses={201: OperationResultSerializer})
+    @extend_schema(
+        summary="Move a draft category under another parent",
+        request=InputSerializer,
+        responses={201: OperationResultSerializer},
+    )
     def post(self, request: Request, pk: int) -> Response:
         return self._operate(request, pk)
 
@@ -195,8 +211,11 @@ class DraftMergeApi(_OperationApi):
 
     run = staticmethod(drafts.category_merge)
 
-    @extend_schema(summary="Merge draft categories into one", request=InputSerializer,
-                   responses={201: OperationResultSerializer})
+    @extend_schema(
+        summary="Merge draft categories into one",
+        request=InputSerializer,
+        responses={201: OperationResultSerializer},
+    )
     def post(self, request: Request, pk: int) -> Response:
         return self._operate(request, pk)
 
@@ -207,8 +226,11 @@ class DraftSplitApi(_OperationApi):
 
     run = staticmethod(drafts.category_split)
 
-    @extend_schema(summary="Split a draft category into new children", request=InputSerializer,
-                   responses={201: OperationResultSerializer})
+    @extend_schema(
+        summary="Split a draft category into new children",
+        request=InputSerializer,
+        responses={201: OperationResultSerializer},
+    )
     def post(self, request: Request, pk: int) -> Response:
         return self._operate(request, pk)
 
@@ -217,8 +239,11 @@ class DraftDeprecateApi(_OperationApi):
     InputSerializer = _KeyInput
     run = staticmethod(drafts.category_deprecate)
 
-    @extend_schema(summary="Deprecate a draft category", request=_KeyInput,
-                   responses={201: OperationResultSerializer})
+    @extend_schema(
+        summary="Deprecate a draft category",
+        request=_KeyInput,
+        responses={201: OperationResultSerializer},
+    )
     def post(self, request: Request, pk: int) -> Response:
         return self._operate(request, pk)
 
@@ -226,8 +251,10 @@ class DraftDeprecateApi(_OperationApi):
 class DraftDiffApi(ApiView):
     permission_classes = [IsTaxonomyAdmin]
 
-    @extend_schema(summary="Diff a draft against the version it was started from",
-                   responses=DiffRowSerializer(many=True))
+    @extend_schema(
+        summary="Diff a draft against the version it was started from",
+        responses=DiffRowSerializer(many=True),
+    )
     def get(self, request: Request, pk: int) -> Response:
         draft = _draft_or_404(pk)
         try:
@@ -240,8 +267,11 @@ class DraftDiffApi(ApiView):
 class DraftPublishApi(ApiView):
     permission_classes = [IsTaxonomyAdmin]
 
-    @extend_schema(summary="Publish a draft and migrate every label", request=None,
-                   responses={200: PublishResultSerializer})
+    @extend_schema(
+        summary="Publish a draft and migrate every label",
+        request=None,
+        responses={200: PublishResultSerializer},
+    )
     def post(self, request: Request, pk: int) -> Response:
         draft = _draft_or_404(pk)
         try:
@@ -254,8 +284,11 @@ class DraftPublishApi(ApiView):
 class VersionRollbackApi(ApiView):
     permission_classes = [IsTaxonomyAdmin]
 
-    @extend_schema(summary="Roll a published version back to the previous one", request=None,
-                   responses={200: RollbackResultSerializer})
+    @extend_schema(
+        summary="Roll a published version back to the previous one",
+        request=None,
+        responses={200: RollbackResultSerializer},
+    )
     def post(self, request: Request, pk: int) -> Response:
         version = TaxonomyVersion.objects.filter(pk=pk).first()
         if version is None:
@@ -265,4 +298,3 @@ class VersionRollbackApi(ApiView):
         except ServiceError as error:
             raise _refused(error) from error
         return Response(RollbackResultSerializer(result).data)
-

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from labeling.services.embeddings import embed_items
+from labeling.services.catalog.embeddings import embed_items
 from labeling.services.errors import ServiceError
 
 

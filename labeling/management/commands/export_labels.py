@@ -10,8 +10,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from labeling.services.catalog.exports import EXPORT_FORMATS, labels_export
 from labeling.services.errors import ServiceError
-from labeling.services.exports import EXPORT_FORMATS, labels_export
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from labeling.services.catalog_import import ImportOptions, catalog_import
+from labeling.services.catalog.imports import ImportOptions, catalog_import
 from labeling.services.errors import ServiceError
 
 UNKNOWN_AUTHOR = "There is no user named {username!r} (--author)."

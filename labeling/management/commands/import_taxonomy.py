@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from labeling.models import Taxonomy
 from labeling.services.errors import ServiceError
-from labeling.services.taxonomy_import import FORMATS, taxonomy_import
+from labeling.services.taxonomy.drafts import draft_from_text
+from labeling.services.taxonomy.imports import (
+    FORMATS,
+    decode_text,
+    taxonomy_format,
+    taxonomy_import,
+)
 
 
 class Command(BaseCommand):
@@ -30,7 +39,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         if options.get("as_draft_of"):
-            self._as_draft_of(str(options["as_draft_of"]), str(options["file"]), str(options["fmt"]))
+            self._as_draft_of(
+                str(options["as_draft_of"]), str(options["file"]), str(options["fmt"])
+            )
             return
         try:
             result = taxonomy_import(
@@ -48,15 +59,11 @@ class Command(BaseCommand):
         )
 
     def _as_draft_of(self, name: str, file: str, fmt: str) -> None:
-        from pathlib import Path
-
-        from labeling.models import Taxonomy
-        from labeling.services.taxonomy_drafts import draft_from_text
-        from labeling.services.taxonomy_import import decode_text, taxonomy_format
-
         taxonomy = Taxonomy.objects.filter(name=name).first()
         if taxonomy is None:
-            raise CommandError(f"There is no taxonomy named {name!r}; import it with --publish first.")
+            raise CommandError(
+                f"There is no taxonomy named {name!r}; import it with --publish first."
+            )
         try:
             text = decode_text(Path(file).read_bytes())
             fmt = taxonomy_format(path=Path(file), text=text) if fmt == "auto" else fmt

@@ -11,9 +11,9 @@ from tqdm import tqdm
 from labeling.management.commands._versions import current_version_named
 from labeling.models import ModelVersion
 from labeling.services.errors import ServiceError
-from labeling.services.ml import active_model_version
-from labeling.services.queue_build import rebuild_queue
-from labeling.services.scoring import rescore
+from labeling.services.learning.ml import active_model_version
+from labeling.services.learning.scoring import rescore
+from labeling.services.review.queue_build import rebuild_queue
 
 STOPPED = (
     "model #{pk} is no longer active: stopped after {written} predictions; the active model's "

@@ -11,7 +11,7 @@ from tqdm import tqdm
 from labeling.management.commands._versions import current_version_named
 from labeling.models import TaxonomyVersion, TrainingRun
 from labeling.services.errors import ServiceError
-from labeling.services.training import cold_start_model, training_request, training_run
+from labeling.services.learning.training import cold_start_model, training_request, training_run
 
 ALREADY_RUNNING = "Training run #{pk} of this version is already running; wait for it to finish."
 

@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from labeling.models import Item, ModelVersion, Prediction
-from labeling.services.labels import label_create
+from labeling.services.review.labels import label_create
 from tests.factories import ItemFactory
 
 

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from labeling.api.errors import BULK_TOO_MANY
 from labeling.models import Item
-from labeling.services.items import (
+from labeling.services.catalog.items import (
     ITEM_ALREADY_EXISTS,
     ITEM_BULK_DUPLICATE_IN_BATCH,
     ITEM_BULK_ROW,

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from labeling.api.errors import IDEMPOTENCY_KEY_REUSED
 from labeling.api.permissions import RETRACT_OWN_ONLY
 from labeling.models import Label
-from labeling.services.labels import ALREADY_RETRACTED, CATEGORY_DEPRECATED, label_create
+from labeling.services.review.labels import ALREADY_RETRACTED, CATEGORY_DEPRECATED, label_create
 from tests.factories import CategoryFactory, ItemFactory, TaxonomyVersionFactory
 
 

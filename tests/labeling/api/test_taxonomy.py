@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from labeling.models import Category, ModelVersion, TaxonomyVersion
-from labeling.services.labels import label_create
+from labeling.services.review.labels import label_create
 from tests.conftest import shared_data_path
 from tests.factories import ItemFactory, TaxonomyVersionFactory
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from labeling.models import Label
-from labeling.services.labels import label_create, label_retract
+from labeling.services.review.labels import label_create, label_retract
 from tests.factories import ItemFactory
 from tests.labeling.migration_chain_data import two_publishes
 

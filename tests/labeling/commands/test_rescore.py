@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from labeling.models import Prediction, QueueEntry
-from labeling.services.labels import label_create
+from labeling.services.review.labels import label_create
 from tests.labeling.services.loop_data import (
     clustered_items,
     fake_encoders,  # noqa: F401

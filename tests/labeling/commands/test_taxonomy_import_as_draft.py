@@ -30,9 +30,17 @@ def test_a_new_release_becomes_draft_operations(db, tmp_path):
     draft = TaxonomyVersion.objects.get(status="draft")
     k = keys(draft)
     assert (k["2"].path, k["3"].path, k["6"].path, k["5"].deprecated) == (
-        "Apparel > Shirts & Blouses", "Shoes > Jeans", "Bags", True)
+        "Apparel > Shirts & Blouses",
+        "Shoes > Jeans",
+        "Bags",
+        True,
+    )
     assert sorted(TaxonomyOperation.objects.values_list("kind", flat=True)) == [
-        "add", "deprecate", "move", "rename"]
+        "add",
+        "deprecate",
+        "move",
+        "rename",
+    ]
     assert ledger_size() == before
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from labeling.models import Embedding, ModelVersion, TrainingRun
-from labeling.services import labels as label_svc
+from labeling.services.review import labels as label_svc
 from tests.factories import ItemFactory, TaxonomyVersionFactory
 from tests.labeling.services.loop_data import (
     TEXT_KEY,

@@ -35,7 +35,9 @@ def test_it_refuses_a_current_version_that_is_a_draft(db):
 
 def test_it_refuses_two_active_models_for_one_taxonomy_version(version):
     ModelVersion.objects.create(taxonomy_version=version, status="active")
-    _raises_integrity(lambda: ModelVersion.objects.create(taxonomy_version=version, status="active"))
+    _raises_integrity(
+        lambda: ModelVersion.objects.create(taxonomy_version=version, status="active")
+    )
 
 
 def test_it_allows_many_candidate_models_beside_the_active_one(version):
@@ -46,7 +48,9 @@ def test_it_allows_many_candidate_models_beside_the_active_one(version):
 
 
 def test_it_refuses_a_label_whose_category_is_from_another_version(tree, version):
-    other_version = TaxonomyVersionFactory(taxonomy=version.taxonomy, status="draft", is_current=False)
+    other_version = TaxonomyVersionFactory(
+        taxonomy=version.taxonomy, status="draft", is_current=False
+    )
     foreign = CategoryFactory(version=other_version, name="Shirts")
     item = ItemFactory()
     _raises_integrity(
@@ -58,16 +62,20 @@ def test_it_refuses_a_label_whose_category_is_from_another_version(tree, version
 
 def test_it_accepts_a_label_whose_category_is_from_its_version(tree, version):
     label = Label.objects.create(
-        item=ItemFactory(), category=tree["Apparel > Topwear > Shirts"],
-        taxonomy_version=version, source="api",
+        item=ItemFactory(),
+        category=tree["Apparel > Topwear > Shirts"],
+        taxonomy_version=version,
+        source="api",
     )
     assert label.pk is not None
 
 
 def test_it_refuses_to_change_a_label_in_place(tree, version):
     label = Label.objects.create(
-        item=ItemFactory(), category=tree["Apparel > Topwear > Shirts"],
-        taxonomy_version=version, source="api",
+        item=ItemFactory(),
+        category=tree["Apparel > Topwear > Shirts"],
+        taxonomy_version=version,
+        source="api",
     )
     _raises_integrity(
         lambda: Label.objects.filter(pk=label.pk).update(category=tree["Accessories > Watches"])

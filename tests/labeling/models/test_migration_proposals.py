@@ -9,7 +9,7 @@ from django.apps import apps
 from django.db import connection
 
 from labeling.models import Item, Label, ModelVersion, Prediction, Proposal
-from labeling.services.labels import label_create
+from labeling.services.review.labels import label_create
 from tests.factories import ItemFactory
 
 migration = importlib.import_module("labeling.migrations.0011_proposals_are_not_labels")

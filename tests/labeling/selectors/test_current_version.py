@@ -9,7 +9,7 @@ from django.urls import reverse
 from labeling.models import TrainingRun
 from labeling.selectors.overview import overview_counts
 from labeling.selectors.taxonomy import current_version, current_versions
-from labeling.services.labels import current_version as service_current_version
+from labeling.services.review.labels import current_version as service_current_version
 from tests.factories import TaxonomyVersionFactory
 
 

@@ -10,7 +10,7 @@ import time_machine
 
 from labeling.models import ModelVersion, Prediction, QueueEntry
 from labeling.selectors import dashboard as sel
-from labeling.services.labels import label_create, label_retract
+from labeling.services.review.labels import label_create, label_retract
 from tests.factories import ItemFactory
 from tests.labeling.migration_chain_data import publish_renaming_shirts
 

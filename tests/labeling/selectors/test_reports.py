@@ -6,7 +6,7 @@ import pytest
 
 from labeling.models import ModelVersion, Prediction
 from labeling.selectors import reports as rsel
-from labeling.services.labels import label_create, label_retract
+from labeling.services.review.labels import label_create, label_retract
 from tests.factories import ItemFactory
 
 SHIRTS = "Apparel > Topwear > Shirts"

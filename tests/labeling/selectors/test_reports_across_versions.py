@@ -9,8 +9,8 @@ import pytest
 from labeling.models import ModelVersion, Prediction
 from labeling.selectors import reports as rsel
 from labeling.selectors import version_mapping as vmap
-from labeling.services import taxonomy_drafts as drafts
-from labeling.services.taxonomy_publish import taxonomy_publish
+from labeling.services.taxonomy import drafts
+from labeling.services.taxonomy.publish import taxonomy_publish
 from tests.labeling.across_versions_data import (
     DENIM,
     JEANS,

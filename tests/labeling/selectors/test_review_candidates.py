@@ -7,8 +7,8 @@ import pytest
 
 from labeling.models import Category, TaxonomyVersion
 from labeling.selectors import review as sel
-from labeling.services import taxonomy_drafts as drafts
-from labeling.services.taxonomy_publish import taxonomy_publish
+from labeling.services.taxonomy import drafts
+from labeling.services.taxonomy.publish import taxonomy_publish
 from tests.factories import TaxonomyVersionFactory, make_tree
 from tests.labeling.review_data import JEANS, SHIRTS, TSHIRTS, candidates_of
 

@@ -80,7 +80,7 @@ def fake_encoders(settings):
 @pytest.fixture
 def fresh_caches():
     """Cached trees and models are per process; start each test without them."""
-    from labeling.services import ml
+    from labeling.services.learning import ml
 
     ml.clear_caches()
     yield

@@ -8,7 +8,7 @@ import numpy as np
 
 from classifier.model import HierarchicalClassifier
 from labeling.models import Category, Item, ModelVersion, TaxonomyVersion
-from labeling.services import ml
+from labeling.services.learning import ml
 
 
 def fit_and_store(

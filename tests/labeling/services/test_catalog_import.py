@@ -10,15 +10,15 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from labeling.models import Item, Label
-from labeling.services import catalog_import as svc
-from labeling.services.catalog_import import reader, rows, spans, writer
-from labeling.services.items import (
+from labeling.services.catalog import imports as svc
+from labeling.services.catalog.imports import reader, rows, spans, writer
+from labeling.services.catalog.items import (
     ITEM_EXTERNAL_ID_REQUIRED,
     ITEM_IMAGE_INVALID,
     ITEM_TITLE_REQUIRED,
     item_content_hash,
 )
-from labeling.services.labels import NO_CURRENT_VERSION, LabelError
+from labeling.services.review.labels import NO_CURRENT_VERSION, LabelError
 
 HEADER = ["sku", "name", "desc", "colour", "size", "category", "picture"]
 SHIRTS = "Apparel > Topwear > Shirts"

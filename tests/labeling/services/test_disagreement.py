@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from labeling.models import ModelVersion, Prediction
-from labeling.services import scoring
-from labeling.services.disagreement import disagreement_refresh
-from labeling.services.labels import label_bulk_create, label_create, label_retract
+from labeling.services.learning import scoring
+from labeling.services.review.disagreement import disagreement_refresh
+from labeling.services.review.labels import label_bulk_create, label_create, label_retract
 from tests.factories import ItemFactory
 from tests.labeling.services.loop_data import (
     clustered_items,

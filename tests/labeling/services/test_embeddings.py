@@ -1,4 +1,4 @@
-"""labeling.services.embeddings: encode what is new or changed, record broken images."""
+"""labeling.services.catalog.embeddings: encode what is new or changed, record broken images."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from django.core.files.storage import default_storage
 
 from classifier.encoders import compose_text, get_encoder
 from labeling.models import Embedding, Item
-from labeling.services import embeddings as svc
-from labeling.services.ml import item_features
+from labeling.services.catalog import embeddings as svc
+from labeling.services.learning.ml import item_features
 from tests.factories import ItemFactory
 from tests.labeling.services.loop_data import (
     BROKEN_IMAGE,

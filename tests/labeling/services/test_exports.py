@@ -7,8 +7,8 @@ import json
 import pytest
 
 from labeling.models import Label
-from labeling.services import exports as svc
-from labeling.services.labels import label_create, label_retract
+from labeling.services.catalog import exports as svc
+from labeling.services.review.labels import label_create, label_retract
 from tests.factories import ItemFactory
 from tests.labeling.migration_chain_data import two_publishes
 

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from labeling.models import Item
-from labeling.services import items as svc
+from labeling.services.catalog import items as svc
 from tests.factories import ItemFactory
 
 

@@ -1,4 +1,4 @@
-"""labeling.services.ml: trees, features and model artifacts from ORM rows."""
+"""labeling.services.learning.ml: trees, features and model artifacts from ORM rows."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.core.files.storage import default_storage
 
 from classifier.model import HierarchicalClassifier
 from labeling.models import Embedding, ModelVersion
-from labeling.services import ml
+from labeling.services.learning import ml
 from tests.factories import ItemFactory, TaxonomyVersionFactory
 from tests.labeling.services.loop_data import (
     IMAGE_DIM,

@@ -1,4 +1,4 @@
-"""labeling.services.model_eval: per-node accuracy, hand-computed, down to the admin tree."""
+"""labeling.services.learning.promotion: per-node accuracy, hand-computed, down to the admin tree."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import pytest
 from classifier.tree import Tree
 from labeling.models import ModelVersion
 from labeling.selectors.taxonomy_admin import tree_page as admin_tree
-from labeling.services import ml, model_eval
-from labeling.services.training_data import LabelSet
+from labeling.services.learning import ml
+from labeling.services.learning import promotion as model_eval
+from labeling.services.learning.training_data import LabelSet
 
 
 def test_per_node_accuracy_counts_a_prediction_in_the_right_branch_for_the_shared_ancestors():

@@ -10,8 +10,8 @@ import pytest
 
 from classifier.acquisition import hierarchical_margin, topk
 from classifier.tree import Tree
-from labeling.services import queue_build
-from labeling.services.ml import VersionTree
+from labeling.services.learning.ml import VersionTree
+from labeling.services.review import queue_build
 
 K = 4
 

@@ -1,4 +1,4 @@
-"""labeling.services.queue_build.rebuild_queue: reasons by quota from the stored predictions."""
+"""labeling.services.review.queue_build.rebuild_queue: reasons by quota from the stored predictions."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from classifier.acquisition import RandomSampling, apportion
 from labeling.models import Embedding, ModelVersion, Prediction, QueueEntry, TaxonomyVersion
-from labeling.services import ml, queue_build, scoring
-from labeling.services.labels import label_create
+from labeling.services.learning import ml, scoring
+from labeling.services.review import queue_build
+from labeling.services.review.labels import label_create
 from tests.factories import ItemFactory, TaxonomyVersionFactory
 from tests.labeling.services.loop_data import (
     TEXT_DIM,
@@ -318,7 +319,7 @@ def test_the_reason_names_are_the_queue_entry_reasons():
 
 def test_re_review_entries_made_by_a_taxonomy_publish_survive_a_rebuild(version):
     from labeling.models import QueueEntry
-    from labeling.services import queue_build
+    from labeling.services.review import queue_build
 
     item = ItemFactory(title="split me")
     kept = QueueEntry.objects.create(

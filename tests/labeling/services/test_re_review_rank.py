@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from labeling.models import ModelVersion, Prediction, QueueEntry
-from labeling.services import taxonomy_drafts as drafts
-from labeling.services import taxonomy_publish as svc
-from labeling.services.re_review_rank import child_margin, rerank_split_re_review
+from labeling.services.review.re_review_rank import child_margin, rerank_split_re_review
+from labeling.services.taxonomy import drafts
+from labeling.services.taxonomy import publish as svc
 from tests.labeling.taxonomy_admin_data import keys, label_items
 
 COUNTS = {"Apparel > Topwear > Shirts": 1, "Accessories > Watches": 4}
@@ -39,9 +39,7 @@ def _predict(item, mv, top, candidates):
     )
 
 
-def test_the_new_model_ranks_the_items_it_cannot_place_among_the_children_first(
-    published, bob
-):
+def test_the_new_model_ranks_the_items_it_cannot_place_among_the_children_first(published, bob):
     v2, watches, cats = published
     analog, digital = cats["accessories/watches/analog"], cats["accessories/watches/digital"]
     shirts = cats["apparel/topwear/shirts"]
@@ -84,4 +82,3 @@ def test_child_margin_sums_leaves_below_each_child():
     assert child_margin(cands, 1, parents) == pytest.approx(1 / 9)
     assert child_margin([{"category": 7, "p": 1.0}], 1, parents) == 0.0
     assert child_margin([{"category": 6, "p": 0.2}], 1, parents) == pytest.approx(1.0)
-

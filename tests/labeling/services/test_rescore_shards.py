@@ -1,4 +1,4 @@
-"""Rescore jobs (labeling.services.rescore_jobs): shards, idempotence, the one queue rebuild,
+"""Rescore jobs (labeling.services.learning.rescore_jobs): shards, idempotence, the one queue rebuild,
 the stop for a retired model; and scoring's previous top across taxonomy versions."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from labeling.models import (
     RescoreShard,
     TaxonomyVersion,
 )
-from labeling.services import rescore_jobs, scoring
+from labeling.services.learning import rescore_jobs, scoring
 from tests.conftest import SMALL_TREE
 from tests.factories import ItemFactory, TaxonomyVersionFactory, make_tree
 from tests.labeling.services.loop_data import (
@@ -364,7 +364,7 @@ def test_the_last_shard_rebuilds_the_queue_outside_its_transaction(
     writer) a reviewer's decision waited on it (issue 14)."""
     from django.db import connection
 
-    from labeling.services import queue_build
+    from labeling.services.review import queue_build
 
     seen: list[tuple[bool, bool]] = []
 
@@ -384,7 +384,7 @@ def test_the_last_shard_rebuilds_the_queue_outside_its_transaction(
 def test_a_worker_lost_during_the_last_rebuild_leaves_the_queue_flagged_for_beat(
     version, truth, model_version, four_shards, sent, monkeypatch
 ):
-    from labeling.services import queue_build, queue_refresh
+    from labeling.services.review import queue_build, queue_refresh
 
     def crash(version, **kwargs):
         raise RuntimeError("worker killed")

@@ -12,8 +12,8 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from labeling.models import Item, Label, Proposal, QueueEntry
-from labeling.services import review
-from labeling.services.labels import ALREADY_RETRACTED, LabelError
+from labeling.services.review import decisions as review
+from labeling.services.review.labels import ALREADY_RETRACTED, LabelError
 from tests.factories import UserFactory
 from tests.labeling.review_data import JEANS, SHIRTS, TSHIRTS, candidates_of, make_queue
 
@@ -239,7 +239,7 @@ def test_a_reviewer_cannot_undo_someone_elses_label(alice, bob, tree, entries):
 
 
 def test_a_label_retracted_elsewhere_cannot_be_undone_again(alice, tree, entries):
-    from labeling.services.labels import label_retract
+    from labeling.services.review.labels import label_retract
 
     shown = review.Shown.of(lease_one(alice))
     label = review.review_decide(reviewer=alice, shown=shown, category=tree[JEANS]).label

@@ -1,4 +1,4 @@
-"""labeling.services.scoring.rescore: one prediction per item, chunk by chunk."""
+"""labeling.services.learning.scoring.rescore: one prediction per item, chunk by chunk."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from labeling.models import ModelVersion, Prediction
-from labeling.services import ml, scoring
+from labeling.services.learning import ml, scoring
 from tests.factories import CategoryFactory, ItemFactory, TaxonomyVersionFactory
 from tests.labeling.services.loop_data import (
     clustered_items,

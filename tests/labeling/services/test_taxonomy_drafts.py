@@ -3,15 +3,21 @@ from __future__ import annotations
 import pytest
 
 from labeling.models import Category, TaxonomyOperation, TaxonomyVersion
-from labeling.services import taxonomy_drafts as svc
+from labeling.services.taxonomy import drafts as svc
 from tests.labeling.taxonomy_admin_data import keys, label_items, ledger_size
 
 
 @pytest.fixture
 def labelled(tree):
     """Three shirts, two sneakers, one watch: six labels on the current version."""
-    return label_items(tree, {"Apparel > Topwear > Shirts": 3, "Footwear > Shoes > Sneakers": 2,
-                              "Accessories > Watches": 1})
+    return label_items(
+        tree,
+        {
+            "Apparel > Topwear > Shirts": 3,
+            "Footwear > Shoes > Sneakers": 2,
+            "Accessories > Watches": 1,
+        },
+    )
 
 
 @pytest.fixture
@@ -41,10 +47,18 @@ def test_a_taxonomy_without_a_current_version_cannot_start_a_draft(version, bob)
 
 def test_add_creates_a_leaf_and_turns_its_parent_into_an_inner_node(draft, bob):
     before = ledger_size()
-    cat = svc.category_add(draft=draft, parent_key="accessories/watches", name="Smart watches",
-                           synonyms=["smartwatch", " "], author=bob)
+    cat = svc.category_add(
+        draft=draft,
+        parent_key="accessories/watches",
+        name="Smart watches",
+        synonyms=["smartwatch", " "],
+        author=bob,
+    )
     assert (cat.path, cat.depth, cat.key) == (
-        "Accessories > Watches > Smart watches", 3, "accessories/watches/smart-watches")
+        "Accessories > Watches > Smart watches",
+        3,
+        "accessories/watches/smart-watches",
+    )
     assert cat.synonyms == ["smartwatch"]
     assert not keys(draft)["accessories/watches"].is_leaf
     op = TaxonomyOperation.objects.get(version=draft)
@@ -76,11 +90,19 @@ def test_rename_refuses_the_path_separator_and_empty_names(draft, bob):
 
 
 def test_edit_changes_description_and_synonyms_only(draft, bob):
-    svc.category_edit(draft=draft, key="accessories/watches", description=" Wrist watches ",
-                      synonyms=["wristwatch", "wristwatch"], author=bob)
+    svc.category_edit(
+        draft=draft,
+        key="accessories/watches",
+        description=" Wrist watches ",
+        synonyms=["wristwatch", "wristwatch"],
+        author=bob,
+    )
     watches = keys(draft)["accessories/watches"]
     assert (watches.description, watches.synonyms, watches.name) == (
-        "Wrist watches", ["wristwatch"], "Watches")
+        "Wrist watches",
+        ["wristwatch"],
+        "Watches",
+    )
 
 
 def test_move_reparents_the_subtree_and_updates_depths_and_leaves(draft, bob):
@@ -106,14 +128,17 @@ def test_move_refuses_a_cycle_and_a_no_op(draft, bob):
 def test_merge_removes_the_sources_and_moves_their_children_to_the_target(draft, bob):
     before = ledger_size()
     svc.category_add(draft=draft, parent_key="apparel/bottomwear", name="Shirts", author=bob)
-    svc.category_merge(draft=draft, source_keys=["apparel/bottomwear"], target_key="apparel/topwear",
-                       author=bob)
+    svc.category_merge(
+        draft=draft, source_keys=["apparel/bottomwear"], target_key="apparel/topwear", author=bob
+    )
     k = keys(draft)
     assert "apparel/bottomwear" not in k and "apparel/bottomwear/shirts" not in k
     assert k["apparel/bottomwear/jeans"].path == "Apparel > Topwear > Jeans"
     op = TaxonomyOperation.objects.filter(kind="merge").get()
-    assert op.payload["mapped"] == {"apparel/bottomwear": "apparel/topwear",
-                                    "apparel/bottomwear/shirts": "apparel/topwear/shirts"}
+    assert op.payload["mapped"] == {
+        "apparel/bottomwear": "apparel/topwear",
+        "apparel/bottomwear/shirts": "apparel/topwear/shirts",
+    }
     assert ledger_size() == before
 
 
@@ -121,18 +146,22 @@ def test_merge_refuses_itself_an_ancestor_and_nothing(draft, bob):
     with pytest.raises(svc.TaxonomyDraftError, match="cannot be merged into itself"):
         svc.category_merge(draft=draft, source_keys=["footwear"], target_key="footwear", author=bob)
     with pytest.raises(svc.TaxonomyDraftError, match="contains the merge target"):
-        svc.category_merge(draft=draft, source_keys=["footwear"], target_key="footwear/shoes",
-                           author=bob)
+        svc.category_merge(
+            draft=draft, source_keys=["footwear"], target_key="footwear/shoes", author=bob
+        )
     with pytest.raises(svc.TaxonomyDraftError, match="at least one category"):
         svc.category_merge(draft=draft, source_keys=[], target_key="footwear", author=bob)
 
 
 def test_split_creates_children_and_records_them(draft, bob):
     before = ledger_size()
-    children = svc.category_split(draft=draft, key="accessories/watches",
-                                  names=["Analog", "Digital"], author=bob)
-    assert [c.path for c in children] == ["Accessories > Watches > Analog",
-                                          "Accessories > Watches > Digital"]
+    children = svc.category_split(
+        draft=draft, key="accessories/watches", names=["Analog", "Digital"], author=bob
+    )
+    assert [c.path for c in children] == [
+        "Accessories > Watches > Analog",
+        "Accessories > Watches > Digital",
+    ]
     op = TaxonomyOperation.objects.get(kind="split")
     assert op.payload["children"] == [c.key for c in children]
     assert ledger_size() == before
@@ -142,8 +171,9 @@ def test_split_needs_two_distinct_names(draft, bob):
     with pytest.raises(svc.TaxonomyDraftError, match="at least two new category names, got 1"):
         svc.category_split(draft=draft, key="accessories/watches", names=["Analog", ""], author=bob)
     with pytest.raises(svc.TaxonomyDraftError, match="repeat 'analog'"):
-        svc.category_split(draft=draft, key="accessories/watches", names=["Analog", "analog"],
-                           author=bob)
+        svc.category_split(
+            draft=draft, key="accessories/watches", names=["Analog", "analog"], author=bob
+        )
 
 
 def test_deprecate_marks_a_leaf_and_refuses_top_level_and_live_children(draft, bob):

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from labeling.models import Category, TaxonomyVersion
-from labeling.services import taxonomy_import as svc
+from labeling.services.taxonomy import imports as svc
 from tests.conftest import shared_data_path
 
 
@@ -18,7 +18,9 @@ def write(tmp_path, name, text):
 
 
 def paths_of(version):
-    return list(Category.objects.filter(version=version).order_by("path").values_list("path", flat=True))
+    return list(
+        Category.objects.filter(version=version).order_by("path").values_list("path", flat=True)
+    )
 
 
 def test_it_imports_a_google_file_with_ids_as_keys(db, tmp_path):
@@ -35,8 +37,15 @@ def test_it_imports_a_google_file_with_ids_as_keys(db, tmp_path):
 
 
 def test_a_plain_paths_file_gets_missing_parents_and_slug_keys(db, tmp_path):
-    result = svc.taxonomy_import(path=write(tmp_path, "shop.txt", "Apparel > Topwear > Shirts\nFootwear\n"))
-    assert paths_of(result.version) == ["Apparel", "Apparel > Topwear", "Apparel > Topwear > Shirts", "Footwear"]
+    result = svc.taxonomy_import(
+        path=write(tmp_path, "shop.txt", "Apparel > Topwear > Shirts\nFootwear\n")
+    )
+    assert paths_of(result.version) == [
+        "Apparel",
+        "Apparel > Topwear",
+        "Apparel > Topwear > Shirts",
+        "Footwear",
+    ]
     assert result.implied_parents == 2
     shirts = Category.objects.get(path="Apparel > Topwear > Shirts")
     assert shirts.key == "apparel/topwear/shirts"
@@ -45,8 +54,13 @@ def test_a_plain_paths_file_gets_missing_parents_and_slug_keys(db, tmp_path):
 
 def test_the_slug_key_is_stable_across_imports(db, tmp_path):
     first = svc.taxonomy_import(path=write(tmp_path, "a.txt", "Home & Garden > Décor\n"), name="T")
-    second = svc.taxonomy_import(path=write(tmp_path, "b.txt", "Home & Garden > Décor\nToys\n"), name="T")
-    keys = {v: set(Category.objects.filter(version=v.version).values_list("key", flat=True)) for v in (first, second)}
+    second = svc.taxonomy_import(
+        path=write(tmp_path, "b.txt", "Home & Garden > Décor\nToys\n"), name="T"
+    )
+    keys = {
+        v: set(Category.objects.filter(version=v.version).values_list("key", flat=True))
+        for v in (first, second)
+    }
     assert "home-garden/décor" in keys[first] & keys[second]
     assert second.version.number == first.version.number + 1
 
@@ -55,7 +69,11 @@ def test_it_imports_a_csv_tree_with_descriptions_and_synonyms(db, tmp_path):
     text = "key,parent_key,name,description,synonyms\nshoes,footwear,Shoes,All shoes,kicks|trainers\nfootwear,,Footwear,,\n"
     result = svc.taxonomy_import(path=write(tmp_path, "tree.csv", text))
     shoes = Category.objects.get(version=result.version, key="shoes")
-    assert (shoes.path, shoes.description, shoes.synonyms) == ("Footwear > Shoes", "All shoes", ["kicks", "trainers"])
+    assert (shoes.path, shoes.description, shoes.synonyms) == (
+        "Footwear > Shoes",
+        "All shoes",
+        ["kicks", "trainers"],
+    )
     assert shoes.parent.key == "footwear"
 
 
@@ -67,16 +85,29 @@ def test_it_imports_a_csv_with_a_path_column(db, tmp_path):
 
 
 def test_it_imports_a_json_tree(db, tmp_path):
-    tree = [{"name": "Footwear", "key": "fw", "children": [{"name": "Shoes", "synonyms": ["kicks"], "description": "d"}]}]
+    tree = [
+        {
+            "name": "Footwear",
+            "key": "fw",
+            "children": [{"name": "Shoes", "synonyms": ["kicks"], "description": "d"}],
+        }
+    ]
     result = svc.taxonomy_import(path=write(tmp_path, "tree.json", json.dumps(tree)))
     shoes = Category.objects.get(version=result.version, path="Footwear > Shoes")
-    assert (shoes.key, shoes.synonyms, shoes.description, shoes.parent.key) == ("footwear/shoes", ["kicks"], "d", "fw")
+    assert (shoes.key, shoes.synonyms, shoes.description, shoes.parent.key) == (
+        "footwear/shoes",
+        ["kicks"],
+        "d",
+        "fw",
+    )
 
 
 def test_it_creates_a_draft_by_default_and_a_current_version_with_publish(db, tmp_path):
     draft = svc.taxonomy_import(path=write(tmp_path, "a.txt", "A\n"), name="T").version
     assert (draft.status, draft.is_current) == ("draft", False)
-    published = svc.taxonomy_import(path=write(tmp_path, "a.txt", "A\n"), name="T", publish=True).version
+    published = svc.taxonomy_import(
+        path=write(tmp_path, "a.txt", "A\n"), name="T", publish=True
+    ).version
     assert (published.status, published.is_current, published.number) == ("published", True, 2)
     assert published.published_at is not None
 
@@ -96,14 +127,30 @@ def test_publish_is_refused_when_the_taxonomy_has_a_current_version(db, tmp_path
         ("bad-id.txt", "1 - A\nx2 - A > B\n", "line 2: 'x2' is not a valid id"),
         ("no-id.txt", "1 - A\nA > B\n", "line 2: expected '<numeric id> - A > B > C'"),
         ("dup-id.txt", "1 - A\n1 - B\n", "line 2: the key '1' already appears on line 1"),
-        ("cycle.csv", "key,parent_key,name\na,c,A\nb,a,B\nc,b,C\n", "line 2: the parent keys form a cycle: a → c → b → a"),
+        (
+            "cycle.csv",
+            "key,parent_key,name\na,c,A\nb,a,B\nc,b,C\n",
+            "line 2: the parent keys form a cycle: a → c → b → a",
+        ),
         ("self.csv", "key,parent_key,name\na,a,A\n", "cycle: a → a"),
-        ("orphan.csv", "key,parent_key,name\na,zz,A\n", "line 2: the parent key 'zz' is not defined"),
-        ("dupkey.csv", "key,parent_key,name\na,,A\na,,B\n", "line 3: the key 'a' already appears on line 2"),
+        (
+            "orphan.csv",
+            "key,parent_key,name\na,zz,A\n",
+            "line 2: the parent key 'zz' is not defined",
+        ),
+        (
+            "dupkey.csv",
+            "key,parent_key,name\na,,A\na,,B\n",
+            "line 3: the key 'a' already appears on line 2",
+        ),
         ("noname.csv", "key,parent_key,name\na,,\n", "line 2: empty category name"),
         ("columns.csv", "id,label\n1,A\n", "needs the columns key,parent_key,name"),
         ("broken.json", '[{"name": "A",\n "children": [}]', "line 2: invalid JSON"),
-        ("node.json", '[{"name": "A", "children": [{"name": ""}]}]', "node $[0].children[0]: empty category name"),
+        (
+            "node.json",
+            '[{"name": "A", "children": [{"name": ""}]}]',
+            "node $[0].children[0]: empty category name",
+        ),
         ("object.json", '{"name": "A"}', "must be a list"),
         ("separator.json", '[{"name": "A > B"}]', "contains '>'"),
         ("empty.txt", "# only a comment\n", "defines no categories"),
@@ -146,4 +193,7 @@ def test_it_imports_the_google_product_taxonomy_in_bulk(db):
     assert len(queries) < 100, len(queries)
     assert (result.categories, result.max_depth, result.implied_parents) == (5595, 7, 0)
     assert Category.objects.filter(version=result.version, depth=7).count() > 0
-    assert Category.objects.get(version=result.version, key="3").path == "Animals & Pet Supplies > Pet Supplies > Bird Supplies"
+    assert (
+        Category.objects.get(version=result.version, key="3").path
+        == "Animals & Pet Supplies > Pet Supplies > Bird Supplies"
+    )

@@ -1,4 +1,4 @@
-"""Reviewers' proposals (labeling.services.taxonomy_proposals): grouping by note and item,
+"""Reviewers' proposals (labeling.services.taxonomy.proposals): grouping by note and item,
 dismissing, and a draft category made from a group."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 
 from labeling.models import Embedding, Label, Proposal, TaxonomyOperation
 from labeling.selectors.taxonomy_admin import proposal_open
-from labeling.services import taxonomy_proposals as svc
+from labeling.services.taxonomy import proposals as svc
 from tests.factories import ItemFactory
 from tests.labeling.taxonomy_admin_data import keys, ledger_size
 

@@ -3,10 +3,11 @@ from __future__ import annotations
 import pytest
 
 from labeling.models import CategoryMapping, Item, Label, ModelVersion, QueueEntry, TrainingRun
-from labeling.services import dispatch, training
-from labeling.services import taxonomy_drafts as drafts
-from labeling.services import taxonomy_publish as svc
-from labeling.services.labels import label_bulk_create, label_create, label_retract
+from labeling.services import dispatch
+from labeling.services.learning import training
+from labeling.services.review.labels import label_bulk_create, label_create, label_retract
+from labeling.services.taxonomy import drafts
+from labeling.services.taxonomy import publish as svc
 from tests.factories import ItemFactory
 from tests.labeling.services.loop_data import clustered_items, leaves_of
 from tests.labeling.taxonomy_admin_data import current_paths, keys, label_items, ledger_size

@@ -1,4 +1,4 @@
-"""labeling.services.training: coalesced requests, runs, promotion, cold start, the reaper."""
+"""labeling.services.learning.training: coalesced requests, runs, promotion, cold start, the reaper."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from django.utils import timezone
 
 from classifier.metrics import evaluate
 from labeling.models import Label, ModelVersion, TrainingRun
-from labeling.services import dispatch, ml, model_eval
-from labeling.services import labels as label_svc
-from labeling.services import training as svc
-from labeling.services.embeddings import embed_items
-from labeling.services.training_data import current_labels, evaluation_mask
+from labeling.services import dispatch
+from labeling.services.catalog.embeddings import embed_items
+from labeling.services.learning import ml
+from labeling.services.learning import promotion as model_eval
+from labeling.services.learning import training as svc
+from labeling.services.learning.training_data import current_labels, evaluation_mask
+from labeling.services.review import labels as label_svc
 from tests.factories import ItemFactory
 from tests.labeling.conftest import small_models_settings
 from tests.labeling.services.loop_data import (
@@ -189,7 +191,7 @@ def test_a_failing_run_is_marked_failed_with_the_reason_and_changes_nothing(
         raise RuntimeError("out of memory")
 
     monkeypatch.setattr(svc.HierarchicalClassifier, "fit", boom)
-    with caplog.at_level(logging.ERROR, logger="labeling.services.training"):
+    with caplog.at_level(logging.ERROR, logger="labeling.services.learning.training"):
         run = _run(version)
     assert (run.status, run.error) == ("failed", "RuntimeError: out of memory")
     assert run.outcome == "failed: RuntimeError: out of memory"

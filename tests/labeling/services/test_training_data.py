@@ -1,4 +1,4 @@
-"""labeling.services.training_data: current labels from the ledger and the held-out split."""
+"""labeling.services.learning.training_data: current labels from the ledger and the held-out split."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 
 from labeling.models import Label
-from labeling.services import labels as label_svc
-from labeling.services.ml import version_tree
-from labeling.services.training_data import (
+from labeling.services.learning.ml import version_tree
+from labeling.services.learning.training_data import (
     LabelSet,
     current_labels,
     evaluation_mask,
     has_features,
     hash_unit,
 )
+from labeling.services.review import labels as label_svc
 from tests.factories import CategoryFactory, ItemFactory, TaxonomyVersionFactory
 from tests.labeling.services.loop_data import fresh_caches  # noqa: F401
 

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from labeling import tasks
 from labeling.models import Label, TrainingRun
-from labeling.services import labels as label_svc
-from labeling.services.training_triggers import training_for_waiting_labels
+from labeling.services.learning.triggers import training_for_waiting_labels
+from labeling.services.review import labels as label_svc
 from taxoloop.celery import app
 from tests.factories import ItemFactory, TaxonomyVersionFactory
 

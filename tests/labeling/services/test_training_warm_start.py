@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 
 from labeling.models import Category, ModelVersion
-from labeling.services import labels as label_svc
-from labeling.services import ml, training_warm_start
-from labeling.services import taxonomy_drafts as drafts
-from labeling.services import training as svc
-from labeling.services.taxonomy_publish import taxonomy_publish
+from labeling.services.learning import ml
+from labeling.services.learning import training as svc
+from labeling.services.learning import warm_start as training_warm_start
+from labeling.services.review import labels as label_svc
+from labeling.services.taxonomy import drafts
+from labeling.services.taxonomy.publish import taxonomy_publish
 from tests.labeling.conftest import small_models_settings
 from tests.labeling.services.loop_data import clustered_items, leaves_of
 
@@ -157,8 +158,8 @@ def test_deprecated_leaves_start_cold(version, old_model, bob):
 
 def test_once_the_new_model_has_scored_the_catalog_it_ranks_the_split_re_review(published):
     from labeling.models import QueueEntry
-    from labeling.services.queue_build import rebuild_queue
-    from labeling.services.scoring import rescore
+    from labeling.services.learning.scoring import rescore
+    from labeling.services.review.queue_build import rebuild_queue
 
     model = svc.training_run(published.training_run.pk).model_version
     entries = QueueEntry.objects.filter(reason="re-review", detail__publish=published.version.pk)

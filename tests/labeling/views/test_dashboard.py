@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from labeling.models import ModelVersion, Prediction
-from labeling.services.labels import label_create
+from labeling.services.review.labels import label_create
 from labeling.views import dashboard as views
 from tests.factories import ItemFactory
 

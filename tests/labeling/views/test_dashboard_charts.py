@@ -17,7 +17,7 @@ import pytest
 
 from labeling.models import ModelVersion, Prediction
 from labeling.selectors import dashboard as sel
-from labeling.services.labels import label_create
+from labeling.services.review.labels import label_create
 from labeling.views import charts
 from labeling.views import dashboard as views
 from tests.factories import ItemFactory

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from labeling.services.labels import label_create
+from labeling.services.review.labels import label_create
 from tests.factories import ItemFactory
 
 
@@ -37,7 +37,9 @@ def test_home_refuses_post(client, alice):
 
 
 def test_logging_in_with_the_right_password_opens_home(client, alice):
-    response = client.post(reverse("login"), {"username": "alice", "password": "correct horse battery staple"})
+    response = client.post(
+        reverse("login"), {"username": "alice", "password": "correct horse battery staple"}
+    )
     assert response.status_code == 302
     assert client.get(reverse("home")).status_code == 200
 

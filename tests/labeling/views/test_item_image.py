@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
-from labeling.services.items import item_create
+from labeling.services.catalog.items import item_create
 from tests.factories import ItemFactory
 
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from labeling.models import Label, ModelVersion, Prediction
 from labeling.selectors import review as review_sel
-from labeling.services.labels import CATEGORY_NOT_IN_CURRENT_VERSION, label_create
+from labeling.services.review.labels import CATEGORY_NOT_IN_CURRENT_VERSION, label_create
 from labeling.views import reports as views
 from tests.factories import ItemFactory, TaxonomyVersionFactory, make_tree
 

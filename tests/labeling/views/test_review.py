@@ -14,7 +14,7 @@ from django.utils.html import escape
 
 from labeling.models import Label, Proposal, QueueEntry
 from labeling.selectors import review as sel
-from labeling.services import review as svc
+from labeling.services.review import decisions as svc
 from tests.labeling.review_data import JEANS, SHIRTS, TSHIRTS, make_queue
 
 URL = "/review/"

@@ -9,8 +9,8 @@ from django.utils.html import escape
 
 from labeling.models import Category, Label
 from labeling.selectors import review as sel
-from labeling.services import taxonomy_drafts as drafts
-from labeling.services.taxonomy_publish import taxonomy_publish
+from labeling.services.taxonomy import drafts
+from labeling.services.taxonomy.publish import taxonomy_publish
 from tests.labeling.review_data import JEANS, SHIRTS, TSHIRTS, make_queue
 
 HTMX = {"HX-Request": "true"}

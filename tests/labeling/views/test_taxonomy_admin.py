@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 
 from labeling.models import Category, Proposal, QueueEntry, TaxonomyOperation, TaxonomyVersion
-from labeling.services.labels import label_create
-from labeling.services.taxonomy_drafts import draft_start
+from labeling.services.review.labels import label_create
+from labeling.services.taxonomy.drafts import draft_start
 from tests.factories import ItemFactory
 from tests.labeling.taxonomy_admin_data import current_paths, keys, label_items, ledger_size
 

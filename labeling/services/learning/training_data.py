@@ -1,7 +1,7 @@
 """What a training run learns from and is judged on: current labels and the held-out split.
 
 The ledger is append-only; an item's current label (``Item.current_label``, kept by
-``labeling.services.labels``) is its newest non-retracted label, so reading it respects
+``labeling.services.review.labels``) is its newest non-retracted label, so reading it respects
 retractions and corrections without a window query. Only current labels of the taxonomy
 version being trained count.
 
@@ -32,7 +32,7 @@ from classifier.splits import (
     stable_unit,
 )
 from labeling.models import Item, Label, TaxonomyVersion
-from labeling.services.ml import VersionTree
+from labeling.services.learning.ml import VersionTree
 
 DEFAULT_EVAL_FRACTION = 0.2
 

@@ -30,7 +30,7 @@ What a decision writes
     what the page showed. A wooden puzzle once became "Apparel > Tops" because the proposal
     was a label on a guessed "closest category"; now only an ancestor the reviewer explicitly
     picks as sure (``vouched``) is labelled, and nothing is by default. Admins group, dismiss
-    or turn proposals into draft categories (``labeling.services.taxonomy_proposals``).
+    or turn proposals into draft categories (``labeling.services.taxonomy.proposals``).
 
 Undo
     ``review_undo`` retracts the reviewer's newest label of this session (a retraction row;
@@ -64,7 +64,7 @@ from labeling.models import (
 )
 from labeling.selectors.taxonomy import current_versions
 from labeling.services.errors import ServiceError
-from labeling.services.labels import label_create, label_retract
+from labeling.services.review.labels import label_create, label_retract
 
 SHOWN_SALT = "taxoloop.review.shown"
 # A skipped item is not handed to the same reviewer again for this long (a week).

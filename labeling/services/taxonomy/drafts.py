@@ -24,6 +24,7 @@ from django.utils.text import slugify
 
 from labeling.models import Category, Taxonomy, TaxonomyOperation, TaxonomyVersion
 from labeling.services.errors import ServiceError
+from labeling.services.taxonomy.imports import PARSERS, Problems, complete_tree
 
 SEPARATOR = " > "
 
@@ -495,8 +496,6 @@ def draft_from_text(
     path slug), so a rename in a file without ids shows up as an add plus a deprecation. An
     operation the rules refuse (say, deprecating a top-level category) is skipped and listed.
     """
-    from labeling.services.taxonomy_import import PARSERS, Problems, complete_tree
-
     problems = Problems()
     specs = list(PARSERS[fmt](text, problems))
     problems.raise_if_any()

@@ -53,8 +53,9 @@ from labeling.models import (
     TrainingRun,
 )
 from labeling.services import dispatch
-from labeling.services.disagreement import disagreement_refresh
 from labeling.services.errors import ServiceError
+from labeling.services.learning.triggers import training_request
+from labeling.services.review.disagreement import disagreement_refresh
 
 NOT_A_DRAFT = "Version v{number} is {status}, not a draft: only a draft can be published."
 NO_BASE = "Draft v{number} was not started from a version; start a draft from the current one."
@@ -305,8 +306,6 @@ def _base_of(draft: TaxonomyVersion) -> TaxonomyVersion:
 @transaction.atomic
 def taxonomy_publish(*, draft: TaxonomyVersion, author: AbstractBaseUser | None) -> PublishResult:
     """Make ``draft`` current and migrate every current label to it (module docstring)."""
-    from labeling.services.training_triggers import training_request
-
     Taxonomy.objects.select_for_update().get(pk=draft.taxonomy_id)  # one publish at a time
     draft.refresh_from_db()
     if draft.status != TaxonomyVersion.Status.DRAFT:

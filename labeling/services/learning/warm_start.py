@@ -36,7 +36,7 @@ import numpy as np
 from classifier.model.warm_start import WarmStart
 from classifier.tree import Tree
 from labeling.models import CategoryMapping, ModelVersion, TaxonomyOperation, TaxonomyVersion
-from labeling.services.ml import VersionTree, active_model_version, load_model
+from labeling.services.learning.ml import VersionTree, active_model_version, load_model
 
 log = logging.getLogger(__name__)
 

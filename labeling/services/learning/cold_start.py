@@ -2,7 +2,7 @@
 
 It is a ``HierarchicalClassifier`` fitted without labels: it only learns the feature
 standardisation (from a sample of embedded items) and predicts from the leaves' name
-embeddings (``labeling.services.zero_shot``), so the first rescore and queue are useful.
+embeddings (``labeling.services.learning.zero_shot``), so the first rescore and queue are useful.
 
 For a version published from another whose model was trained, it starts from that model
 mapped onto the new tree (``training_warm_start``): a publish with few labels on the new
@@ -20,11 +20,16 @@ from django.db import transaction
 
 from classifier.model import HierarchicalClassifier
 from labeling.models import Embedding, ModelVersion, TaxonomyVersion
-from labeling.services.ml import active_model_version, item_features, save_artifact, version_tree
-from labeling.services.model_eval import promote_model
-from labeling.services.training_data import TrainingConfig
-from labeling.services.training_warm_start import warm_start_plan
-from labeling.services.zero_shot import leaf_name_embeddings
+from labeling.services.learning.ml import (
+    active_model_version,
+    item_features,
+    save_artifact,
+    version_tree,
+)
+from labeling.services.learning.promotion import promote_model
+from labeling.services.learning.training_data import TrainingConfig
+from labeling.services.learning.warm_start import warm_start_plan
+from labeling.services.learning.zero_shot import leaf_name_embeddings
 
 COLD_START_SAMPLE = 5000
 

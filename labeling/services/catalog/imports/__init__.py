@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from labeling.models import Category, Item, Taxonomy, TaxonomyVersion
 from labeling.services import dispatch
-from labeling.services.catalog_import.reader import (
+from labeling.services.catalog.imports.reader import (
     ReadStats,
     Record,
     catalog_format,
@@ -39,10 +39,10 @@ from labeling.services.catalog_import.reader import (
     read_csv,
     read_jsonl,
 )
-from labeling.services.catalog_import.rows import ImportOptions, PreparedRow, RowError, RowPreparer
-from labeling.services.catalog_import.writer import ChunkCounts, chunk_write
+from labeling.services.catalog.imports.rows import ImportOptions, PreparedRow, RowError, RowPreparer
+from labeling.services.catalog.imports.writer import ChunkCounts, chunk_write
 from labeling.services.errors import ServiceError
-from labeling.services.labels import current_version
+from labeling.services.review.labels import current_version
 
 __all__ = ["ImportOptions", "ImportSummary", "RowError", "CatalogImportError", "catalog_import"]
 

@@ -6,7 +6,7 @@ never from the client, so re-importing the same picture reuses the same file. Be
 carries the sha256, an item's content hash can be recomputed without reading the image again.
 
 Every image is stored before its item row is written, so a full media disk
-(``MediaDiskFull``, from ``labeling.services.media_files``) stops a create or an update before
+(``MediaDiskFull``, from ``labeling.services.catalog.media_files``) stops a create or an update before
 the database is touched, and the failed write leaves no partial file. A whole file stored for
 an item whose row then fails is left in place on purpose: deleting it could race with another
 request that has just reused the same content-addressed file.
@@ -28,8 +28,8 @@ from django.db import IntegrityError, transaction
 from classifier.images import ImageError, validate_image_bytes
 from labeling.models import Item
 from labeling.services import dispatch
+from labeling.services.catalog.media_files import media_save_once
 from labeling.services.errors import ServiceError
-from labeling.services.media_files import media_save_once
 from labeling.services.storable import unstorable
 
 ITEM_EXTERNAL_ID_REQUIRED = "The external id is required."

@@ -34,26 +34,26 @@ from django.utils import timezone
 
 from classifier.model import HierarchicalClassifier
 from labeling.models import ModelVersion, TrainingRun
-from labeling.services.cold_start import cold_start_model
 from labeling.services.errors import ServiceError
-from labeling.services.ml import (
+from labeling.services.learning.cold_start import cold_start_model
+from labeling.services.learning.ml import (
     VersionTree,
     active_model_version,
     item_features,
     save_artifact,
     version_tree,
 )
-from labeling.services.model_eval import judge, promote_model, promotion_decision
-from labeling.services.training_data import (
+from labeling.services.learning.promotion import judge, promote_model, promotion_decision
+from labeling.services.learning.training_data import (
     LabelSet,
     TrainingConfig,
     current_labels,
     evaluation_mask,
     has_features,
 )
-from labeling.services.training_triggers import labels_added, training_periodic, training_request
-from labeling.services.training_warm_start import WarmStartPlan, warm_start_plan
-from labeling.services.zero_shot import leaf_name_embeddings
+from labeling.services.learning.triggers import labels_added, training_periodic, training_request
+from labeling.services.learning.warm_start import WarmStartPlan, warm_start_plan
+from labeling.services.learning.zero_shot import leaf_name_embeddings
 
 __all__ = [
     "cold_start_model",

@@ -24,7 +24,7 @@ import csv
 import re
 from collections.abc import Sequence
 
-from labeling.services.catalog_import.reader import DELIMITER, Record
+from labeling.services.catalog.imports.reader import DELIMITER, Record
 
 SPAN_ROW_INSIDE_FIELD = (
     "lines {first}–{last} were read as one row, but line {at} (inside this field) looks like "

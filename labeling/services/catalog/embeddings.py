@@ -21,9 +21,9 @@ from django.utils import timezone
 
 from classifier.encoders import Encoder, compose_text, get_encoder
 from labeling.models import Embedding, Item
+from labeling.services.catalog.items import image_sha256_from_name
 from labeling.services.errors import ServiceError
-from labeling.services.items import image_sha256_from_name
-from labeling.services.ml import encoder_keys, in_list_size
+from labeling.services.learning.ml import encoder_keys, in_list_size
 
 Progress = Callable[[int, int], None]
 

@@ -44,8 +44,8 @@ from classifier.model import HierarchicalClassifier
 from classifier.tree import Tree
 from labeling.models import ModelVersion
 from labeling.services import dispatch
-from labeling.services.ml import VersionTree, load_model
-from labeling.services.training_data import LabelSet
+from labeling.services.learning.ml import VersionTree, load_model
+from labeling.services.learning.training_data import LabelSet
 
 log = logging.getLogger(__name__)
 

@@ -31,6 +31,8 @@ from django.utils import timezone
 from labeling.models import Item, ModelVersion, RescoreJob, RescoreShard
 from labeling.services import dispatch
 from labeling.services.errors import ServiceError
+from labeling.services.learning import scoring
+from labeling.services.review import queue_build, queue_refresh
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +164,6 @@ def rescore_job_start(*, model_version: ModelVersion, task_id: str | None, worke
 def rescore_shard_run(*, shard_id: int, worker: str = "") -> ShardOutcome:
     """Score one shard's items, then count it done; the last shard of the job rebuilds the
     queue. A shard already done or stopped does nothing (a redelivered or duplicate task)."""
-    from labeling.services.scoring import rescore  # torch: only where a shard runs
 
     shard = RescoreShard.objects.select_related("job__model_version").filter(pk=shard_id).first()
     if shard is None:
@@ -173,7 +174,7 @@ def rescore_shard_run(*, shard_id: int, worker: str = "") -> ShardOutcome:
     model = shard.job.model_version
     written = 0
     if _is_active(model):
-        written = rescore(
+        written = scoring.rescore(
             model,
             id_range=(shard.first_item_id, shard.stop_item_id),
             progress=lambda done, _total: _progress(shard, done),
@@ -254,8 +255,6 @@ def _finish(shard: RescoreShard, written: int) -> ShardOutcome:
     decision waited on it (issue 14). The flag makes the rebuild safe to lose: a worker that
     dies before it leaves the flag set, and beat sends a queue refresh for it
     (``queue_refresh.queue_refresh_resend_stale``); ``rebuild_queue`` clears it."""
-    from labeling.services.queue_build import rebuild_queue
-    from labeling.services.queue_refresh import queue_refresh_mark
 
     now = timezone.now()
     job = RescoreJob.objects.filter(pk=shard.job_id)
@@ -273,8 +272,8 @@ def _finish(shard: RescoreShard, written: int) -> ShardOutcome:
         if not last:
             return ShardOutcome(RescoreShard.Status.DONE, written)
         model = shard.job.model_version
-        queue_refresh_mark(model.taxonomy_version)
-    queue = rebuild_queue(model.taxonomy_version)
+        queue_refresh.queue_refresh_mark(model.taxonomy_version)
+    queue = queue_build.rebuild_queue(model.taxonomy_version)
     job.update(queue=queue, finished_at=timezone.now())
     log.info("rescore job #%s done: model %s; queue %s", shard.job_id, model.pk, queue)
     return ShardOutcome(RescoreShard.Status.DONE, written, queue)

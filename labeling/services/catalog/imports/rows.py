@@ -16,16 +16,16 @@ from typing import Any
 from django.conf import settings
 
 from labeling.models import Category
-from labeling.services.catalog_import.reader import Record
-from labeling.services.catalog_import.spans import SpanCheck
-from labeling.services.items import (
+from labeling.services.catalog.imports.reader import Record
+from labeling.services.catalog.imports.spans import SpanCheck
+from labeling.services.catalog.items import (
     ItemError,
     ItemFields,
     image_save_reporting_new,
     image_validate,
     item_fields_clean,
 )
-from labeling.services.media_files import MediaDiskFull
+from labeling.services.catalog.media_files import MediaDiskFull
 
 ROW_DUPLICATE_ID = "the id {external_id!r} already appeared on line {first}"
 ROW_UNKNOWN_CATEGORY = "unknown category path {path!r} in {version}"

@@ -11,8 +11,9 @@ from django.db.models import Model, OuterRef, Subquery
 
 from labeling.models import Category, Item, Label, ModelVersion, TaxonomyVersion
 from labeling.selectors.taxonomy import current_version as current_taxonomy_version
-from labeling.services.disagreement import disagreement_refresh
 from labeling.services.errors import ServiceError
+from labeling.services.learning import triggers
+from labeling.services.review.disagreement import disagreement_refresh
 
 CATEGORY_NOT_IN_CURRENT_VERSION = (
     "The category {path!r} belongs to taxonomy version {version}, not to the current version "
@@ -212,9 +213,7 @@ def _notify_labels_added(version: TaxonomyVersion) -> None:
     ``robust``: a failure there (the broker down, say) is logged and never turns a saved label
     into an error.
     """
-    from labeling.services.training_triggers import labels_added
-
-    transaction.on_commit(lambda: labels_added(version), robust=True)
+    transaction.on_commit(lambda: triggers.labels_added(version), robust=True)
 
 
 def rows_insert(*, objects: Sequence[Model]) -> None:

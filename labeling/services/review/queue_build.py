@@ -47,10 +47,10 @@ from classifier.acquisition import (
 )
 from classifier.acquisition.topk import leaf_columns, topk_hierarchical_margin
 from labeling.models import ModelVersion, Prediction, QueueEntry, TaxonomyVersion
-from labeling.services import ml
 from labeling.services.errors import ServiceError
-from labeling.services.queue_refresh import queue_refresh_claim
-from labeling.services.re_review_rank import rerank_split_re_review
+from labeling.services.learning import ml
+from labeling.services.review.queue_refresh import queue_refresh_claim
+from labeling.services.review.re_review_rank import rerank_split_re_review
 
 AUDIT = "audit"
 RE_REVIEW = "re-review"

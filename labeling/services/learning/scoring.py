@@ -9,7 +9,7 @@ A rescore by the active model stops at the next chunk once that model is no long
 (rolled back, or replaced by a newer promotion): the newer model's own rescore is on its way,
 and every chunk written after that would only be overwritten. ``id_range`` scores one
 contiguous range of item ids: one shard of a job that several workers share
-(``labeling.services.rescore_jobs``).
+(``labeling.services.learning.rescore_jobs``).
 
 ``previous_top_category`` is the top before the last change. When the stored prediction is of
 another taxonomy version (a publish since), its top is first mapped into this model's version
@@ -33,9 +33,9 @@ from django.db.models import QuerySet
 from classifier.model import HierarchicalClassifier
 from labeling.models import Item, ModelVersion, Prediction
 from labeling.selectors.review import categories_mapped_into
-from labeling.services import ml
-from labeling.services.disagreement import disagreement_refresh
 from labeling.services.errors import ServiceError
+from labeling.services.learning import ml
+from labeling.services.review.disagreement import disagreement_refresh
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from classifier.encoders import get_encoder
 from labeling.models import Category
 from labeling.services.errors import ServiceError
-from labeling.services.ml import VersionTree
+from labeling.services.learning.ml import VersionTree
 
 NO_TEXT_ENCODER = "No text encoder is configured (TAXOLOOP TEXT_ENCODER): zero-shot needs one."
 NAME_NOT_ENCODED = "The category name {name!r} could not be encoded: {reason}"
@@ -64,4 +64,3 @@ def leaf_name_embeddings(vt: VersionTree) -> np.ndarray:
     with _lock:
         _cache[id(vt)] = (vt, key, out)
     return out
-

@@ -23,9 +23,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from labeling.models import Category, Proposal, Taxonomy, TaxonomyVersion
-from labeling.services import ml
 from labeling.services.errors import ServiceError
-from labeling.services.taxonomy_drafts import category_add, draft_open, draft_start
+from labeling.services.learning import ml
+from labeling.services.taxonomy.drafts import category_add, draft_open, draft_start
 
 DEFAULT_THRESHOLD = 0.75
 TEXT_THRESHOLD = 0.6

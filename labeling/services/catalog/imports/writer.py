@@ -14,9 +14,9 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from labeling.models import Category, Item, Label, TaxonomyVersion
-from labeling.services.catalog_import.rows import PreparedRow
-from labeling.services.items import ItemFields
-from labeling.services.labels import label_bulk_create, rows_insert
+from labeling.services.catalog.imports.rows import PreparedRow
+from labeling.services.catalog.items import ItemFields
+from labeling.services.review.labels import label_bulk_create, rows_insert
 
 _CONTENT_FIELDS = ("title", "description", "attributes", "image", "content_hash", "updated_at")
 _LOADED_FIELDS = (

@@ -1,0 +1,15 @@
+"""People's decisions: the review queue, review decisions, report corrections and the ledger.
+
+Owns: ``queue_build`` (which items the queue holds and in what order: uncertainty,
+committee disagreement, audit, diversity; the ORM side, the tree math is in
+``classifier.acquisition``), ``queue_refresh`` (a debounced rebuild for items scored one by
+one), ``re_review_rank`` (a publish's split re-review ranked by the new model), ``leases``
+(who holds which queue entry), ``decisions`` (the review card: accept, correct, skip, undo,
+propose), ``corrections`` (inline corrections and undo from the report views), ``labels`` (the
+append-only label ledger: create, bulk create, retract, and the item's current label) and
+``disagreement`` (``Prediction.label_disagrees``).
+
+May call: ``labeling.models`` and selectors; ``learning.ml`` (tree probabilities for the
+queue) and ``learning.triggers`` (new labels may ask for a training); ``taxonomy.proposals``
+(a decision may propose a category); the shared ``dispatch`` and ``errors``.
+"""

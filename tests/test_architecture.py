@@ -1,0 +1,50 @@
+"""The floor plan holds: no import circles, the import contracts kept, modules of a readable size.
+
+``make check`` runs the same two checkers; these tests make CI (``make test``) fail too.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location(
+    "check_import_cycles", ROOT / "scripts" / "check_import_cycles.py"
+)
+assert _spec is not None and _spec.loader is not None
+check_import_cycles = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(check_import_cycles)
+
+
+def test_cycles_finds_each_circle_and_nothing_else():
+    edges = {
+        "a": {"b"},
+        "b": {"c"},
+        "c": {"a", "d"},  # a -> b -> c -> a
+        "d": {"e"},
+        "e": set(),
+        "f": {"f"},  # a module importing itself
+        "g": {"h"},
+        "h": {"g"},  # a two-module circle
+    }
+    assert check_import_cycles.cycles(edges) == [["a", "b", "c"], ["f"], ["g", "h"]]
+    assert check_import_cycles.cycles({"a": {"b"}, "b": {"c"}, "c": set()}) == []
+
+
+def test_the_project_has_no_import_circle():
+    graph = check_import_cycles.import_graph()
+    assert "labeling.tasks" in graph and "classifier.model.estimator" in graph
+    assert "labeling.services.learning.training" in graph["labeling.tasks"]
+    assert check_import_cycles.cycles(graph) == []
+
+
+def test_the_import_linter_contracts_are_kept():
+    lint = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run(
+        [str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Contracts: 3 kept, 0 broken." in done.stdout
