@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 
 # Share of the alternative scores kept for leaves with neither labels nor a name embedding.
 UNSCORED_MASS = 0.05
+
+
+def anchor_modality(modalities: Sequence[str]) -> str:
+    """The modality whose prototypes (or category-name embeddings) score the leaves a head
+    cannot be trusted on yet: text when the model has it, else its first modality."""
+    return "text" if "text" in modalities else modalities[0]
 
 
 def _unit(x: torch.Tensor) -> torch.Tensor:

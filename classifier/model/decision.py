@@ -40,6 +40,14 @@ def rollup(node_proba: np.ndarray, depth: np.ndarray, node_threshold: np.ndarray
     return np.where(cleared, best, ABSTAIN).astype(np.int64)
 
 
+def decide_rows(tree: Tree, thresholds: float | Sequence[float], proba: np.ndarray) -> np.ndarray:
+    """``(n, n_leaves)`` leaf probabilities → ``(n,)`` int64 deepest node of ``tree`` whose
+    probability (sum over its leaves) clears its depth's threshold, or -1 (``ABSTAIN``)."""
+    per_depth = depth_thresholds(tree, thresholds)
+    node_threshold = per_depth[tree.depth - 1]
+    return rollup(tree.node_proba(proba), tree.depth, node_threshold)
+
+
 def uncertainty(members: torch.Tensor, proba: torch.Tensor, k: int) -> dict[str, torch.Tensor]:
     """Top-k and uncertainty of one chunk.
 

@@ -11,6 +11,11 @@ import torch.nn.functional as F
 from torch import nn
 
 FUSED = "fused"
+# Norm of a modality's features in the fused head relative to the title's. Images are the
+# weaker, over-confident modality: at 1/4 the fused head leans on them only where titles are
+# ambiguous (fashion, 9.5k items with images: text+image then beats text on accuracy and
+# macro-F1; at equal norm it lost on macro-F1). A single-modality model is not scaled.
+MODALITY_SHARE = {"image": 0.25}
 
 
 class Adapter(nn.Module):
@@ -170,3 +175,22 @@ def standardisation_stats(x: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(rows.mean(axis=0).astype(np.float32)), torch.from_numpy(
         std.astype(np.float32)
     )
+
+
+def modality_standardisation(
+    X: Mapping[str, np.ndarray], dims: Mapping[str, int]
+) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Per-modality ``(mean, std)`` ``(d,)`` of ``X`` ``{modality: (n, d)}`` for the modalities
+    of ``dims`` ``{modality: d}``; a wider modality is scaled down by ``sqrt(d_min / d)``.
+
+    Standardised, every dimension has unit variance, so a 1280-d image vector would carry
+    3.3x the squared norm of a 384-d title and swamp the fused head (measured: text+image
+    below text alone). Scaled, each modality brings ``MODALITY_SHARE`` of a title's norm.
+    """
+    d_min = min(dims.values())
+    stats = {}
+    for m, d in dims.items():
+        mean, std = standardisation_stats(X[m])
+        share = MODALITY_SHARE.get(m, 1.0) if len(dims) > 1 else 1.0
+        stats[m] = (mean, std * float(np.sqrt(d / d_min)) / share)
+    return stats

@@ -16,6 +16,7 @@ from classifier.model.coldstart import (
     nearest_distance,
     prototypes,
 )
+from classifier.model.prediction import leaf_trust
 from classifier.tree import Tree
 from tests.classifier.model._data import accuracy, centres, clustered, small_model_params
 
@@ -101,7 +102,7 @@ def rare_b2_model(tree: Tree, min_labels: int) -> HierarchicalClassifier:
 
 def test_prototypes_carry_a_leaf_with_two_labels_until_it_has_enough(tree: Tree) -> None:
     blended, head_only = rare_b2_model(tree, min_labels=5), rare_b2_model(tree, min_labels=0)
-    assert blended._trust().tolist() == pytest.approx([1.0, 1.0, 1.0, 0.4])
+    assert leaf_trust(blended).tolist() == pytest.approx([1.0, 1.0, 1.0, 0.4])
     X, y = clustered(tree, 100, seed=8, leaf_p=np.array([0, 0, 0, 1.0]))
     p_blended, p_head = blended.predict_proba(X)[:, 3], head_only.predict_proba(X)[:, 3]
     assert accuracy(tree, blended.predict_proba(X), y) > 0.9

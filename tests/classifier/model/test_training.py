@@ -61,7 +61,8 @@ def test_epochs_are_lowered_to_the_step_budget_in_whole_epochs() -> None:
 
 
 def test_the_step_budget_scales_with_the_leaves_and_caps_the_epochs() -> None:
-    from classifier.model.estimator import LEAF_STEP_BUDGET, HierarchicalClassifier
+    from classifier.model.estimator import HierarchicalClassifier
+    from classifier.model.training import LEAF_STEP_BUDGET
     from classifier.tree import Tree
 
     wide = Tree.from_paths([["a", f"leaf {i}"] for i in range(5000)])
