@@ -259,6 +259,7 @@ def seed(n_items: int, split_share: float) -> tuple[Any, Plan]:
 
 def draft_edit(version: Any, plan: Plan, user: Any) -> tuple[Any, Counter]:
     from labeling.services.taxonomy import drafts
+    from labeling.services.taxonomy.draft_checks import TaxonomyDraftError
 
     draft = drafts.draft_start(taxonomy=version.taxonomy, author=user)
     services = {
@@ -274,7 +275,7 @@ def draft_edit(version: Any, plan: Plan, user: Any) -> tuple[Any, Counter]:
         try:
             services[kind](draft=draft, author=user, **kwargs)
             done[kind] += 1
-        except drafts.TaxonomyDraftError as error:
+        except TaxonomyDraftError as error:
             print(f"  refused {kind} {kwargs}: {error}")
     return draft, done
 
@@ -282,7 +283,7 @@ def draft_edit(version: Any, plan: Plan, user: Any) -> tuple[Any, Counter]:
 def diff_timings(client: Any, draft: Any) -> None:
     from django.urls import reverse
 
-    from labeling.services.taxonomy.publish import draft_diff
+    from labeling.services.taxonomy.publish_mapping import draft_diff
 
     diff, secs = timed(lambda: draft_diff(draft=draft))
     kinds = Counter(row.kind for row in diff)
@@ -334,7 +335,7 @@ def scalar(sql: str, params: list[Any]) -> int:
 
 def snapshot(version: Any) -> dict[str, Any]:
     from labeling.models import Label
-    from labeling.services.taxonomy.publish import label_counts
+    from labeling.services.taxonomy.publish_mapping import label_counts
 
     return {
         "ledger": Label.objects.count(),
@@ -346,7 +347,7 @@ def snapshot(version: Any) -> dict[str, Any]:
 def verify_publish(before: dict[str, Any], result: Any, base: Any, draft: Any) -> list[str]:
     """What the service promises, checked with set-based queries; the broken promises."""
     from labeling.models import CategoryMapping, Label, QueueEntry
-    from labeling.services.taxonomy.publish import label_counts
+    from labeling.services.taxonomy.publish_mapping import label_counts
 
     expected = sum(before["per_category"].values())
     mapping = dict(
@@ -414,7 +415,8 @@ def _re_review_exact(draft: Any) -> bool:
 
 def rollback_and_verify(draft: Any, base: Any, before: dict[str, Any], user: Any) -> list[str]:
     from labeling.models import TrainingRun
-    from labeling.services.taxonomy.publish import label_counts, taxonomy_rollback
+    from labeling.services.taxonomy.publish_mapping import label_counts
+    from labeling.services.taxonomy.rollback import taxonomy_rollback
 
     result, secs = timed(lambda: taxonomy_rollback(version=draft, author=user))
     print(

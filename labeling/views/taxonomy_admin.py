@@ -21,12 +21,9 @@ from labeling.services.taxonomy.proposals import (
     proposal_dismiss,
     proposal_groups,
 )
-from labeling.services.taxonomy.publish import (
-    draft_diff,
-    rollback_blockers,
-    taxonomy_publish,
-    taxonomy_rollback,
-)
+from labeling.services.taxonomy.publish import taxonomy_publish
+from labeling.services.taxonomy.publish_mapping import draft_diff
+from labeling.services.taxonomy.rollback import rollback_blockers, taxonomy_rollback
 from labeling.views.access import taxonomy_admin_required
 from labeling.views.params import int_list_param, int_param
 

@@ -26,7 +26,8 @@ from PIL import Image
 from labeling.models import Category, Item, Label, TaxonomyVersion
 from labeling.services.catalog.imports import CatalogImportError, ImportOptions, catalog_import
 from labeling.services.catalog.imports.rows import ROW_IMAGE_OUTSIDE_ROOT, ROW_UNKNOWN_CATEGORY
-from labeling.services.taxonomy.imports import TaxonomyImportError, taxonomy_import_text
+from labeling.services.taxonomy.import_formats import TaxonomyImportError
+from labeling.services.taxonomy.imports import taxonomy_import_text
 from tests.factories import TaxonomyVersionFactory, make_tree
 
 SHIRTS = "Apparel > Topwear > Shirts"

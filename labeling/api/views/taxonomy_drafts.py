@@ -18,7 +18,9 @@ from labeling.api.permissions import IsTaxonomyAdmin
 from labeling.models import Taxonomy, TaxonomyOperation, TaxonomyVersion
 from labeling.services.errors import ServiceError
 from labeling.services.taxonomy import drafts
-from labeling.services.taxonomy.publish import draft_diff, taxonomy_publish, taxonomy_rollback
+from labeling.services.taxonomy.publish import taxonomy_publish
+from labeling.services.taxonomy.publish_mapping import draft_diff
+from labeling.services.taxonomy.rollback import taxonomy_rollback
 
 from .base import ApiView
 

@@ -8,13 +8,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from labeling.models import Taxonomy
 from labeling.services.errors import ServiceError
-from labeling.services.taxonomy.drafts import draft_from_text
-from labeling.services.taxonomy.imports import (
-    FORMATS,
-    decode_text,
-    taxonomy_format,
-    taxonomy_import,
-)
+from labeling.services.taxonomy.draft_import import draft_from_text
+from labeling.services.taxonomy.import_formats import FORMATS, decode_text, taxonomy_format
+from labeling.services.taxonomy.imports import taxonomy_import
 
 
 class Command(BaseCommand):

@@ -1,10 +1,16 @@
 """Taxonomy versions: editing a draft, importing a tree, publishing it without losing labels.
 
-Owns: ``imports`` (taxonomy files: indented text, paths, CSV, the Google taxonomy; sniffing
-their format and reporting every problem at once), ``drafts`` (a draft version's edits: add,
-rename, move, merge, split, retire), ``publish`` (a draft becomes current: labels mapped,
-split categories put back on the queue, a warm-started training asked for), ``proposals``
-(reviewers' "this needs a new category", grouped for the admin).
+Owns: ``imports`` (a taxonomy file becomes a new version: the tree checked as a whole, every
+problem reported at once, one insert per level), ``import_formats`` (the file formats:
+plain paths, CSV, JSON, the Google taxonomy; sniffing which one a file is, one parser each),
+``drafts`` (a draft version's edits: add, rename, move, merge, split, retire),
+``draft_checks`` (the rules those edits must pass and every message they are refused with),
+``draft_tree`` (the rows under the edits: copying a tree, paths and keys of a moved subtree),
+``draft_import`` (a draft from a file: its differences from the current version as edits),
+``publish_mapping`` (where each category's labels go, and the diff the admin reads first),
+``publish`` (a draft becomes current: labels mapped, split categories put back on the queue,
+a warm-started training asked for), ``rollback`` (a publish undone while nothing new was
+labelled on it), ``proposals`` (reviewers' "this needs a new category", grouped for the admin).
 
 May call: ``labeling.models`` and selectors; ``learning.triggers`` (publish asks for a
 training), ``learning.ml`` (proposals are grouped by embedding), ``review.disagreement``

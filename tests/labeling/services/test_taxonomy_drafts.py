@@ -4,6 +4,7 @@ import pytest
 
 from labeling.models import Category, TaxonomyOperation, TaxonomyVersion
 from labeling.services.taxonomy import drafts as svc
+from labeling.services.taxonomy.draft_checks import TaxonomyDraftError
 from tests.labeling.taxonomy_admin_data import keys, label_items, ledger_size
 
 
@@ -35,13 +36,13 @@ def test_a_draft_copies_every_category_with_the_same_keys(draft, version, tree):
 
 
 def test_a_second_draft_is_refused_while_one_is_open(draft, version, bob):
-    with pytest.raises(svc.TaxonomyDraftError, match="already has an open draft"):
+    with pytest.raises(TaxonomyDraftError, match="already has an open draft"):
         svc.draft_start(taxonomy=version.taxonomy, author=bob)
 
 
 def test_a_taxonomy_without_a_current_version_cannot_start_a_draft(version, bob):
     TaxonomyVersion.objects.filter(pk=version.pk).update(is_current=False)
-    with pytest.raises(svc.TaxonomyDraftError, match="has no current version"):
+    with pytest.raises(TaxonomyDraftError, match="has no current version"):
         svc.draft_start(taxonomy=version.taxonomy, author=bob)
 
 
@@ -67,7 +68,7 @@ def test_add_creates_a_leaf_and_turns_its_parent_into_an_inner_node(draft, bob):
 
 
 def test_add_refuses_a_name_that_exists_under_the_same_parent(draft, bob):
-    with pytest.raises(svc.TaxonomyDraftError, match="'Footwear > Shoes' already exists"):
+    with pytest.raises(TaxonomyDraftError, match="'Footwear > Shoes' already exists"):
         svc.category_add(draft=draft, parent_key="footwear", name="Shoes", author=bob)
     assert not TaxonomyOperation.objects.exists()
 
@@ -83,9 +84,9 @@ def test_rename_rewrites_the_paths_of_the_subtree_and_keeps_the_key(draft, bob):
 
 
 def test_rename_refuses_the_path_separator_and_empty_names(draft, bob):
-    with pytest.raises(svc.TaxonomyDraftError, match="contains '>'"):
+    with pytest.raises(TaxonomyDraftError, match="contains '>'"):
         svc.category_rename(draft=draft, key="footwear", name="A > B", author=bob)
-    with pytest.raises(svc.TaxonomyDraftError, match="name is empty"):
+    with pytest.raises(TaxonomyDraftError, match="name is empty"):
         svc.category_rename(draft=draft, key="footwear", name="  ", author=bob)
 
 
@@ -119,9 +120,9 @@ def test_move_reparents_the_subtree_and_updates_depths_and_leaves(draft, bob):
 
 
 def test_move_refuses_a_cycle_and_a_no_op(draft, bob):
-    with pytest.raises(svc.TaxonomyDraftError, match="cannot move under itself"):
+    with pytest.raises(TaxonomyDraftError, match="cannot move under itself"):
         svc.category_move(draft=draft, key="footwear", parent_key="footwear/shoes", author=bob)
-    with pytest.raises(svc.TaxonomyDraftError, match="is already there"):
+    with pytest.raises(TaxonomyDraftError, match="is already there"):
         svc.category_move(draft=draft, key="footwear/shoes", parent_key="footwear", author=bob)
 
 
@@ -143,13 +144,13 @@ def test_merge_removes_the_sources_and_moves_their_children_to_the_target(draft,
 
 
 def test_merge_refuses_itself_an_ancestor_and_nothing(draft, bob):
-    with pytest.raises(svc.TaxonomyDraftError, match="cannot be merged into itself"):
+    with pytest.raises(TaxonomyDraftError, match="cannot be merged into itself"):
         svc.category_merge(draft=draft, source_keys=["footwear"], target_key="footwear", author=bob)
-    with pytest.raises(svc.TaxonomyDraftError, match="contains the merge target"):
+    with pytest.raises(TaxonomyDraftError, match="contains the merge target"):
         svc.category_merge(
             draft=draft, source_keys=["footwear"], target_key="footwear/shoes", author=bob
         )
-    with pytest.raises(svc.TaxonomyDraftError, match="at least one category"):
+    with pytest.raises(TaxonomyDraftError, match="at least one category"):
         svc.category_merge(draft=draft, source_keys=[], target_key="footwear", author=bob)
 
 
@@ -168,9 +169,9 @@ def test_split_creates_children_and_records_them(draft, bob):
 
 
 def test_split_needs_two_distinct_names(draft, bob):
-    with pytest.raises(svc.TaxonomyDraftError, match="at least two new category names, got 1"):
+    with pytest.raises(TaxonomyDraftError, match="at least two new category names, got 1"):
         svc.category_split(draft=draft, key="accessories/watches", names=["Analog", ""], author=bob)
-    with pytest.raises(svc.TaxonomyDraftError, match="repeat 'analog'"):
+    with pytest.raises(TaxonomyDraftError, match="repeat 'analog'"):
         svc.category_split(
             draft=draft, key="accessories/watches", names=["Analog", "analog"], author=bob
         )
@@ -180,19 +181,19 @@ def test_deprecate_marks_a_leaf_and_refuses_top_level_and_live_children(draft, b
     before = ledger_size()
     svc.category_deprecate(draft=draft, key="footwear/shoes/sandals", author=bob)
     assert keys(draft)["footwear/shoes/sandals"].deprecated
-    with pytest.raises(svc.TaxonomyDraftError, match="is already deprecated"):
+    with pytest.raises(TaxonomyDraftError, match="is already deprecated"):
         svc.category_deprecate(draft=draft, key="footwear/shoes/sandals", author=bob)
-    with pytest.raises(svc.TaxonomyDraftError, match="top-level category"):
+    with pytest.raises(TaxonomyDraftError, match="top-level category"):
         svc.category_deprecate(draft=draft, key="footwear", author=bob)
-    with pytest.raises(svc.TaxonomyDraftError, match=r"in use under it \(Sneakers\)"):
+    with pytest.raises(TaxonomyDraftError, match=r"in use under it \(Sneakers\)"):
         svc.category_deprecate(draft=draft, key="footwear/shoes", author=bob)
     assert ledger_size() == before
 
 
 def test_operations_refuse_a_published_version_and_an_unknown_key(draft, version, bob):
-    with pytest.raises(svc.TaxonomyDraftError, match="is published, not a draft"):
+    with pytest.raises(TaxonomyDraftError, match="is published, not a draft"):
         svc.category_rename(draft=version, key="footwear", name="Shoes", author=bob)
-    with pytest.raises(svc.TaxonomyDraftError, match="no category with key 'nope'"):
+    with pytest.raises(TaxonomyDraftError, match="no category with key 'nope'"):
         svc.category_rename(draft=draft, key="nope", name="Shoes", author=bob)
 
 

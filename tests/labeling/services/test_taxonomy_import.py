@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from labeling.models import Category, TaxonomyVersion
 from labeling.services.taxonomy import imports as svc
+from labeling.services.taxonomy.import_formats import TaxonomyImportError
 from tests.conftest import shared_data_path
 
 
@@ -114,7 +115,7 @@ def test_it_creates_a_draft_by_default_and_a_current_version_with_publish(db, tm
 
 def test_publish_is_refused_when_the_taxonomy_has_a_current_version(db, tmp_path):
     svc.taxonomy_import(path=write(tmp_path, "a.txt", "A\n"), name="T", publish=True)
-    with pytest.raises(svc.TaxonomyImportError, match="--draft"):
+    with pytest.raises(TaxonomyImportError, match="--draft"):
         svc.taxonomy_import(path=write(tmp_path, "b.txt", "B\n"), name="T", publish=True)
     assert TaxonomyVersion.objects.count() == 1
 
@@ -158,7 +159,7 @@ def test_publish_is_refused_when_the_taxonomy_has_a_current_version(db, tmp_path
 )
 def test_it_reports_problems_with_their_line_numbers(db, tmp_path, name, text, expected):
     fmt = "google" if name in ("bad-id.txt", "no-id.txt", "dup-id.txt") else "auto"
-    with pytest.raises(svc.TaxonomyImportError) as caught:
+    with pytest.raises(TaxonomyImportError) as caught:
         svc.taxonomy_import(path=write(tmp_path, name, text), fmt=fmt)
     assert expected in str(caught.value)
     assert not TaxonomyVersion.objects.exists()
@@ -167,7 +168,7 @@ def test_it_reports_problems_with_their_line_numbers(db, tmp_path, name, text, e
 def test_it_reports_undecodable_bytes_with_the_line(db, tmp_path):
     path = tmp_path / "latin1.txt"
     path.write_bytes("A\nCafé\n".encode("latin-1"))
-    with pytest.raises(svc.TaxonomyImportError, match="line 2: not valid UTF-8"):
+    with pytest.raises(TaxonomyImportError, match="line 2: not valid UTF-8"):
         svc.taxonomy_import(path=path)
 
 
@@ -179,7 +180,7 @@ def test_it_accepts_a_byte_order_mark(db, tmp_path):
 
 
 def test_it_refuses_an_unknown_format(db):
-    with pytest.raises(svc.TaxonomyImportError, match="Unknown taxonomy format 'xml'"):
+    with pytest.raises(TaxonomyImportError, match="Unknown taxonomy format 'xml'"):
         svc.taxonomy_import_text(text="A", name="T", fmt="xml")
 
 

@@ -6,8 +6,9 @@ from labeling.models import CategoryMapping, Item, Label, ModelVersion, QueueEnt
 from labeling.services import dispatch
 from labeling.services.learning import training
 from labeling.services.review.labels import label_bulk_create, label_create, label_retract
-from labeling.services.taxonomy import drafts
+from labeling.services.taxonomy import drafts, publish_mapping, rollback
 from labeling.services.taxonomy import publish as svc
+from labeling.services.taxonomy.publish_mapping import TaxonomyPublishError
 from tests.factories import ItemFactory
 from tests.labeling.services.loop_data import clustered_items, leaves_of
 from tests.labeling.taxonomy_admin_data import current_paths, keys, label_items, ledger_size
@@ -45,7 +46,7 @@ def test_the_diff_lists_each_change_with_the_labels_it_touches(draft, bob):
         draft=draft, key="accessories/watches", names=["Analog", "Digital"], author=bob
     )
     drafts.category_add(draft=draft, parent_key=None, name="Beauty", author=bob)
-    rows = {(r.kind, r.key): r for r in svc.draft_diff(draft=draft)}
+    rows = {(r.kind, r.key): r for r in publish_mapping.draft_diff(draft=draft)}
     assert rows.keys() == {
         ("renamed", "apparel/topwear/shirts"),
         ("merged", "footwear/shoes/sneakers"),
@@ -162,7 +163,7 @@ def test_only_items_current_labels_migrate_and_retracted_items_stay_unlabelled(
 
 def test_a_draft_of_a_version_that_is_no_longer_current_cannot_be_published(draft, version, bob):
     svc.taxonomy_publish(draft=draft, author=bob)
-    with pytest.raises(svc.TaxonomyPublishError, match="only a draft can be published"):
+    with pytest.raises(TaxonomyPublishError, match="only a draft can be published"):
         svc.taxonomy_publish(draft=draft, author=bob)
 
 
@@ -178,7 +179,7 @@ def test_rollback_restores_the_previous_version_and_every_label(draft, version, 
     )
     before_paths, before = current_paths(version), ledger_size()
     svc.taxonomy_publish(draft=draft, author=bob)
-    result = svc.taxonomy_rollback(version=draft, author=bob)
+    result = rollback.taxonomy_rollback(version=draft, author=bob)
     assert (result.retracted, result.restored, result.dropped_from_queue) == (12, 12, 4)
     assert current_paths(version) == before_paths == COUNTS
     assert ledger_size() == before + 24
@@ -195,15 +196,15 @@ def test_rollback_is_refused_once_a_new_label_arrived(draft, version, bob, alice
         author=alice,
         source="review",
     )
-    with pytest.raises(svc.TaxonomyPublishError, match="already has 1 new ledger row"):
-        svc.taxonomy_rollback(version=draft, author=bob)
+    with pytest.raises(TaxonomyPublishError, match="already has 1 new ledger row"):
+        rollback.taxonomy_rollback(version=draft, author=bob)
     draft.refresh_from_db()
     assert draft.is_current
 
 
 def test_rollback_is_refused_for_a_version_that_was_never_published_from_another(version, bob):
-    with pytest.raises(svc.TaxonomyPublishError, match="nothing to go back to"):
-        svc.taxonomy_rollback(version=version, author=bob)
+    with pytest.raises(TaxonomyPublishError, match="nothing to go back to"):
+        rollback.taxonomy_rollback(version=version, author=bob)
 
 
 # -- trainings of a rolled-back version ------------------------------------------------------
@@ -219,7 +220,7 @@ def sent(monkeypatch):
 
 def test_rollback_cancels_the_queued_training_of_the_rolled_back_version(draft, version, bob):
     run = svc.taxonomy_publish(draft=draft, author=bob).training_run
-    result = svc.taxonomy_rollback(version=draft, author=bob)
+    result = rollback.taxonomy_rollback(version=draft, author=bob)
     run.refresh_from_db()
     assert result.cancelled_trainings == 1
     assert (run.status, run.error) == (
@@ -238,7 +239,7 @@ def test_a_training_running_during_the_rollback_cannot_promote(small_loop, versi
 
     def roll_back_before_promotion(fraction, stage):
         if stage == "deciding":
-            svc.taxonomy_rollback(version=draft, author=bob)
+            rollback.taxonomy_rollback(version=draft, author=bob)
 
     result = training.training_run(run.pk, progress=roll_back_before_promotion)
     assert (result.status, result.error.startswith("cancelled: ")) == ("failed", True)
@@ -256,7 +257,7 @@ def test_rollback_retires_a_promoted_model_and_rescores_with_the_previous_one(
     TrainingRun.objects.filter(taxonomy_version=draft).update(status="succeeded")
     new = ModelVersion.objects.create(taxonomy_version=draft, status="active")
     with django_capture_on_commit_callbacks(execute=True):
-        result = svc.taxonomy_rollback(version=draft, author=bob)
+        result = rollback.taxonomy_rollback(version=draft, author=bob)
     new.refresh_from_db()
     old.refresh_from_db()
     assert result.cancelled_trainings == 0
