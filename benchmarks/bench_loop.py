@@ -196,7 +196,7 @@ def loop_run(version: Any, n_items: int) -> dict[str, float]:
     from labeling.services.learning import scoring
     from labeling.services.learning.ml import active_model_version
     from labeling.services.learning.training import training_request, training_run
-    from labeling.services.review import queue_build
+    from labeling.services.review import queue_build, queue_candidates
 
     meter = Meter()
     meter.wrap(scoring.ml, "item_features", "read embeddings")
@@ -218,8 +218,8 @@ def loop_run(version: Any, n_items: int) -> dict[str, float]:
         written = scoring.rescore(model)
     rescore_parts = dict(meter.seconds)
     meter.seconds.clear()
-    meter.wrap(queue_build, "_load_pool", "read predictions")
-    meter.wrap(queue_build, "_boundary", "boundary margins")
+    meter.wrap(queue_candidates, "load_pool", "read predictions")
+    meter.wrap(queue_candidates, "boundary_margins", "boundary margins")
     with stage("rebuild_queue", results):
         counts = queue_build.rebuild_queue(version)
     # The per-item part; the shortlist's embeddings and diversity are bounded by QUEUE_SIZE.

@@ -4,10 +4,15 @@ The catalog holds many near-identical items (same title, different id); a plain 
 uncertainty would hand a reviewer ten copies of the same question. DiverseBatch takes the
 base strategy's best ``pool_factor * n`` candidates and picks ``n`` of them by greedy
 farthest-point (core-set) selection, each pick's distance weighted by its base score.
+
+At catalog scale the review queue feeds it two inputs made here: ``diversity_shortlist`` (the
+rows any of several rankings' DiverseBatch could look at, so only those have embeddings read)
+and ``diversity_embeddings`` (the item's modalities side by side, randomly projected down).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -136,3 +141,34 @@ def _distance_to(emb: np.ndarray, j: int) -> np.ndarray:
     """Euclidean distance of every row to row ``j`` (rows have norm 1 or 0)."""
     diff = emb - emb[j]
     return np.sqrt(np.einsum("ij,ij->i", diff, diff))
+
+
+def diversity_shortlist(scores: Iterable[np.ndarray], keep: int) -> np.ndarray:
+    """Sorted distinct rows that are among the ``keep`` best (highest, ties to the lower row)
+    of at least one of ``scores`` (arrays over the same rows): with ``keep = pool_factor * n``
+    every row a DiverseBatch over any of these rankings could look at."""
+    parts = [
+        np.argsort(-s, kind="stable")[:keep] if keep < len(s) else np.arange(len(s)) for s in scores
+    ]
+    if not parts:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate(parts))
+
+
+def diversity_embeddings(modalities: Iterable[np.ndarray], dim: int, seed: int = 0) -> np.ndarray:
+    """Each ``(n, d_m)`` modality L2-normalised by row (NaN, i.e. missing, as zeros), side by
+    side, then randomly projected to ``dim`` columns when wider (Johnson-Lindenstrauss:
+    distances survive within a few percent, and the greedy picks get much cheaper).
+
+    The projection comes from ``seed``, so the same items always get the same vectors. No
+    modality at all gives a ``(0, 1)`` array.
+    """
+    parts = []
+    for values in modalities:
+        v = np.nan_to_num(values.astype(np.float32))
+        parts.append(v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12))
+    emb = np.concatenate(parts, axis=1) if parts else np.zeros((0, 1), np.float32)
+    if emb.shape[1] <= dim:
+        return emb
+    proj = np.random.default_rng(seed).normal(size=(emb.shape[1], dim)).astype(np.float32)
+    return np.asarray(emb @ proj)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from labeling import tasks
 from labeling.models import Prediction, QueueEntry, TaxonomyVersion
 from labeling.services import dispatch
-from labeling.services.review import queue_build, queue_refresh
+from labeling.services.review import queue_build, queue_candidates, queue_refresh
 from tests.factories import TaxonomyVersionFactory
 from tests.labeling.services.loop_data import clustered_items, leaves_of
 from tests.labeling.services.scoring_data import fit_and_store
@@ -94,15 +94,15 @@ def test_an_item_scored_during_a_rebuild_gets_one_more_refresh(
     version, model, new_items, sent, rebuilds, monkeypatch
 ):
     first, late = new_items[:2]
-    load_pool = queue_build._load_pool
+    load_pool = queue_candidates.load_pool
 
     def late_item_scored_once_the_pool_is_read(*args):
         pool = load_pool(*args)
-        monkeypatch.setattr(queue_build, "_load_pool", load_pool)
+        monkeypatch.setattr(queue_candidates, "load_pool", load_pool)
         tasks.rescore_items_task(model.pk, [late.pk])  # another worker, meanwhile
         return pool
 
-    monkeypatch.setattr(queue_build, "_load_pool", late_item_scored_once_the_pool_is_read)
+    monkeypatch.setattr(queue_candidates, "load_pool", late_item_scored_once_the_pool_is_read)
     tasks.rescore_items_task(model.pk, [first.pk])
     _refresh(sent)
     assert not QueueEntry.objects.filter(item=late).exists()

@@ -2,8 +2,10 @@
 
 Owns: ``queue_build`` (which items the queue holds and in what order: uncertainty,
 committee disagreement, audit, diversity; the ORM side, the tree math is in
-``classifier.acquisition``), ``queue_refresh`` (a debounced rebuild for items scored one by
-one), ``re_review_rank`` (a publish's split re-review ranked by the new model), ``leases``
+``classifier.acquisition``), ``queue_settings`` (its quotas, size and novel boost, checked),
+``queue_candidates`` (the stored predictions it chooses from, as arrays), ``queue_refresh``
+(a debounced rebuild for items scored one by one), ``re_review_rank`` (a publish's split
+re-review ranked by the new model), ``leases``
 (who holds which queue entry), ``decisions`` (the review card: accept, correct, skip, undo,
 propose), ``corrections`` (inline corrections and undo from the report views), ``labels`` (the
 append-only label ledger: create, bulk create, retract, and the item's current label) and

@@ -7,7 +7,8 @@ The queue mixes reasons by ``settings.TAXOLOOP["QUEUE_QUOTAS"]``:
   unbiased sample for evaluation. Letting the other reasons take items from it would
   censor exactly the hard items.
 - ``re-review``: labelled items whose current label the model contradicts with
-  ``p > RE_REVIEW_CONFIDENCE`` (the one reason that looks at labelled items).
+  ``p > RE_REVIEW_CONFIDENCE`` (``queue_candidates``; the one reason that looks at labelled
+  items).
 - ``uncertain`` (flat leaf margin), ``disagreement`` (committee KL), ``boundary``
   (hierarchical margin between siblings) and ``novel`` (distance to every labelled
   prototype): mixed by ``classifier.acquisition.QuotaMixer``, each diversified by
@@ -17,13 +18,18 @@ After a taxonomy publish the new tree has categories no model has learned yet, a
 items the model cannot place in it are the ones most in need of a person. So while the
 version was published from another and has no trained model of its own beyond its first
 (the cold start, or the first training after the publish), ``novel`` gets its quota
-multiplied by ``NOVEL_BOOST_AFTER_PUBLISH`` (default 3) and its picks move up the queue by
-the same factor. The boost ends when the version's second trained model is promoted: by then
-its model has learned from labels given in the new tree. A quota of 0 stays 0.
+multiplied by ``NOVEL_BOOST_AFTER_PUBLISH`` (default 3, ``queue_settings``) and its picks
+move up the queue by the same factor. The boost ends when the version's second trained model
+is promoted: by then its model has learned from labels given in the new tree. A quota of 0
+stays 0.
 
 Everything is computed from the stored Prediction rows (the numbers ``rescore`` wrote), so
 a rebuild reads a few floats per item, not the embeddings; only a shortlist, the few
 thousand items any reason could pick, has its embeddings read for diversity.
+
+``queue_settings`` reads and checks the quotas, the size and the boost; ``queue_candidates``
+reads the stored predictions into arrays; this module chooses the batch, says why each item
+is in it, and writes it.
 """
 
 from __future__ import annotations
@@ -33,7 +39,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -45,10 +50,11 @@ from classifier.acquisition import (
     RandomSampling,
     apportion,
 )
-from classifier.acquisition.topk import leaf_columns, topk_hierarchical_margin
-from labeling.models import ModelVersion, Prediction, QueueEntry, TaxonomyVersion
-from labeling.services.errors import ServiceError
+from classifier.acquisition.diverse import diversity_embeddings, diversity_shortlist
+from labeling.models import ModelVersion, QueueEntry, TaxonomyVersion
 from labeling.services.learning import ml
+from labeling.services.review import queue_candidates, queue_settings
+from labeling.services.review.queue_candidates import CandidatePool, contradicted_rows
 from labeling.services.review.queue_refresh import queue_refresh_claim
 from labeling.services.review.re_review_rank import rerank_split_re_review
 
@@ -61,13 +67,6 @@ NOVEL = "novel"
 MIXED_REASONS = (UNCERTAIN, DISAGREEMENT, BOUNDARY, NOVEL)
 # The names above are QueueEntry.Reason values (checked by the tests).
 
-UNKNOWN_REASONS = "QUEUE_QUOTAS names unknown reason(s) {names}; known reasons: {known}."
-BAD_QUOTA = "QUEUE_QUOTAS[{reason!r}] must be a number >= 0, got {value!r}."
-BAD_SIZE = "The queue size must be a non-negative integer, got {value!r}."
-BAD_BOOST = "NOVEL_BOOST_AFTER_PUBLISH must be a number > 0, got {value!r}."
-
-# The model must be at least this sure before it may question a reviewer's label.
-RE_REVIEW_CONFIDENCE = 0.9
 # Committee KL (nats) below this is agreement: a cold-start model has identical heads.
 DISAGREEMENT_FLOOR = 1e-3
 # DiverseBatch looks at this many of a reason's best candidates per wanted item.
@@ -75,15 +74,6 @@ DIVERSITY_POOL_FACTOR = 3
 # Diversity distances are computed in a random projection of this size (Johnson-Lindenstrauss:
 # distances survive within a few percent, and the greedy picks get 25x cheaper than at 1664-d).
 DIVERSITY_DIM = 64
-# Rows per block when rebuilding leaf probabilities from the stored top-k.
-PROBA_BLOCK = 8192
-# How much more of the queue, and how much nearer its top, novel items get after a publish
-# (module docstring); settings.TAXOLOOP["NOVEL_BOOST_AFTER_PUBLISH"] overrides it.
-NOVEL_BOOST_AFTER_PUBLISH = 3.0
-
-
-class QueueBuildError(ServiceError):
-    pass
 
 
 class StoredScore(Novelty):
@@ -93,24 +83,6 @@ class StoredScore(Novelty):
     """
 
     name = "stored_score"
-
-
-@dataclass
-class _Pool:
-    """One row per item with a prediction of the active model, leased items left out."""
-
-    item_ids: np.ndarray
-    confidence: np.ndarray
-    margin: np.ndarray
-    disagreement: np.ndarray
-    novelty: np.ndarray
-    top_cat: np.ndarray
-    cand_cats: np.ndarray  # (n, k) category ids of the stored top-k, -1 padded
-    cand_p: np.ndarray  # (n, k)
-    label_cat: np.ndarray  # category of the current label in this version, or -1
-
-    def take(self, rows: np.ndarray) -> _Pool:
-        return _Pool(**{k: v[rows] for k, v in vars(self).items()})
 
 
 @dataclass(frozen=True)
@@ -130,8 +102,8 @@ def rebuild_queue(
 
     Returns the number of new entries per reason (every reason of the quotas is a key).
     """
-    quotas = _quotas()
-    want_total = _size(size)
+    quotas = queue_settings.quotas()
+    want_total = queue_settings.queue_size(size)
     counts = dict.fromkeys(quotas, 0)
     # Clear the stale flag (queue_refresh.py) before the first prediction is read, never after:
     # an item scored before this point is in this rebuild; one scored after sets the flag
@@ -142,14 +114,19 @@ def rebuild_queue(
     mv = ml.active_model_version(version)
     if mv is None:
         return counts
-    boost = {NOVEL: _novel_boost()} if settling_after_publish(version, mv) else {}
+    boost = (
+        {NOVEL: queue_settings.novel_boost()}
+        if queue_settings.settling_after_publish(version, mv)
+        else {}
+    )
     quotas = {r: q * boost.get(r, 1.0) for r, q in quotas.items()}
     vtree = ml.version_tree(version)
     now = timezone.now()
     leased = set(
         QueueEntry.objects.filter(lease_expires_at__gt=now).values_list("item_id", flat=True)
     )
-    pool = _load_pool(mv, version, leased)
+    # load_pool and boundary_margins are called on their module: tests and benchmarks patch them.
+    pool = queue_candidates.load_pool(mv, version, leased)
     picks = _choose(pool, quotas, max(0, want_total - len(leased)), seed, vtree, mv, boost)
     for pick in _replace(picks, mv, now):
         counts[pick.reason] = counts.get(pick.reason, 0) + 1
@@ -159,95 +136,11 @@ def rebuild_queue(
     return counts
 
 
-# -- settings -------------------------------------------------------------------------------
-
-
-def _quotas() -> dict[str, float]:
-    raw = settings.TAXOLOOP.get("QUEUE_QUOTAS", {})
-    known = list(QueueEntry.Reason.values)
-    unknown = sorted(set(raw) - set(known))
-    if unknown:
-        raise QueueBuildError(UNKNOWN_REASONS.format(names=unknown, known=known))
-    for reason, value in raw.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-            raise QueueBuildError(BAD_QUOTA.format(reason=reason, value=value))
-    return {r: float(v) for r, v in raw.items()}
-
-
-def _novel_boost() -> float:
-    value = settings.TAXOLOOP.get("NOVEL_BOOST_AFTER_PUBLISH", NOVEL_BOOST_AFTER_PUBLISH)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise QueueBuildError(BAD_BOOST.format(value=value))
-    return float(value)
-
-
-def settling_after_publish(version: TaxonomyVersion, mv: ModelVersion) -> bool:
-    """Whether ``version`` was published from another one and ``mv`` is its cold start or
-    its first trained model (no other trained model of the version was ever promoted)."""
-    if version.based_on_id is None:
-        return False
-    promoted = ModelVersion.objects.filter(
-        taxonomy_version=version,
-        config__kind="trained",
-        status__in=[ModelVersion.Status.ACTIVE, ModelVersion.Status.RETIRED],
-    )
-    return not promoted.exclude(pk=mv.pk).exists()
-
-
-def _size(value: int | None) -> int:
-    size = settings.TAXOLOOP.get("QUEUE_SIZE", 2000) if value is None else value
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise QueueBuildError(BAD_SIZE.format(value=size))
-    return size
-
-
-# -- reading predictions --------------------------------------------------------------------
-
-
-def _load_pool(mv: ModelVersion, version: TaxonomyVersion, leased: set[int]) -> _Pool:
-    rows = (
-        Prediction.objects.filter(model_version=mv)
-        .order_by("item_id")
-        .values_list(
-            "item_id",
-            "confidence",
-            "margin",
-            "disagreement",
-            "novelty",
-            "top_category_id",
-            "candidates",
-            "item__current_label__taxonomy_version_id",
-            "item__current_label__category_id",
-        )
-    )
-    data = [r for r in rows.iterator(chunk_size=5000) if r[0] not in leased]
-    k = max((len(r[6] or []) for r in data), default=1)
-    cand_cats = np.full((len(data), k), -1, dtype=np.int64)
-    cand_p = np.zeros((len(data), k), dtype=np.float32)
-    for i, r in enumerate(data):
-        for j, c in enumerate(r[6] or []):
-            cand_cats[i, j], cand_p[i, j] = c["category"], c["p"]
-    col = lambda j, dt=np.float64: np.array([r[j] for r in data], dtype=dt)  # noqa: E731
-    return _Pool(
-        item_ids=col(0, np.int64),
-        confidence=col(1),
-        margin=col(2),
-        disagreement=col(3),
-        novelty=col(4),
-        top_cat=col(5, np.int64),
-        cand_cats=cand_cats,
-        cand_p=cand_p,
-        label_cat=np.array(
-            [r[8] if r[7] == version.pk and r[8] is not None else -1 for r in data], dtype=np.int64
-        ),
-    )
-
-
 # -- choosing -------------------------------------------------------------------------------
 
 
 def _choose(
-    pool: _Pool,
+    pool: CandidatePool,
     quotas: Mapping[str, float],
     want: int,
     seed: int,
@@ -258,7 +151,7 @@ def _choose(
     """The batch in queue order: every reason's picks interleaved by quota, a reason in
     ``pull`` moved that many times nearer the top."""
     open_rows = np.flatnonzero(pool.label_cat < 0)
-    contradicted = _contradicted_rows(pool, vtree)
+    contradicted = contradicted_rows(pool, vtree)
     weights = {r: q for r, q in quotas.items() if q > 0}
     # Shares of what can be filled: with 20 open items and a 60-slot queue, audit gets its
     # share of the 20, not all of them.
@@ -278,20 +171,7 @@ def _choose(
     return _interleave(picks, list(quotas), pull)
 
 
-def _contradicted_rows(pool: _Pool, vtree: ml.VersionTree) -> np.ndarray:
-    """Labelled rows the model contradicts (its top leaf is not under the label) with
-    ``p > RE_REVIEW_CONFIDENCE``; re-review takes the most confident first."""
-    labelled = np.flatnonzero(pool.label_cat >= 0)
-    if not len(labelled):
-        return np.zeros(0, dtype=np.int64)
-    label_nodes = _nodes(vtree, pool.label_cat[labelled])
-    top_nodes = _nodes(vtree, pool.top_cat[labelled])
-    agrees = vtree.tree.ancestors[label_nodes, top_nodes]
-    sure = pool.confidence[labelled] > RE_REVIEW_CONFIDENCE
-    return labelled[~agrees & sure]
-
-
-def _re_review_pick(pool: _Pool, row: int) -> _Pick:
+def _re_review_pick(pool: CandidatePool, row: int) -> _Pick:
     detail = {
         "label": int(pool.label_cat[row]),
         "model_says": int(pool.top_cat[row]),
@@ -301,14 +181,14 @@ def _re_review_pick(pool: _Pool, row: int) -> _Pick:
 
 
 def _mixed(
-    pool: _Pool,
+    pool: CandidatePool,
     weights: Mapping[str, float],
     n: int,
     vtree: ml.VersionTree,
     mv: ModelVersion,
 ) -> dict[str, list[_Pick]]:
     """QuotaMixer over the reasons that rank unlabelled items, on a shortlist."""
-    boundary_margin, pairs = _boundary(pool, vtree)
+    boundary_margin, pairs = queue_candidates.boundary_margins(pool, vtree)
     scores = {
         UNCERTAIN: 1.0 - pool.margin,
         DISAGREEMENT: pool.disagreement,
@@ -316,9 +196,10 @@ def _mixed(
         BOUNDARY: np.where(pairs[:, 1] >= 0, 1.0 - boundary_margin, 0.0),
         NOVEL: pool.novelty,
     }
-    shortlist = _shortlist(scores, weights, n)
+    # Rows any reason's DiverseBatch could look at: its best pool_factor * n.
+    shortlist = diversity_shortlist([scores[r] for r in weights], DIVERSITY_POOL_FACTOR * n)
     feats = ml.item_features(pool.item_ids[shortlist].tolist())
-    emb = _diversity_embeddings(feats)
+    emb = diversity_embeddings(feats.values(), DIVERSITY_DIM)
     local = {r: s[shortlist] for r, s in scores.items()}
     inputs: dict[str, Any] = {r: local[r] for r in weights}
     if DISAGREEMENT in inputs and not (local[DISAGREEMENT] >= DISAGREEMENT_FLOOR).any():
@@ -337,53 +218,12 @@ def _mixed(
     return out
 
 
-def _shortlist(
-    scores: Mapping[str, np.ndarray], weights: Mapping[str, float], n: int
-) -> np.ndarray:
-    """Rows any reason's DiverseBatch could look at: its best ``pool_factor * n``."""
-    keep = DIVERSITY_POOL_FACTOR * n
-    parts = []
-    for reason in weights:
-        s = scores[reason]
-        parts.append(np.argsort(-s, kind="stable")[:keep] if keep < len(s) else np.arange(len(s)))
-    return np.unique(np.concatenate(parts))
-
-
-def _boundary(pool: _Pool, vtree: ml.VersionTree) -> tuple[np.ndarray, np.ndarray]:
-    """Hierarchical margin and ``(top, runner-up)`` node pair from the stored top-k (the
-    array work, and why it is sparse: ``classifier.acquisition.topk``)."""
-    tree = vtree.tree
-    leaf_col = np.full(int(vtree.category_ids.max()) + 2, -1, dtype=np.int64)
-    leaf_col[vtree.category_ids[tree.leaves]] = np.arange(tree.n_leaves)
-    threshold = settings.TAXOLOOP.get("DECISION_THRESHOLD", 0.85)
-    cols = leaf_columns(pool.cand_cats, leaf_col)
-    return topk_hierarchical_margin(tree, cols, pool.cand_p, threshold, block_rows=PROBA_BLOCK)
-
-
-def _diversity_embeddings(feats: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Unit-normalised modalities side by side (missing = zeros), randomly projected."""
-    parts = []
-    for values in feats.values():
-        v = np.nan_to_num(values.astype(np.float32))
-        parts.append(v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12))
-    emb = np.concatenate(parts, axis=1) if parts else np.zeros((0, 1), np.float32)
-    if emb.shape[1] <= DIVERSITY_DIM:
-        return emb
-    # A fixed seed: the same items always get the same projection.
-    proj = np.random.default_rng(0).normal(size=(emb.shape[1], DIVERSITY_DIM)).astype(np.float32)
-    return emb @ proj
-
-
-def _nodes(vtree: ml.VersionTree, category_ids: np.ndarray) -> np.ndarray:
-    return vtree.nodes_of(category_ids.tolist())
-
-
 class _Explainer:
     """Builds each pick's ``detail``: what a reviewer is shown as the reason."""
 
     def __init__(
         self,
-        pool: _Pool,
+        pool: CandidatePool,
         pairs: np.ndarray,
         scores: Mapping[str, np.ndarray],
         feats: Mapping[str, np.ndarray],

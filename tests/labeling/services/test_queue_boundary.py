@@ -1,4 +1,4 @@
-"""queue_build._boundary: the queue's stored top-k, mapped from category ids, gives the
+"""queue_candidates.boundary_margins: the queue's stored top-k, mapped from category ids, gives the
 dense computation's answer (``classifier.acquisition.topk``: ``dense_leaf_proba`` then
 ``hierarchical_margin``); the sparse path must pick the same sibling pairs with the same
 margins, only faster."""
@@ -11,7 +11,7 @@ import pytest
 from classifier.acquisition import hierarchical_margin, topk
 from classifier.tree import Tree
 from labeling.services.learning.ml import VersionTree
-from labeling.services.review import queue_build
+from labeling.services.review import queue_candidates
 
 K = 4
 
@@ -30,7 +30,7 @@ def _tree() -> Tree:
     return Tree.from_paths(paths)
 
 
-def _pool(vtree: VersionTree, n: int, seed: int) -> queue_build._Pool:
+def _pool(vtree: VersionTree, n: int, seed: int) -> queue_candidates.CandidatePool:
     """Predictions as rescore stores them: distinct top-k leaves, p summing to at most 1,
     some rows padded with -1 and some naming an inner node (not a leaf of the tree)."""
     rng = np.random.default_rng(seed)
@@ -41,7 +41,7 @@ def _pool(vtree: VersionTree, n: int, seed: int) -> queue_build._Pool:
     cats[::7, K - 2] = vtree.category_ids[tree.index_of("C")]
     p = rng.dirichlet(np.full(K, 0.4), n) * rng.uniform(0.6, 1.0, (n, 1))
     zeros = np.zeros(n)
-    return queue_build._Pool(
+    return queue_candidates.CandidatePool(
         item_ids=np.arange(n),
         confidence=zeros,
         margin=zeros,
@@ -54,7 +54,7 @@ def _pool(vtree: VersionTree, n: int, seed: int) -> queue_build._Pool:
     )
 
 
-def _dense(pool: queue_build._Pool, vtree: VersionTree, threshold: float) -> tuple:
+def _dense(pool: queue_candidates.CandidatePool, vtree: VersionTree, threshold: float) -> tuple:
     tree = vtree.tree
     leaf_col = np.full(int(vtree.category_ids.max()) + 2, -1, dtype=np.int64)
     leaf_col[vtree.category_ids[tree.leaves]] = np.arange(tree.n_leaves)
@@ -70,7 +70,7 @@ def test_sparse_boundary_matches_the_dense_computation(settings, threshold):
     tree = _tree()
     vtree = VersionTree(tree=tree, category_ids=np.arange(tree.n_nodes) * 3 + 10)
     pool = _pool(vtree, 3000, seed=1)
-    margins, pairs = queue_build._boundary(pool, vtree)
+    margins, pairs = queue_candidates.boundary_margins(pool, vtree)
     want_margins, want_pairs = _dense(pool, vtree, threshold)
     np.testing.assert_allclose(margins, want_margins, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(pairs, want_pairs)
@@ -86,7 +86,7 @@ def test_a_prediction_without_any_known_leaf_spreads_its_mass_evenly():
     vtree = VersionTree(tree=tree, category_ids=np.arange(tree.n_nodes) * 3 + 10)
     pool = _pool(vtree, 2, seed=2)
     pool.cand_cats[:] = -1
-    margins, pairs = queue_build._boundary(pool, vtree)
+    margins, pairs = queue_candidates.boundary_margins(pool, vtree)
     # Top level: C has 10 of the 16 leaves, A has 3: p = 10/16 and 3/16.
     assert tree.index_of("C") == pairs[0, 0] and tree.index_of("A") == pairs[0, 1]
     assert margins[0] == pytest.approx(7 / 16)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from classifier.acquisition import RandomSampling, apportion
 from labeling.models import Embedding, ModelVersion, Prediction, QueueEntry, TaxonomyVersion
 from labeling.services.learning import ml, scoring
-from labeling.services.review import queue_build
+from labeling.services.review import queue_build, queue_settings
 from labeling.services.review.labels import label_create
 from tests.factories import ItemFactory, TaxonomyVersionFactory
 from tests.labeling.services.loop_data import (
@@ -288,24 +288,24 @@ def test_predictions_of_an_older_model_are_not_queued(version, truth, model_vers
 
 def test_an_unknown_reason_in_the_quotas_is_refused(settings, version, model_version):
     _quotas(settings, uncertain=0.5, hunch=0.5)
-    with pytest.raises(queue_build.QueueBuildError) as err:
+    with pytest.raises(queue_settings.QueueBuildError) as err:
         queue_build.rebuild_queue(version)
     known = [r.value for r in QueueEntry.Reason]
-    assert str(err.value) == queue_build.UNKNOWN_REASONS.format(names=["hunch"], known=known)
+    assert str(err.value) == queue_settings.UNKNOWN_REASONS.format(names=["hunch"], known=known)
 
 
 def test_a_negative_quota_is_refused(settings, version, model_version):
     _quotas(settings, uncertain=-1)
-    with pytest.raises(queue_build.QueueBuildError) as err:
+    with pytest.raises(queue_settings.QueueBuildError) as err:
         queue_build.rebuild_queue(version)
-    assert str(err.value) == queue_build.BAD_QUOTA.format(reason="uncertain", value=-1)
+    assert str(err.value) == queue_settings.BAD_QUOTA.format(reason="uncertain", value=-1)
 
 
 @pytest.mark.parametrize("bad", [-1, 2.5, "10"])
 def test_a_bad_size_is_refused(version, model_version, bad):
-    with pytest.raises(queue_build.QueueBuildError) as err:
+    with pytest.raises(queue_settings.QueueBuildError) as err:
         queue_build.rebuild_queue(version, size=bad)
-    assert str(err.value) == queue_build.BAD_SIZE.format(value=bad)
+    assert str(err.value) == queue_settings.BAD_SIZE.format(value=bad)
 
 
 def test_the_reason_names_are_the_queue_entry_reasons():
@@ -366,20 +366,20 @@ def test_the_novel_boost_ends_once_a_second_trained_model_of_the_version_was_pro
     ModelVersion.objects.create(
         taxonomy_version=version, status="retired", config={"kind": "cold_start"}
     )
-    assert queue_build.settling_after_publish(version, model_version)
+    assert queue_settings.settling_after_publish(version, model_version)
     ModelVersion.objects.create(
         taxonomy_version=version, status="retired", config={"kind": "trained"}
     )
-    assert not queue_build.settling_after_publish(version, model_version)
+    assert not queue_settings.settling_after_publish(version, model_version)
     assert queue_build.rebuild_queue(version, size=20) == {"uncertain": 15, "novel": 5}
 
 
 def test_a_bad_novel_boost_is_refused(settings, version, model_version):
     _published_from_another(version)
     settings.TAXOLOOP = {**settings.TAXOLOOP, "NOVEL_BOOST_AFTER_PUBLISH": 0}
-    with pytest.raises(queue_build.QueueBuildError) as err:
+    with pytest.raises(queue_settings.QueueBuildError) as err:
         queue_build.rebuild_queue(version)
-    assert str(err.value) == queue_build.BAD_BOOST.format(value=0)
+    assert str(err.value) == queue_settings.BAD_BOOST.format(value=0)
 
 
 def test_entries_of_the_previous_version_are_replaced_and_other_taxonomies_kept(
