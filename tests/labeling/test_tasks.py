@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from labeling import tasks
 from labeling.models import ModelVersion, TrainingRun
-from labeling.services.learning import rescore_jobs, training
+from labeling.services.learning import scoring, training
 from labeling.services.review import labels as label_svc
+from labeling.services.review import queue_build
 from taxoloop.celery import app
 from tests.factories import ItemFactory, TaxonomyVersionFactory
 from tests.labeling.services.loop_data import (
@@ -25,11 +26,14 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("small_loop")]
 def fake_scoring(monkeypatch):
     """Stand-ins for scoring.rescore and queue_build.rebuild_queue that record their calls."""
     calls: list[tuple[str, int]] = []
+    # rescore_jobs calls both through their modules, so they are replaced there.
     monkeypatch.setattr(
-        rescore_jobs, "rescore", lambda model, **kw: calls.append(("rescore", model.pk)) or 7
+        scoring, "rescore", lambda model, **kw: calls.append(("rescore", model.pk)) or 7
     )
     monkeypatch.setattr(
-        rescore_jobs, "rebuild_queue", lambda version, **kw: calls.append(("queue", version.pk)) or {}
+        queue_build,
+        "rebuild_queue",
+        lambda version, **kw: calls.append(("queue", version.pk)) or {},
     )
     return calls
 
