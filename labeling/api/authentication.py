@@ -1,4 +1,4 @@
-"""``Authorization: Token <token>`` against the hashed tokens of labeling.models_tokens.
+"""``Authorization: Token <token>`` against the hashed tokens of labeling.models.tokens.
 
 DRF's TokenAuthentication parses the header (and gives the ``WWW-Authenticate: Token``
 challenge, and drf-spectacular's ``tokenAuth`` scheme); only the look-up is ours.
@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from labeling.models_tokens import ApiToken
+from labeling.models.tokens import ApiToken
 from labeling.selectors.api_tokens import api_token_find
 from labeling.services.api_tokens import api_token_touch
 

@@ -1,4 +1,4 @@
-"""API tokens stored as digests (labeling.models_tokens), and the plain tokens of DRF's
+"""API tokens stored as digests (labeling.models.tokens), and the plain tokens of DRF's
 ``rest_framework.authtoken`` moved into them.
 
 ``hash_drf_tokens`` reads the ``authtoken_token`` table, where it still exists, with SQL (the

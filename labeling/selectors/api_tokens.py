@@ -7,7 +7,7 @@ import hmac
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
-from labeling.models_tokens import ApiToken, token_digest, token_prefix
+from labeling.models.tokens import ApiToken, token_digest, token_prefix
 
 
 def api_token_list(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:

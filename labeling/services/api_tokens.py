@@ -1,5 +1,5 @@
 """Writing API tokens: create one (the only time its secret exists outside the client),
-revoke one, and record its last use. The format and the hashing are in labeling.models_tokens.
+revoke one, and record its last use. The format and the hashing are in labeling.models.tokens.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from labeling.models_tokens import ApiToken, token_digest, token_generate, token_prefix
+from labeling.models.tokens import ApiToken, token_digest, token_generate, token_prefix
 from labeling.services.errors import ServiceError
 
 NAME_REQUIRED = "Give the token a name (what or who uses it)."

@@ -27,7 +27,7 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 from PIL import Image
 
 from labeling.models import ApiToken, Category, Item, Label, ModelVersion, TaxonomyVersion
-from labeling.models_tokens import token_prefix
+from labeling.models.tokens import token_prefix
 from labeling.roles import REVIEWER
 from labeling.services.catalog.items import item_create
 from labeling.services.review.labels import label_create

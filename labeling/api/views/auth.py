@@ -2,7 +2,7 @@
 logged-in user's tokens.
 
 A token is shown once, in the answer that creates it; the database keeps only its digest
-(labeling.models_tokens), so no list or later call can show it again. A token cannot create
+(labeling.models.tokens), so no list or later call can show it again. A token cannot create
 tokens (403): a stolen one must not be able to mint a longer-lived successor; create them from
 a logged-in browser session, with a password (``POST /api/token/``) or with
 ``manage.py create_api_token``. Listing and revoking work with any credentials.
@@ -22,7 +22,7 @@ from rest_framework.response import Response
 
 from labeling.api.errors import raise_not_found
 from labeling.api.throttling import LoginRateThrottle
-from labeling.models_tokens import ApiToken
+from labeling.models.tokens import ApiToken
 from labeling.selectors.api_tokens import api_token_get, api_token_list
 from labeling.services.api_tokens import (
     NAME_MAX_LENGTH,

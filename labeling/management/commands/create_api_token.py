@@ -1,6 +1,6 @@
 """``manage.py create_api_token USERNAME [--name NAME] [--expires-days D] [--rotate]``: create
 a token for the user and print it. It is printed once: only its digest is stored
-(labeling.models_tokens), so running the command again creates another token."""
+(labeling.models.tokens), so running the command again creates another token."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from labeling.management.commands.create_api_token import DEFAULT_NAME, UNKNOWN_USER
 from labeling.management.commands.revoke_api_tokens import SAY_WHICH
 from labeling.models import ApiToken
-from labeling.models_tokens import token_prefix
+from labeling.models.tokens import token_prefix
 
 
 def run(command: str, *args: str) -> str:

@@ -1,0 +1,63 @@
+"""Taxoloop's domain model (DESIGN.md, "Domain model"), one module per area.
+
+- ``catalog``: ``Item`` (a product to classify) and its ``Embedding`` rows.
+- ``taxonomy``: ``Taxonomy``, ``TaxonomyVersion``, ``Category``, ``TaxonomyOperation`` (a
+  draft's edits), ``CategoryMapping`` (where a publish sent each old category), ``Proposal``
+  (a reviewer's "not in the taxonomy" flag).
+- ``learning``: ``ModelVersion``, ``TrainingRun``, ``Prediction`` (the latest per item),
+  ``RescoreJob`` and ``RescoreShard`` (the sharded rescore).
+- ``review``: ``Label`` (the append-only ledger), ``QueueEntry``, ``ReviewSkip``.
+- ``tokens``: ``ApiToken`` and the token format (``token_generate``, ``token_prefix``,
+  ``token_digest``).
+
+Every model and the token helpers are re-exported here: Django loads ``labeling.models``, and
+code imports models from it (``from labeling.models import Item``). The modules never import
+each other: a foreign key to a model of another module names it (``"labeling.Item"``).
+
+Rules that must hold whatever code writes the rows live in the database: unique external ids,
+one current version per taxonomy, one active model per taxonomy version, a label's category
+from the label's own taxonomy version (a composite foreign key, see migration 0002), and a
+ledger that cannot be updated in place (a trigger, same migration).
+"""
+
+from labeling.models.catalog import Embedding, Item
+from labeling.models.learning import (
+    ModelVersion,
+    Prediction,
+    RescoreJob,
+    RescoreShard,
+    TrainingRun,
+)
+from labeling.models.review import Label, QueueEntry, ReviewSkip
+from labeling.models.taxonomy import (
+    Category,
+    CategoryMapping,
+    Proposal,
+    Taxonomy,
+    TaxonomyOperation,
+    TaxonomyVersion,
+)
+from labeling.models.tokens import ApiToken, token_digest, token_generate, token_prefix
+
+__all__ = [
+    "ApiToken",
+    "Category",
+    "CategoryMapping",
+    "Embedding",
+    "Item",
+    "Label",
+    "ModelVersion",
+    "Prediction",
+    "Proposal",
+    "QueueEntry",
+    "RescoreJob",
+    "RescoreShard",
+    "ReviewSkip",
+    "Taxonomy",
+    "TaxonomyOperation",
+    "TaxonomyVersion",
+    "TrainingRun",
+    "token_digest",
+    "token_generate",
+    "token_prefix",
+]

@@ -1,0 +1,149 @@
+"""People's decisions: the append-only label ledger, the review queue and reviewers' skips.
+
+Foreign keys to models of other modules are by name (``"labeling.Item"``): the model modules
+never import each other.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+class Label(models.Model):
+    """One line of the append-only ledger: a decision, or the retraction of one."""
+
+    class Source(models.TextChoices):
+        REVIEW = "review"
+        INLINE = "inline"
+        IMPORT = "import"
+        API = "api"
+        BULK = "bulk"
+        MIGRATION = "migration"
+
+    class Kind(models.TextChoices):
+        LABEL = "label"
+        RETRACTION = "retraction"
+
+    item = models.ForeignKey("labeling.Item", on_delete=models.PROTECT, related_name="labels")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.LABEL)
+    category = models.ForeignKey(
+        "labeling.Category", null=True, blank=True, on_delete=models.PROTECT, related_name="labels"
+    )
+    taxonomy_version = models.ForeignKey(
+        "labeling.TaxonomyVersion", on_delete=models.PROTECT, related_name="labels"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="labels",
+    )
+    source = models.CharField(max_length=10, choices=Source.choices)
+    model_version = models.ForeignKey(
+        "labeling.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    prediction_shown = models.JSONField(
+        default=dict, blank=True, help_text="the candidates and probabilities the author saw"
+    )
+    supersedes = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
+    retracts = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="retractions"
+    )
+    migrated_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="migrated_to"
+    )
+    is_audit = models.BooleanField(default=False, help_text="chosen by the random audit slice")
+    context = models.CharField(max_length=200, blank=True, help_text="report or page it came from")
+    note = models.TextField(blank=True)
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["item", "-created_at"], name="label_item_newest"),
+            models.Index(fields=["taxonomy_version", "source", "created_at"], name="label_ver_src"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="label") & Q(category__isnull=False) & Q(retracts__isnull=True))
+                | (Q(kind="retraction") & Q(retracts__isnull=False) & Q(category__isnull=True)),
+                name="label_kind_fields",
+            ),
+            models.CheckConstraint(
+                condition=~Q(retracts=F("id")) & ~Q(supersedes=F("id")),
+                name="label_not_self_referencing",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.category.path if self.category_id else f"retracts #{self.retracts_id}"
+        return f"#{self.pk} {self.item_id} → {target} ({self.source})"
+
+    @property
+    def is_retraction(self) -> bool:
+        return self.kind == self.Kind.RETRACTION
+
+
+class QueueEntry(models.Model):
+    class Reason(models.TextChoices):
+        UNCERTAIN = "uncertain"
+        DISAGREEMENT = "disagreement"
+        BOUNDARY = "boundary"
+        NOVEL = "novel"
+        AUDIT = "audit"
+        RE_REVIEW = "re-review"
+
+    item = models.OneToOneField(
+        "labeling.Item", on_delete=models.CASCADE, related_name="queue_entry"
+    )
+    priority = models.FloatField(db_index=False)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    detail = models.JSONField(
+        default=dict, blank=True, help_text="e.g. the two confused categories"
+    )
+    model_version = models.ForeignKey(
+        "labeling.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lease_holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "queue entries"
+        indexes = [
+            # "Next entry by priority": an index scan in this order, skipping leased rows.
+            models.Index(fields=["-priority", "id"], name="queue_next"),
+            models.Index(fields=["lease_holder", "lease_expires_at"], name="queue_lease"),
+        ]
+
+    def __str__(self) -> str:
+        return f"queue: item {self.item_id} ({self.reason}, {self.priority:.3f})"
+
+
+class ReviewSkip(models.Model):
+    """A reviewer skipped an item: it is not handed to them again for ``SKIP_REMEMBER_HOURS``,
+    across sessions and logins (others can still take it). One row per reviewer and item."""
+
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_skips"
+    )
+    item = models.ForeignKey("labeling.Item", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["reviewer", "item"], name="reviewskip_unique"),
+        ]
+        indexes = [models.Index(fields=["reviewer", "created_at"], name="reviewskip_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer_id} skipped item {self.item_id}"
