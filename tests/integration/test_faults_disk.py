@@ -27,6 +27,7 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from labeling.models import Item
+from labeling.services.catalog import item_images
 from labeling.services.catalog import items as item_svc
 from labeling.services.catalog.imports import ImportOptions, catalog_import
 from labeling.services.catalog.media_files import MEDIA_DISK_FULL, MediaDiskFull
@@ -100,9 +101,9 @@ def test_the_app_keeps_serving_reads_while_the_disk_is_full(bob, media, disk_fil
 
 def test_a_truncated_file_left_by_an_older_crash_is_replaced_not_reused(db, media):
     data = png()
-    name = item_svc.image_store(data=data, filename_hint="a.png")
+    name = item_images.image_store(data=data, filename_hint="a.png")
     Path(default_storage.path(name)).write_bytes(data[:10])  # a write cut off by a crash
-    again = item_svc.image_store(data=data, filename_hint="a.png")
+    again = item_images.image_store(data=data, filename_hint="a.png")
     assert again == name and Path(default_storage.path(name)).read_bytes() == data
 
 

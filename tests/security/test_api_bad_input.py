@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from labeling.api.parsers import JSON_TOO_DEEP, MAX_JSON_DEPTH
 from labeling.models import Item
-from labeling.services.catalog.items import ITEM_ATTRIBUTES_UNSTORABLE
+from labeling.services.catalog.item_fields import ITEM_ATTRIBUTES_UNSTORABLE
 
 DEEP = "[" * 100_000 + "]" * 100_000  # past the json module's own recursion limit
 NESTED = "[" * 900 + "]" * 900  # decodes, but encoding it again recurses too deep

@@ -28,7 +28,8 @@ from labeling.models import Category, Item, Prediction
 from labeling.selectors.items import ITEM_ORDERINGS, item_get, item_list
 from labeling.selectors.predictions import predictions_attach_candidate_paths
 from labeling.selectors.taxonomy import category_get
-from labeling.services.catalog.items import ItemError, item_create, item_update, items_bulk_create
+from labeling.services.catalog.item_fields import ItemError
+from labeling.services.catalog.items import item_create, item_update, items_bulk_create
 
 from .base import ApiView, ListApiView, route_by_method
 

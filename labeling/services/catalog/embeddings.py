@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from classifier.encoders import Encoder, compose_text, get_encoder
 from labeling.models import Embedding, Item
-from labeling.services.catalog.items import image_sha256_from_name
+from labeling.services.catalog.item_fields import image_sha256_from_name
 from labeling.services.errors import ServiceError
 from labeling.services.learning.ml import encoder_keys, in_list_size
 

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from PIL import Image
 
 from labeling.models import Item, Label
-from labeling.services.catalog.items import ITEM_TITLE_REQUIRED
+from labeling.services.catalog.item_fields import ITEM_TITLE_REQUIRED
 
 HEADER = "sku,name,desc,colour,year,category,picture\n"
 ROWS = (

@@ -12,12 +12,12 @@ from PIL import Image
 from labeling.models import Item, Label
 from labeling.services.catalog import imports as svc
 from labeling.services.catalog.imports import reader, rows, spans, writer
-from labeling.services.catalog.items import (
+from labeling.services.catalog.item_fields import (
     ITEM_EXTERNAL_ID_REQUIRED,
-    ITEM_IMAGE_INVALID,
     ITEM_TITLE_REQUIRED,
     item_content_hash,
 )
+from labeling.services.catalog.item_images import ITEM_IMAGE_INVALID
 from labeling.services.review.labels import NO_CURRENT_VERSION, LabelError
 
 HEADER = ["sku", "name", "desc", "colour", "size", "category", "picture"]

@@ -18,13 +18,8 @@ from django.conf import settings
 from labeling.models import Category
 from labeling.services.catalog.imports.reader import Record
 from labeling.services.catalog.imports.spans import SpanCheck
-from labeling.services.catalog.items import (
-    ItemError,
-    ItemFields,
-    image_save_reporting_new,
-    image_validate,
-    item_fields_clean,
-)
+from labeling.services.catalog.item_fields import ItemError, ItemFields, item_fields_clean
+from labeling.services.catalog.item_images import image_save_reporting_new, image_validate
 from labeling.services.catalog.media_files import MediaDiskFull
 
 ROW_DUPLICATE_ID = "the id {external_id!r} already appeared on line {first}"

@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 
 from labeling.models import Category, Item, Label, TaxonomyVersion
 from labeling.services.catalog.imports.rows import PreparedRow
-from labeling.services.catalog.items import ItemFields
+from labeling.services.catalog.item_fields import ItemFields
 from labeling.services.review.labels import label_bulk_create, rows_insert
 
 _CONTENT_FIELDS = ("title", "description", "attributes", "image", "content_hash", "updated_at")
