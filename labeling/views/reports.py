@@ -1,11 +1,11 @@
 """Reports with inline corrections: list reports, CSV of the page shown, confused pairs, the
-ledger of one item, and the writes a report makes (one cell, a bulk selection, undo).
+ledger of one item, and the pages of the writes a report makes (one cell, a bulk selection,
+undo; the writes themselves are ``labeling.services.review.corrections``).
 
 Every category cell is a correction point (issue 7: reviewers correct what they see while
-reading reports far more than they visit queues). A correction is a normal ledger line with
-source ``inline`` (or ``bulk``) and ``context`` = the report's name, so it counts toward the
-next training like any other label. htmx requests get the fragment they replace (``#row-<id>``
-or ``#report-table``); plain requests get the whole page or a redirect back to it.
+reading reports far more than they visit queues). htmx requests get the fragment they replace
+(``#row-<id>`` or ``#report-table``); plain requests get the whole page or a redirect back to
+it.
 """
 
 from __future__ import annotations
@@ -15,19 +15,19 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from labeling.models import Category, Item, Label, TaxonomyVersion
+from labeling.models import Category, TaxonomyVersion
 from labeling.selectors import report_pairs as pairs_sel
 from labeling.selectors import reports as rsel
 from labeling.selectors import review as review_sel
 from labeling.selectors.taxonomy import current_version
 from labeling.services.errors import ServiceError
-from labeling.services.review.labels import label_create, label_retract
+from labeling.services.review import corrections
+from labeling.services.review.corrections import ITEM_UNKNOWN
 from labeling.views.access import reviewer_required
 from labeling.views.params import int_list_param, int_param
 
@@ -35,20 +35,10 @@ PAGE = "reports/report.html"
 ROW = "reports/_row.html"
 CORRECTED_EVENT = "report-corrected"
 NO_CURRENT_VERSION = "There is no current taxonomy version: import or publish one first."
-CATEGORY_MISSING = "Choose a category first: type a few letters and pick one from the list."
-CATEGORY_UNKNOWN = "There is no category #{pk}; pick one from the list."
-ITEM_UNKNOWN = "There is no item #{pk}."
-NO_ROWS_SELECTED = "Select at least one row for the bulk assignment."
 UNKNOWN_REPORT = "Unknown report {name!r}."
-NOT_YOURS = "Label #{pk} was written by someone else; only its author can undo it here."
-NOTHING_TO_UNDO = "Nothing to undo: no label was named."
 BAD_NUMBER = "{field} must be a number between 0 and 1; it was ignored."
 BULK_DONE = "Assigned {path} to {n} item{s}."
 UNDONE = "Undid {n} label{s}."
-
-
-class ReportInputError(ServiceError):
-    """A request a report cannot act on; the message says what to do instead."""
 
 
 def _version() -> TaxonomyVersion | None:
@@ -67,13 +57,6 @@ def _float(query: QueryDict, name: str, errors: list[str]) -> float | None:
         errors.append(BAD_NUMBER.format(field=name))
         return None
     return value
-
-
-def _int(raw: object) -> int | None:
-    try:
-        return int(str(raw)) if raw not in (None, "") else None
-    except ValueError:
-        return None
 
 
 def parse_filters(report: str, query: QueryDict) -> tuple[rsel.ReportFilters, list[str]]:
@@ -251,63 +234,6 @@ def search(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/_results.html", context)
 
 
-def _category(raw: object) -> Category:
-    if raw in (None, ""):
-        raise ReportInputError(CATEGORY_MISSING)
-    pk = _int(raw)
-    category = Category.objects.filter(pk=pk).first() if pk is not None else None
-    if category is None:
-        raise ReportInputError(CATEGORY_UNKNOWN.format(pk=raw))
-    return category
-
-
-def _shown(item: Item, version: TaxonomyVersion | None) -> tuple[Any, dict[str, Any]]:
-    """The model version and prediction on screen when the correction was made."""
-    prediction = getattr(item, "prediction", None)
-    if prediction is None:
-        return None, {}
-    candidates, top = list(prediction.candidates or []), prediction.top_category_id
-    if version is not None and prediction.model_version.taxonomy_version_id != version.pk:
-        # An older model's prediction: the page showed it mapped, as the review card does.
-        candidates = review_sel.candidates_in_version(candidates, version)
-        top = candidates[0]["category"] if candidates else None
-    shown = {
-        "candidates": candidates,
-        "model_version": prediction.model_version_id,
-        "top_category": top,
-        "confidence": prediction.confidence,
-    }
-    return prediction.model_version, shown
-
-
-def correction_save(
-    *,
-    user: Any,
-    item_id: int,
-    raw_category: object,
-    report: str,
-    source: str,
-    version: TaxonomyVersion | None,
-) -> Label:
-    """One ledger line for one item from a report, in ``version`` (the current one, read
-    once per request; None: there is none, and ``label_create`` says so); errors carry the
-    message to show."""
-    item = Item.objects.select_related("prediction__model_version").filter(pk=item_id).first()
-    if item is None:
-        raise ReportInputError(ITEM_UNKNOWN.format(pk=item_id))
-    model_version, shown = _shown(item, version)
-    return label_create(
-        item=item,
-        category=_category(raw_category),
-        author=user,
-        source=source,
-        version=version,
-        model_version=model_version,
-        prediction_shown=shown,
-        context=report,
-    )
-
-
 @require_POST
 @reviewer_required
 def correct(request: HttpRequest) -> HttpResponse:
@@ -320,12 +246,11 @@ def correct(request: HttpRequest) -> HttpResponse:
     )
     version = _version()  # once: the shown prediction, the label and the row all use it
     try:
-        label = correction_save(
-            user=request.user,
+        label = corrections.correction_save(
+            author=request.user,
             item_id=item_id,
-            raw_category=request.POST.get("category"),
+            category_id=request.POST.get("category"),
             report=report,
-            source=Label.Source.INLINE,
             version=version,
         )
     except ServiceError as exc:
@@ -355,19 +280,6 @@ def _row_error(
     return render(request, ROW, context)
 
 
-def _retract_own(user: Any, label_ids: list[int]) -> int:
-    """Retract the user's own labels, all or none."""
-    if not label_ids:
-        raise ReportInputError(NOTHING_TO_UNDO)
-    labels = list(Label.objects.filter(pk__in=label_ids, kind=Label.Kind.LABEL))
-    with transaction.atomic():
-        for label in labels:
-            if label.author_id != user.pk:
-                raise ReportInputError(NOT_YOURS.format(pk=label.pk))
-            label_retract(label=label, author=user, note="undone in a report")
-    return len(labels)
-
-
 @require_POST
 @reviewer_required
 def undo(request: HttpRequest) -> HttpResponse:
@@ -376,7 +288,7 @@ def undo(request: HttpRequest) -> HttpResponse:
     ids = int_list_param(request.POST, "labels")
     item_id = int_param(request.POST, "item")
     try:
-        n = _retract_own(request.user, ids)
+        n = corrections.correction_undo(author=request.user, label_ids=ids)
     except ServiceError as exc:
         return _table_or_redirect(request, report, error=str(exc))
     if request.htmx and item_id is not None:
@@ -407,33 +319,19 @@ def _table_or_redirect(request: HttpRequest, report: str, **extra: Any) -> HttpR
 def bulk(request: HttpRequest) -> HttpResponse:
     """One category for every selected row: one ``bulk`` ledger line per item, all or none."""
     report = _report_name(request.POST.get("report"))
-    ids = sorted(set(int_list_param(request.POST, "items")))
     try:
-        labels = _bulk_save(request.user, ids, request.POST.get("category"), report)
+        labels = corrections.correction_bulk_save(
+            author=request.user,
+            item_ids=int_list_param(request.POST, "items"),
+            category_id=request.POST.get("category"),
+            report=report,
+            version=_version(),
+        )
     except ServiceError as exc:
         return _table_or_redirect(request, report, error=str(exc))
     n = len(labels)
     notice = BULK_DONE.format(path=labels[0].category.path, n=n, s="" if n == 1 else "s")
     return _table_or_redirect(request, report, notice=notice, bulk_undo=[lab.pk for lab in labels])
-
-
-def _bulk_save(user: Any, ids: list[int], raw_category: object, report: str) -> list[Label]:
-    if not ids:
-        raise ReportInputError(NO_ROWS_SELECTED)
-    category = _category(raw_category)
-    version = _version()
-    with transaction.atomic():
-        return [
-            correction_save(
-                user=user,
-                item_id=pk,
-                raw_category=category.pk,
-                report=report,
-                source=Label.Source.BULK,
-                version=version,
-            )
-            for pk in ids
-        ]
 
 
 # -- confused pairs and the ledger of one item ------------------------------------------------

@@ -4,7 +4,8 @@ Every action answers an htmx request with the fragment it replaces (``#review-ca
 actions, ``#search-results``, ``#review-tree``, ``#review-figures``) and a plain request with
 a redirect back to the page (POST) or the whole page (GET), so the basic accept works
 without JavaScript. Per-session state (labels for undo, skipped entries, the figures) lives
-in the Django session; everything durable goes through ``labeling.services.review.decisions``.
+in the Django session; everything durable goes through ``labeling.services.review.decisions``
+(and ``leases``: who holds which entry, which items were skipped).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from labeling.selectors import review as sel
 from labeling.selectors.taxonomy import current_version
 from labeling.services.errors import ServiceError
 from labeling.services.review import decisions as svc
+from labeling.services.review import leases
 from labeling.views.access import reviewer_required
 from labeling.views.params import int_param
 
@@ -132,7 +134,7 @@ def _task(entry: QueueEntry, version: TaxonomyVersion | None) -> Task:
 
 def _card_context(request: HttpRequest, error: str = "") -> dict[str, Any]:
     session = ReviewSession(request)
-    entries = svc.review_lease(reviewer=request.user)
+    entries = leases.review_lease(reviewer=request.user)
     version = _version(request)
     following = entries[1] if len(entries) > 1 else None
     return {
@@ -144,7 +146,7 @@ def _card_context(request: HttpRequest, error: str = "") -> dict[str, Any]:
         ),
         "next_item": following.item_id if following else None,
         # the empty queue says how many of the reviewer's skips wait (from any session)
-        "skipped": svc.skipped_count(reviewer=request.user) if not entries else 0,
+        "skipped": leases.skipped_count(reviewer=request.user) if not entries else 0,
         "can_undo": session.last_label() is not None,
         "error": error,
         "version": version,
@@ -242,7 +244,7 @@ def skip(request: HttpRequest) -> HttpResponse:
 @require_POST
 @reviewer_required
 def unskip(request: HttpRequest) -> HttpResponse:
-    svc.review_unskip_all(reviewer=request.user)
+    leases.review_unskip_all(reviewer=request.user)
     ReviewSession(request).unskip_all()
     return _card(request)
 

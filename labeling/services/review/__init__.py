@@ -6,10 +6,12 @@ committee disagreement, audit, diversity; the ORM side, the tree math is in
 ``queue_candidates`` (the stored predictions it chooses from, as arrays), ``queue_refresh``
 (a debounced rebuild for items scored one by one), ``re_review_rank`` (a publish's split
 re-review ranked by the new model), ``leases``
-(who holds which queue entry), ``decisions`` (the review card: accept, correct, skip, undo,
-propose), ``corrections`` (inline corrections and undo from the report views), ``labels`` (the
-append-only label ledger: create, bulk create, retract, and the item's current label) and
-``disagreement`` (``Prediction.label_disagrees``).
+(who holds which queue entry, and which items a reviewer skipped), ``decisions`` (the review
+card: accept, correct, skip, undo, propose), ``corrections`` (inline and bulk corrections and
+their undo from the report views), ``shown`` (the one shape of ``prediction_shown``: what a
+label records of the prediction its author saw), ``labels`` (the append-only label ledger:
+create, bulk create, retract, and the item's current label) and ``disagreement``
+(``Prediction.label_disagrees``).
 
 May call: ``labeling.models`` and selectors; ``learning.ml`` (tree probabilities for the
 queue) and ``learning.triggers`` (new labels may ask for a training); ``taxonomy.proposals``

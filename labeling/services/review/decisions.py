@@ -1,21 +1,13 @@
-"""The reviewer's queue: leases on queue entries, and the decisions a reviewer takes.
-
-Handing out work
-    ``review_lease`` gives a reviewer the entries they hold (at most ``count``: the one on
-    screen and the prefetched next one), topping up from the pool in priority order. On
-    PostgreSQL the candidates are read with ``SELECT … FOR UPDATE SKIP LOCKED`` so concurrent
-    reviewers walk past each other's rows instead of queueing on them, inside one UPDATE that
-    also counts what the reviewer already holds; every lease is taken with a conditional
-    UPDATE (compare-and-set on "still free"), which alone keeps SQLite safe too. A lease
-    lasts ``TAXOLOOP["QUEUE_LEASE_SECONDS"]`` and is renewed while the reviewer keeps
-    working; an expired lease returns the entry to the pool.
+"""The decisions a reviewer takes on the review card: accept or correct, skip, "not in the
+taxonomy", undo. Who holds which queue entry (leases) and the skip memory are ``leases``.
 
 What a decision writes
     One ``Label`` (source ``review``) through ``label_create``, with the model version and
-    the candidates the reviewer saw (``prediction_shown``, taken from a signed token the page
-    carried, so it is what was on screen, not what a later rescore says), ``is_audit`` when
-    the entry came from the random audit slice, and the page's idempotency key (a double
-    click or a retry writes one label). The item's queue entry is deleted.
+    the candidates the reviewer saw (``prediction_shown``, in the shape ``shown`` defines,
+    taken from a signed token the page carried, so it is what was on screen, not what a
+    later rescore says), ``is_audit`` when the entry came from the random audit slice, and
+    the page's idempotency key (a double click or a retry writes one label). The item's
+    queue entry is deleted.
 
     Nothing is lost to timing: a decision posted after its lease expired, or after a queue
     rebuild dropped the entry, is still saved. If *someone else* labelled the item in the
@@ -40,16 +32,14 @@ Undo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
-from django.db import connection, transaction
-from django.db.models import Max, Q, QuerySet, Subquery
+from django.db import transaction
+from django.db.models import Max, Subquery
 from django.utils import timezone
 
 from labeling.models import (
@@ -65,10 +55,10 @@ from labeling.models import (
 from labeling.selectors.taxonomy import current_versions
 from labeling.services.errors import ServiceError
 from labeling.services.review.labels import label_create, label_retract
+from labeling.services.review.leases import lease_seconds, review_release
+from labeling.services.review.shown import prediction_shown
 
 SHOWN_SALT = "taxoloop.review.shown"
-# A skipped item is not handed to the same reviewer again for this long (a week).
-DEFAULT_SKIP_REMEMBER_HOURS = 7 * 24
 SHOWN_MAX_AGE = 7 * 24 * 3600  # a page left open over a weekend may still be submitted
 
 BAD_SHOWN = "This review form is damaged or too old; reload the page and decide again."
@@ -93,150 +83,7 @@ class ReviewError(ServiceError):
     pass
 
 
-# -- leases ------------------------------------------------------------------------------------
-
-
-def lease_seconds() -> int:
-    return int(settings.TAXOLOOP.get("QUEUE_LEASE_SECONDS", 600))
-
-
-def review_lease(*, reviewer: AbstractBaseUser, count: int = 2) -> list[QueueEntry]:
-    """The entries ``reviewer`` holds, topped up to ``count`` from the pool.
-
-    Ordered highest priority first: the first is the one to show, the rest are prefetched.
-    Items the reviewer skipped within ``SKIP_REMEMBER_HOURS`` are left out (they stay in the
-    pool for everyone else), whichever session or login skipped them.
-    A lease with less than half its time left is renewed: the reviewer is still working.
-    The hot path of the page: on PostgreSQL two statements (top up, read), each atomic on
-    its own, so no transaction round trips either.
-    """
-    now = timezone.now()
-    expires = now + timedelta(seconds=lease_seconds())
-    if connection.vendor == "postgresql":
-        _top_up(reviewer, count, now, expires)
-        held = _held(reviewer, count, now)
-    else:
-        held = _held(reviewer, count, now)
-        if len(held) < count:
-            _take_free(reviewer, count - len(held), [e.pk for e in held], now, expires)
-            held = _held(reviewer, count, now)
-    stale = [
-        e.pk for e in held if e.lease_expires_at - now < timedelta(seconds=lease_seconds() / 2)
-    ]
-    if stale:
-        QueueEntry.objects.filter(pk__in=stale, lease_holder=reviewer).update(
-            lease_expires_at=expires
-        )
-    return held
-
-
-def _held(reviewer: AbstractBaseUser, count: int, now: Any) -> list[QueueEntry]:
-    held = QueueEntry.objects.filter(lease_holder=reviewer, lease_expires_at__gt=now)
-    return list(  # not the model version: only its id is needed, and its metrics can be large
-        held.exclude(item__in=_skipped_items(reviewer, now))
-        .select_related("item", "item__prediction")
-        .order_by("-priority", "id")[:count]
-    )
-
-
-def _free(now: Any) -> Q:
-    return Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
-
-
-# Raw SQL because the ORM can neither compute LIMIT in the database nor lock a subquery
-# without an explicit transaction (two more round trips). ``= ANY(ARRAY(…))`` makes the pick
-# an init plan, so the outer UPDATE finds its rows by primary key instead of scanning.
-_TOP_UP_SQL = """
-    UPDATE {table} SET lease_holder_id = %(reviewer)s, lease_expires_at = %(expires)s
-    WHERE id = ANY(ARRAY(
-        SELECT id FROM {table}
-        WHERE (lease_expires_at IS NULL OR lease_expires_at <= %(now)s)
-            AND item_id NOT IN ({skipped})
-        ORDER BY priority DESC, id
-        LIMIT GREATEST(0, %(count)s - (
-            SELECT count(*) FROM {table}
-            WHERE lease_holder_id = %(reviewer)s AND lease_expires_at > %(now)s
-                AND item_id NOT IN ({skipped})
-        ))
-        FOR UPDATE SKIP LOCKED
-    )) AND (lease_expires_at IS NULL OR lease_expires_at <= %(now)s)
-"""
-
-
-def _top_up(reviewer: AbstractBaseUser, count: int, now: Any, expires: Any) -> int:
-    """PostgreSQL: lease free entries until ``reviewer`` holds ``count``, in one statement.
-
-    ``SELECT … FOR UPDATE SKIP LOCKED`` lets concurrent reviewers walk past each other's rows
-    instead of queueing on them; the outer condition re-checks "still free" (compare-and-set),
-    so an entry is never leased to two reviewers. Returns the number of entries taken.
-    """
-    sql = _TOP_UP_SQL.format(
-        table=connection.ops.quote_name(QueueEntry._meta.db_table),
-        skipped=_SKIPPED_SQL.format(table=connection.ops.quote_name(ReviewSkip._meta.db_table)),
-    )
-    params = {
-        "reviewer": reviewer.pk,
-        "expires": expires,
-        "now": now,
-        "count": count,
-        "skipped_since": _skip_cutoff(now),
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return int(cursor.rowcount)
-
-
-def _take_free(
-    reviewer: AbstractBaseUser, n: int, exclude: Sequence[int], now: Any, expires: Any
-) -> int:
-    """Elsewhere than PostgreSQL (SQLite: one writer at a time): lease up to ``n`` free entries
-    by compare-and-set per row, re-reading when another reviewer won a row."""
-    pool = (
-        QueueEntry.objects.filter(_free(now))
-        .exclude(pk__in=exclude)
-        .exclude(item__in=_skipped_items(reviewer, now))
-        .order_by("-priority", "id")
-    )
-    taken: list[int] = []
-    for _ in range(3):  # a lost race only costs a re-read
-        for pk in list(pool.exclude(pk__in=taken).values_list("pk", flat=True)[: n - len(taken)]):
-            if QueueEntry.objects.filter(_free(now), pk=pk).update(
-                lease_holder=reviewer, lease_expires_at=expires
-            ):
-                taken.append(pk)
-        if len(taken) >= n:
-            break
-    return len(taken)
-
-
-def review_release(*, reviewer: AbstractBaseUser, entry_id: int) -> bool:
-    """Give an entry back to the pool; False when the reviewer did not hold it."""
-    return bool(
-        QueueEntry.objects.filter(pk=entry_id, lease_holder=reviewer).update(
-            lease_holder=None, lease_expires_at=None
-        )
-    )
-
-
 # -- skips ---------------------------------------------------------------------------------------
-
-_SKIPPED_SQL = (
-    "SELECT item_id FROM {table} WHERE reviewer_id = %(reviewer)s"
-    " AND created_at > %(skipped_since)s"
-)
-
-
-def skip_remember_hours() -> float:
-    return float(settings.TAXOLOOP.get("SKIP_REMEMBER_HOURS", DEFAULT_SKIP_REMEMBER_HOURS))
-
-
-def _skip_cutoff(now: Any) -> Any:
-    return now - timedelta(hours=skip_remember_hours())
-
-
-def _skipped_items(reviewer: AbstractBaseUser, now: Any) -> QuerySet[ReviewSkip]:
-    recent = ReviewSkip.objects.filter(reviewer=reviewer, created_at__gt=_skip_cutoff(now))
-    return recent.values("item_id")
 
 
 def review_skip(*, reviewer: AbstractBaseUser, shown: Shown) -> None:
@@ -247,18 +94,6 @@ def review_skip(*, reviewer: AbstractBaseUser, shown: Shown) -> None:
         ReviewSkip.objects.update_or_create(
             reviewer=reviewer, item_id=shown.item, defaults={"created_at": timezone.now()}
         )
-
-
-def review_unskip_all(*, reviewer: AbstractBaseUser) -> int:
-    """Forget the reviewer's skips: their items can come back to them. Returns how many."""
-    deleted, _ = ReviewSkip.objects.filter(reviewer=reviewer).delete()
-    return deleted
-
-
-def skipped_count(*, reviewer: AbstractBaseUser) -> int:
-    """Items the reviewer skipped recently and still waiting in the queue."""
-    now = timezone.now()
-    return QueueEntry.objects.filter(item__in=_skipped_items(reviewer, now)).count()
 
 
 # -- what the page showed ----------------------------------------------------------------------
@@ -277,6 +112,7 @@ class Shown:
     base_label: int | None  # the item's current label when the page was rendered
     audit: bool
     key: str = field(default_factory=lambda: f"review:{uuid.uuid4().hex}")
+    confidence: float | None = None  # the prediction's; tokens signed before it have none
 
     @classmethod
     def of(cls, entry: QueueEntry, candidates: list[dict[str, Any]] | None = None) -> Shown:
@@ -295,6 +131,7 @@ class Shown:
             model_version=mv,
             base_label=entry.item.current_label_id,
             audit=entry.reason == QueueEntry.Reason.AUDIT,
+            confidence=prediction.confidence if prediction is not None else None,
         )
 
     def sign(self) -> str:
@@ -309,12 +146,14 @@ class Shown:
             raise ReviewError(BAD_SHOWN) from exc
 
     def prediction_shown(self) -> dict[str, Any]:
-        return {
-            "candidates": self.candidates,
-            "model_version": self.model_version,
-            "reason": self.reason,
-            "detail": self.detail,
-        }
+        """The ``prediction_shown`` JSON of a label or proposal from this page."""
+        return prediction_shown(
+            candidates=self.candidates,
+            model_version=self.model_version,
+            confidence=self.confidence,
+            reason=self.reason,
+            detail=self.detail,
+        )
 
 
 # -- decisions ---------------------------------------------------------------------------------

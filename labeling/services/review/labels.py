@@ -14,6 +14,7 @@ from labeling.selectors.taxonomy import current_version as current_taxonomy_vers
 from labeling.services.errors import ServiceError
 from labeling.services.learning import triggers
 from labeling.services.review.disagreement import disagreement_refresh
+from labeling.services.review.shown import ShownPrediction
 
 CATEGORY_NOT_IN_CURRENT_VERSION = (
     "The category {path!r} belongs to taxonomy version {version}, not to the current version "
@@ -161,13 +162,16 @@ def label_bulk_create(
     author: AbstractBaseUser | None,
     source: str,
     version: TaxonomyVersion | None = None,
+    context: str = "",
+    shown: Mapping[int, ShownPrediction] | None = None,
 ) -> int:
     """Append one label per (item, category) pair in bulk and make each the item's current
     label, superseding the previous one; the number of labels written.
 
-    Used by imports, where one ``label_create`` per row (a SELECT FOR UPDATE, an INSERT and an
-    UPDATE each) is too slow. The items are locked first so a concurrent label cannot slip in
-    between reading ``current_label`` and replacing it.
+    Used by imports and bulk corrections, where one ``label_create`` per row (a SELECT FOR
+    UPDATE, an INSERT and an UPDATE each) is too slow. The items are locked first so a
+    concurrent label cannot slip in between reading ``current_label`` and replacing it.
+    ``shown``: item id → the prediction its author saw (none: nothing is recorded).
     """
     if source not in Label.Source.values:
         raise LabelError(
@@ -186,6 +190,7 @@ def label_bulk_create(
     current = dict(
         Item.objects.select_for_update().filter(pk__in=ids).values_list("pk", "current_label_id")
     )
+    seen = shown or {}
     labels = [
         Label(
             item_id=item.pk,
@@ -194,6 +199,9 @@ def label_bulk_create(
             author=author,
             source=source,
             supersedes_id=current.get(item.pk),
+            model_version_id=seen[item.pk].model_version_id if item.pk in seen else None,
+            prediction_shown=dict(seen[item.pk].prediction_shown) if item.pk in seen else {},
+            context=context,
         )
         for item, category in pairs
     ]

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from labeling.models import Item, Label, Proposal, QueueEntry
 from labeling.services.review import decisions as review
+from labeling.services.review import leases
 from labeling.services.review.labels import ALREADY_RETRACTED, LabelError
 from tests.factories import UserFactory
 from tests.labeling.review_data import JEANS, SHIRTS, TSHIRTS, candidates_of, make_queue
@@ -24,12 +25,12 @@ def entries(version, tree):
 
 
 def lease_one(user, **kwargs):
-    return review.review_lease(reviewer=user, **kwargs)[0]
+    return leases.review_lease(reviewer=user, **kwargs)[0]
 
 
 def test_a_lease_hands_out_the_two_highest_priorities_for_ten_minutes(alice, entries):
     before = timezone.now()
-    held = review.review_lease(reviewer=alice)
+    held = leases.review_lease(reviewer=alice)
     assert [e.pk for e in held] == [entries[0].pk, entries[1].pk]
     for entry in QueueEntry.objects.filter(pk__in=[e.pk for e in held]):
         assert entry.lease_holder == alice
@@ -38,23 +39,23 @@ def test_a_lease_hands_out_the_two_highest_priorities_for_ten_minutes(alice, ent
 
 
 def test_leasing_again_returns_the_entries_already_held(alice, entries):
-    first = review.review_lease(reviewer=alice)
-    again = review.review_lease(reviewer=alice)
+    first = leases.review_lease(reviewer=alice)
+    again = leases.review_lease(reviewer=alice)
     assert [e.pk for e in again] == [e.pk for e in first]
     assert QueueEntry.objects.filter(lease_holder=alice).count() == 2
 
 
 def test_two_reviewers_never_share_an_entry(alice, bob, entries):
-    a = review.review_lease(reviewer=alice)
-    b = review.review_lease(reviewer=bob)
+    a = leases.review_lease(reviewer=alice)
+    b = leases.review_lease(reviewer=bob)
     assert [e.pk for e in a] == [entries[0].pk, entries[1].pk]
     assert [e.pk for e in b] == [entries[2].pk]
 
 
 def test_an_expired_lease_returns_the_entry_to_the_pool(alice, bob, entries):
-    review.review_lease(reviewer=alice, count=1)
+    leases.review_lease(reviewer=alice, count=1)
     with time_machine.travel(timezone.now() + timedelta(seconds=601)):
-        taken = review.review_lease(reviewer=bob, count=1)
+        taken = leases.review_lease(reviewer=bob, count=1)
     assert taken[0].pk == entries[0].pk
     assert QueueEntry.objects.get(pk=entries[0].pk).lease_holder == bob
 
@@ -91,15 +92,15 @@ def test_a_skip_is_forgotten_after_the_configured_time(alice, entries, settings)
     first = lease_one(alice, count=1)
     review.review_skip(reviewer=alice, shown=review.Shown.of(first))
     assert lease_one(alice, count=1).pk == entries[1].pk
-    review.review_release(reviewer=alice, entry_id=entries[1].pk)
+    leases.review_release(reviewer=alice, entry_id=entries[1].pk)
     with time_machine.travel(timezone.now() + timedelta(hours=2, minutes=1)):
         assert lease_one(alice, count=1).pk == first.pk
-    assert review.review_unskip_all(reviewer=alice) == 1
+    assert leases.review_unskip_all(reviewer=alice) == 1
 
 
 def test_a_reviewer_cannot_release_someone_elses_lease(alice, bob, entries):
     entry = lease_one(alice, count=1)
-    assert review.review_release(reviewer=bob, entry_id=entry.pk) is False
+    assert leases.review_release(reviewer=bob, entry_id=entry.pk) is False
     assert QueueEntry.objects.get(pk=entry.pk).lease_holder == alice
 
 
@@ -282,7 +283,7 @@ def test_concurrent_reviewers_never_get_the_same_entry(version, tree):
     def work(user):
         barrier.wait()
         try:
-            got[user.username] = [e.pk for e in review.review_lease(reviewer=user, count=3)]
+            got[user.username] = [e.pk for e in leases.review_lease(reviewer=user, count=3)]
         finally:
             connections.close_all()
 

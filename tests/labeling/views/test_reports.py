@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from labeling.models import Label, ModelVersion, Prediction
 from labeling.selectors import review as review_sel
+from labeling.services.review import corrections
 from labeling.services.review.labels import CATEGORY_NOT_IN_CURRENT_VERSION, label_create
 from labeling.views import reports as views
 from tests.factories import ItemFactory, TaxonomyVersionFactory, make_tree
@@ -147,7 +148,10 @@ def test_a_plain_post_redirects_back_to_the_report(as_alice, tree, rows):
 
 @pytest.mark.parametrize(
     ("category", "message"),
-    [("", views.CATEGORY_MISSING), ("999999", views.CATEGORY_UNKNOWN.format(pk="999999"))],
+    [
+        ("", corrections.CATEGORY_MISSING),
+        ("999999", corrections.CATEGORY_UNKNOWN.format(pk="999999")),
+    ],
 )
 def test_a_bad_category_is_rejected_with_a_message_and_nothing_saved(
     as_alice, rows, category, message
@@ -182,7 +186,7 @@ def test_nobody_undoes_someone_elses_label(as_alice, bob, tree, rows):
     label = label_create(item=rows[0].item, category=tree[SHIRTS], author=bob, source="inline")
     data = {"labels": label.pk, "report": "catalog"}
     html = as_alice.post(reverse("reports:undo"), data, headers=HTMX).content.decode()
-    assert views.NOT_YOURS.format(pk=label.pk) in html
+    assert corrections.NOT_YOURS.format(pk=label.pk) in html
     assert not Label.objects.filter(kind="retraction").exists()
 
 
@@ -209,10 +213,10 @@ def test_bulk_assigns_one_bulk_label_per_item_and_undo_takes_all_back(as_alice, 
 def test_bulk_with_a_bad_category_or_no_rows_saves_nothing(as_alice, tree, rows):
     bad = {"items": [rows[0].item_id, 10**9], "category": tree[JEANS].pk, "report": "catalog"}
     html = as_alice.post(reverse("reports:bulk"), bad, headers=HTMX).content.decode()
-    assert views.ITEM_UNKNOWN.format(pk=10**9) in html
+    assert corrections.ITEM_UNKNOWN.format(pk=10**9) in html
     empty = {"category": tree[JEANS].pk, "report": "catalog"}
     html = as_alice.post(reverse("reports:bulk"), empty, headers=HTMX).content.decode()
-    assert views.NO_ROWS_SELECTED in html and Label.objects.count() == 0
+    assert corrections.NO_ROWS_SELECTED in html and Label.objects.count() == 0
 
 
 def test_the_picker_opens_in_the_cell_with_the_models_candidates(as_alice, tree, rows):
