@@ -3,7 +3,7 @@ and the dashboard.
 
 After a publish, and until the new version's first model has rescored the catalog, the stored
 predictions name categories of the version they were made in. The review card maps them in
-Python (``review.categories_mapped_into``: a walk over ``CategoryMapping``); the reports filter
+Python (``categories_mapped_into``: a walk over ``CategoryMapping``); the reports filter
 and sort a million predictions, so there the same mapping is an SQL expression (one indexed
 lookup in ``CategoryMapping`` per publish between the prediction's version and the current
 one) that the database evaluates only on the rows it needs. Both follow the same rows of
@@ -30,7 +30,7 @@ from django.db.models.expressions import Expression
 from django.db.models.functions import Coalesce
 
 from labeling.models import Category, CategoryMapping, ModelVersion, TaxonomyVersion
-from labeling.selectors.review import MAX_PUBLISH_HOPS, categories_mapped_into
+from labeling.selectors.category_index import MAX_PUBLISH_HOPS, categories_mapped_into
 
 
 def older_versions(version: TaxonomyVersion) -> list[int]:

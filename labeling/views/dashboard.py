@@ -16,9 +16,12 @@ from django.views.decorators.http import require_GET
 
 from labeling.models import Label, TaxonomyVersion
 from labeling.selectors import dashboard as sel
+from labeling.selectors import dashboard_activity as activity_sel
+from labeling.selectors.review import queue_size_by_reason
 from labeling.selectors.taxonomy import current_version
 from labeling.views import charts
 from labeling.views.access import reviewer_required
+from labeling.views.chart_axes import fmt_number
 from labeling.views.charts import Chart, LineStyle
 
 TEMPLATE = "dashboard/index.html"
@@ -160,7 +163,7 @@ def coverage_chart(version: TaxonomyVersion) -> Chart:
 
 
 def daily_chart() -> Chart:
-    daily = sel.labels_per_day()
+    daily = activity_sel.labels_per_day()
     series = {s: v for s, v in daily.by_source.items() if any(v)}
     chart = Chart(
         "labels-per-day",
@@ -181,13 +184,13 @@ def daily_chart() -> Chart:
 
 
 def reviewer_chart() -> Chart:
-    rows = sel.labels_per_reviewer()
+    rows = activity_sel.labels_per_reviewer()
     used = {s for r in rows for s in r.by_source}
     sources = [s for s in Label.Source.values if s in used]  # the order labels per day uses
     chart = Chart(
         "per-reviewer",
         "Labels per reviewer",
-        f"Last {sel.ACTIVITY_DAYS} days, by source; undone = retractions.",
+        f"Last {activity_sel.ACTIVITY_DAYS} days, by source; undone = retractions.",
         ["Reviewer", "Labels", *sources, "Undone"],
         [
             [r.username, r.labels, *(r.by_source.get(s, 0) for s in sources), r.retractions]
@@ -199,7 +202,7 @@ def reviewer_chart() -> Chart:
 
 
 def queue_chart() -> Chart:
-    sizes = sel.queue_size_by_reason()
+    sizes = queue_size_by_reason()
     chart = Chart(
         "queue",
         "Queue size by reason",
@@ -212,7 +215,7 @@ def queue_chart() -> Chart:
 
 
 def latency_chart(version: TaxonomyVersion) -> Chart:
-    rows = sel.label_latency(version=version)
+    rows = activity_sel.label_latency(version=version)
     waits = {
         "newest label": [(r.fastest or timedelta()).total_seconds() for r in rows],
         "oldest label": [(r.slowest or timedelta()).total_seconds() for r in rows],
@@ -240,12 +243,12 @@ def latency_chart(version: TaxonomyVersion) -> Chart:
         [f"#{r.model_id}" for r in rows],
         series,
         stacked=False,
-        fmt=lambda v: f"{charts.fmt_number(v)} {unit[2]}",
+        fmt=lambda v: f"{fmt_number(v)} {unit[2]}",
     )
 
 
 def drift_chart(version: TaxonomyVersion) -> Chart:
-    table = sel.drift(version=version)
+    table = activity_sel.drift(version=version)
     chart = Chart(
         "drift",
         "Drift of predicted top-level categories",

@@ -24,6 +24,7 @@ from labeling.models import Category, TaxonomyVersion
 from labeling.selectors import report_pairs as pairs_sel
 from labeling.selectors import reports as rsel
 from labeling.selectors import review as review_sel
+from labeling.selectors.category_search import category_search
 from labeling.selectors.taxonomy import current_version
 from labeling.services.errors import ServiceError
 from labeling.services.review import corrections
@@ -224,9 +225,7 @@ def search(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "")
     item_id = int_param(request.GET, "item")
     results = (
-        review_sel.category_search(
-            version=version, q=q, candidates=review_sel.prediction_candidates(item_id)
-        )
+        category_search(version=version, q=q, candidates=review_sel.prediction_candidates(item_id))
         if version
         else []
     )

@@ -24,6 +24,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from labeling.models import QueueEntry, TaxonomyVersion
 from labeling.selectors import review as sel
+from labeling.selectors.category_index import candidates_in_version
+from labeling.selectors.category_search import category_search, category_tree_level
+from labeling.selectors.review_reason import card_reason
 from labeling.selectors.taxonomy import current_version
 from labeling.services.errors import ServiceError
 from labeling.services.review import decisions as svc
@@ -125,7 +128,7 @@ def _task(entry: QueueEntry, version: TaxonomyVersion | None) -> Task:
     return Task(
         entry=entry,
         token=shown.sign(),
-        reason_text=sel.card_reason(entry=entry, rows=rows, version=version),
+        reason_text=card_reason(entry=entry, rows=rows, version=version),
         candidates=rows,
         proposal_targets=sel.proposal_targets(rows, version) if version else [],
         attributes=sorted((entry.item.attributes or {}).items()),
@@ -284,7 +287,7 @@ def search(request: HttpRequest) -> HttpResponse:
     version = _version(request)
     q = request.GET.get("q", "")
     results = (
-        sel.category_search(version=version, q=q, candidates=_candidates(request, version))
+        category_search(version=version, q=q, candidates=_candidates(request, version))
         if version
         else []
     )
@@ -300,7 +303,7 @@ def tree(request: HttpRequest) -> HttpResponse:
     version = _version(request)
     if version is None:
         return render(request, TEMPLATE, _page_context(request, error=NO_CURRENT_VERSION))
-    level = sel.category_tree_level(
+    level = category_tree_level(
         version=version,
         node_id=int_param(request.GET, "node"),
         candidates=_candidates(request, version),
@@ -322,4 +325,4 @@ def figures(request: HttpRequest) -> HttpResponse:
 def _candidates(request: HttpRequest, version: TaxonomyVersion) -> list[dict[str, Any]]:
     """The ``item`` parameter's prediction in ``version``'s categories (ranks search and tree)."""
     raw = sel.prediction_candidates(int_param(request.GET, "item"))
-    return sel.candidates_in_version(raw, version)
+    return candidates_in_version(raw, version)

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from labeling.models import Label, ModelVersion
-from labeling.selectors import review as sel
+from labeling.selectors.category_index import category_index_clear
 from labeling.services.review.labels import label_create
 from tests.labeling.review_data import JEANS, SHIRTS, TSHIRTS, make_queue
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def _fresh_search_index():
-    sel.category_index_clear()
+    category_index_clear()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from django.core.cache import cache
 
 from labeling.models import Label, Proposal, QueueEntry
 from labeling.roles import REVIEWER
-from labeling.selectors import review as sel
+from labeling.selectors.category_index import category_index_clear
 from tests.factories import UserFactory
 from tests.labeling.review_data import JEANS, SHIRTS, TSHIRTS, make_queue
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def _fresh_search_index():
-    sel.category_index_clear()
+    category_index_clear()
     cache.clear()  # the queue counts in the figures are cached for a few seconds
 
 

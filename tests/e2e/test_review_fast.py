@@ -10,7 +10,7 @@ import pytest
 from django.core.cache import cache
 
 from labeling.models import Label
-from labeling.selectors import review as sel
+from labeling.selectors.category_index import category_index_clear
 from tests.labeling.review_data import SHIRTS, TSHIRTS, make_queue
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,7 +20,7 @@ DECISIONS = 50
 
 @pytest.fixture(autouse=True)
 def _fresh_search_index():
-    sel.category_index_clear()
+    category_index_clear()
     cache.clear()
 
 

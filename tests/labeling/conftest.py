@@ -43,11 +43,11 @@ def sent(monkeypatch):
 @pytest.fixture
 def fresh_category_index():
     """The review search's cached category index, cleared before and after the test."""
-    from labeling.selectors import review as review_sel
+    from labeling.selectors.category_index import category_index_clear
 
-    review_sel.category_index_clear()
+    category_index_clear()
     yield
-    review_sel.category_index_clear()
+    category_index_clear()
 
 
 @pytest.fixture

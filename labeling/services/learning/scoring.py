@@ -13,7 +13,7 @@ contiguous range of item ids: one shard of a job that several workers share
 
 ``previous_top_category`` is the top before the last change. When the stored prediction is of
 another taxonomy version (a publish since), its top is first mapped into this model's version
-through ``CategoryMapping`` (``review.categories_mapped_into``, the walk the review card uses),
+through ``CategoryMapping`` (``categories_mapped_into``, the walk the review card uses),
 so a category that was only renamed or moved by the publish does not count as a change.
 """
 
@@ -32,7 +32,7 @@ from django.db.models import QuerySet
 
 from classifier.model import HierarchicalClassifier
 from labeling.models import Item, ModelVersion, Prediction
-from labeling.selectors.review import categories_mapped_into
+from labeling.selectors.category_index import categories_mapped_into
 from labeling.services.errors import ServiceError
 from labeling.services.learning import ml
 from labeling.services.review.disagreement import disagreement_refresh

@@ -117,7 +117,7 @@ class Shown:
     @classmethod
     def of(cls, entry: QueueEntry, candidates: list[dict[str, Any]] | None = None) -> Shown:
         """``candidates``: as the page shows them (mapped to the current version, see
-        ``labeling.selectors.review.candidates_in_version``); default: the prediction's."""
+        ``labeling.selectors.category_index.candidates_in_version``); default: the prediction's."""
         prediction = getattr(entry.item, "prediction", None)
         if candidates is None:
             candidates = list(prediction.candidates) if prediction is not None else []

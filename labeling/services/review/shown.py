@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from labeling.models import Prediction, TaxonomyVersion
-from labeling.selectors.review import candidates_in_version
+from labeling.selectors.category_index import candidates_in_version
 
 
 class ShownPrediction(NamedTuple):

@@ -10,6 +10,8 @@ import time_machine
 
 from labeling.models import ModelVersion, Prediction, QueueEntry
 from labeling.selectors import dashboard as sel
+from labeling.selectors import dashboard_activity as activity_sel
+from labeling.selectors.review import queue_size_by_reason
 from labeling.services.review.labels import label_create, label_retract
 from tests.factories import ItemFactory
 from tests.labeling.migration_chain_data import publish_renaming_shirts
@@ -165,7 +167,7 @@ def test_labels_per_day_count_decisions_by_source_not_retractions(tree, alice):
         label_create(item=item, category=tree[TSHIRTS], author=None, source="import")
     with time_machine.travel(T0 - timedelta(days=40), tick=False):
         label_create(item=item, category=tree[JEANS], author=alice, source="review")  # too old
-    daily = sel.labels_per_day(days=3, now=T0)
+    daily = activity_sel.labels_per_day(days=3, now=T0)
     assert [d.isoformat() for d in daily.days] == ["2026-03-08", "2026-03-09", "2026-03-10"]
     assert daily.by_source["review"] == [1, 0, 0]
     assert daily.by_source["inline"] == [1, 0, 1]
@@ -178,7 +180,7 @@ def test_labels_per_day_count_labels_a_publish_carried_over_apart(version, tree,
         label_create(item=item, category=tree[SHIRTS], author=alice, source="review")
     with time_machine.travel(T0, tick=False):
         publish_renaming_shirts(version, "Blouses", bob)  # one label carried over
-    daily = sel.labels_per_day(days=2, now=T0)
+    daily = activity_sel.labels_per_day(days=2, now=T0)
     assert "migration" not in daily.by_source
     assert daily.by_source["review"] == [1, 0]
     assert daily.migrated == [0, 1]
@@ -191,7 +193,7 @@ def test_labels_per_reviewer_busiest_first_with_undone(tree, alice, bob):
     first = label_create(item=items[0], category=tree[JEANS], author=alice, source="inline")
     label_retract(label=first, author=alice)
     label_create(item=items[1], category=tree[JEANS], author=None, source="import")
-    rows = sel.labels_per_reviewer()
+    rows = activity_sel.labels_per_reviewer()
     assert [(r.username, r.labels, r.retractions, r.by_source) for r in rows] == [
         ("bob", 3, 0, {"bulk": 3}),
         ("alice", 1, 1, {"inline": 1}),
@@ -218,7 +220,7 @@ def test_latency_runs_from_each_new_label_to_the_promotion_that_learnt_it(versio
         promoted_at=T0 + timedelta(hours=6),
     )
     model(version, "rejected", 4, newest_label_at=T0 + timedelta(hours=5))  # never promoted
-    rows = sel.label_latency(version=version)
+    rows = activity_sel.label_latency(version=version)
     assert [(r.new_labels, r.fastest, r.slowest) for r in rows] == [
         (2, timedelta(hours=2), timedelta(hours=3)),
         (2, timedelta(hours=1), timedelta(hours=4)),
@@ -234,7 +236,7 @@ def test_drift_compares_previous_and_current_models_and_import_days(version, tre
         predict(new, tree, SANDALS, 0.9)
     with time_machine.travel(T0 + timedelta(days=1), tick=False):
         predict(old, tree, SANDALS, 0.9)
-    table = sel.drift(version=version)
+    table = activity_sel.drift(version=version)
     assert table.columns == ["Apparel", "Footwear"]
     assert table.rows == [
         ("previous model", 2, [0.5, 0.5]),
@@ -250,5 +252,5 @@ def test_queue_size_by_reason_counts_every_reason(version, tree):
     for reason in ("audit", "audit", "novel"):
         p = predict(mv, tree, SHIRTS, 0.5)
         QueueEntry.objects.create(item=p.item, priority=1.0, reason=reason)
-    sizes = sel.queue_size_by_reason()
+    sizes = queue_size_by_reason()
     assert sizes["audit"] == 2 and sizes["novel"] == 1 and sizes["uncertain"] == 0

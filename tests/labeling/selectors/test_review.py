@@ -6,6 +6,9 @@ import pytest
 
 from labeling.models import Category, QueueEntry
 from labeling.selectors import review as sel
+from labeling.selectors.category_index import category_index_clear, node_probabilities
+from labeling.selectors.category_search import category_search, category_tree_level
+from labeling.selectors.review_reason import reason_in_words
 from tests.factories import CategoryFactory, TaxonomyVersionFactory, make_tree
 from tests.labeling.review_data import JEANS, SHIRTS, TSHIRTS, candidates_of, make_queue
 
@@ -13,9 +16,9 @@ from tests.labeling.review_data import JEANS, SHIRTS, TSHIRTS, candidates_of, ma
 @pytest.fixture(autouse=True)
 def _fresh_search_index():
     """Test databases reuse ids, so a cached index could belong to another test's tree."""
-    sel.category_index_clear()
+    category_index_clear()
     yield
-    sel.category_index_clear()
+    category_index_clear()
 
 
 def paths(matches):
@@ -27,7 +30,7 @@ def test_an_exact_name_beats_a_prefix_beats_a_word_beats_a_substring(version):
         version,
         {"Bags": {"Shirt bags": {}, "Tote": {}}, "Shirt": {}, "Overshirt": {}, "Dress Shirt": {}},
     )
-    found = sel.category_search(version=version, q="shirt")
+    found = category_search(version=version, q="shirt")
     assert paths(found) == ["Shirt", "Bags > Shirt bags", "Dress Shirt", "Overshirt"]
     assert [m.how for m in found] == [
         "exact",
@@ -38,10 +41,10 @@ def test_an_exact_name_beats_a_prefix_beats_a_word_beats_a_substring(version):
 
 
 def test_ties_are_broken_by_the_models_probability(version, tree):
-    found = sel.category_search(version=version, q="shirts", candidates=candidates_of(tree))
+    found = category_search(version=version, q="shirts", candidates=candidates_of(tree))
     assert paths(found) == [SHIRTS, TSHIRTS]  # exact name before substring
     reversed_p = [{"category": tree[TSHIRTS].pk, "p": 0.9}, {"category": tree[SHIRTS].pk, "p": 0.1}]
-    found = sel.category_search(version=version, q="wear", candidates=reversed_p)
+    found = category_search(version=version, q="wear", candidates=reversed_p)
     # Three names contain "wear": the model's favourite first, then the shallower one.
     assert paths(found)[:3] == ["Apparel > Topwear", "Footwear", "Apparel > Bottomwear"]
     assert [round(m.p, 2) for m in found[:3]] == [1.0, 0.0, 0.0]
@@ -49,13 +52,13 @@ def test_ties_are_broken_by_the_models_probability(version, tree):
 
 def test_synonyms_match_and_are_reported(version, tree):
     Category.objects.filter(pk=tree[TSHIRTS].pk).update(synonyms=["Tee", "T-shirt"])
-    sel.category_index_clear()  # an edit, not an addition: the cache would wait its TTL
-    found = sel.category_search(version=version, q="tee")
+    category_index_clear()  # an edit, not an addition: the cache would wait its TTL
+    found = category_search(version=version, q="tee")
     assert paths(found) == [TSHIRTS] and found[0].synonym == "Tee" and found[0].how == "exact"
 
 
 def test_a_word_in_an_ancestor_finds_the_descendants(version, tree):
-    found = sel.category_search(version=version, q="footwear")
+    found = category_search(version=version, q="footwear")
     assert paths(found) == [
         "Footwear",
         "Footwear > Shoes",
@@ -66,7 +69,7 @@ def test_a_word_in_an_ancestor_finds_the_descendants(version, tree):
 
 
 def test_several_words_must_all_appear_in_the_path(version, tree):
-    assert paths(sel.category_search(version=version, q="shoes snea")) == [
+    assert paths(category_search(version=version, q="shoes snea")) == [
         "Footwear > Shoes > Sneakers"
     ]
 
@@ -75,17 +78,17 @@ def test_deprecated_categories_and_other_versions_are_left_out(version, tree):
     Category.objects.filter(pk=tree[JEANS].pk).update(deprecated=True)
     other = TaxonomyVersionFactory(is_current=False)
     CategoryFactory(version=other, name="Jeans jackets")
-    assert sel.category_search(version=version, q="jeans") == []
+    assert category_search(version=version, q="jeans") == []
 
 
 def test_an_empty_query_finds_nothing(version, tree):
-    assert sel.category_search(version=version, q="   ") == []
+    assert category_search(version=version, q="   ") == []
 
 
 def test_a_new_category_is_found_without_a_restart(version, tree):
-    assert sel.category_search(version=version, q="boots") == []
+    assert category_search(version=version, q="boots") == []
     CategoryFactory(version=version, name="Boots", parent=tree["Footwear > Shoes"])
-    assert paths(sel.category_search(version=version, q="boots")) == ["Footwear > Shoes > Boots"]
+    assert paths(category_search(version=version, q="boots")) == ["Footwear > Shoes > Boots"]
 
 
 QUERIES_PER_WARM_SEARCH = 1
@@ -103,25 +106,25 @@ def test_thousands_of_categories_are_searched_in_the_cached_index(
         for i in range(50)
     }  # 5,550 nodes
     make_tree(version, spec)
-    sel.category_search(version=version, q="warm-up")
+    category_search(version=version, q="warm-up")
     with django_assert_num_queries(QUERIES_PER_WARM_SEARCH * 4):
         for q in ("shelf 7-3", "aisle 12", "dept 4", "9-9-9"):
-            sel.category_search(version=version, q=q)
-    assert paths(sel.category_search(version=version, q="shelf 7-3-1"))[0] == (
+            category_search(version=version, q=q)
+    assert paths(category_search(version=version, q="shelf 7-3-1"))[0] == (
         "Dept 7 > Aisle 7-3 > Shelf 7-3-1"
     )
 
 
 def test_inner_nodes_get_the_sum_of_their_leaves(version, tree):
     parents = {c.pk: c.parent_id for c in tree.values()}
-    probs = sel.node_probabilities(candidates_of(tree), parents)
+    probs = node_probabilities(candidates_of(tree), parents)
     assert probs[tree["Apparel > Topwear"].pk] == pytest.approx(0.95)
     assert probs[tree["Apparel"].pk] == pytest.approx(1.0)
     assert tree["Footwear"].pk not in probs
 
 
 def test_the_tree_shows_a_level_with_its_trail_and_probabilities(version, tree):
-    level = sel.category_tree_level(
+    level = category_tree_level(
         version=version, node_id=tree["Apparel > Topwear"].pk, candidates=candidates_of(tree)
     )
     assert [c.name for c in level.trail] == ["Apparel", "Topwear"]
@@ -129,7 +132,7 @@ def test_the_tree_shows_a_level_with_its_trail_and_probabilities(version, tree):
         ("Shirts", 0.55),
         ("Tshirts", 0.4),
     ]
-    top = sel.category_tree_level(version=version, node_id=None)
+    top = category_tree_level(version=version, node_id=None)
     assert top.node is None and [c.name for c, _ in top.children] == [
         "Accessories",
         "Apparel",
@@ -193,7 +196,7 @@ def test_the_reason_reads_as_words(version, tree, reason, detail, words):
         else v
         for k, v in detail.items()
     }
-    assert sel.reason_in_words(reason, ids) == words
+    assert reason_in_words(reason, ids) == words
 
 
 def test_the_queue_size_is_counted_by_reason(version, tree):

@@ -7,6 +7,7 @@ import pytest
 
 from labeling.models import Category, TaxonomyVersion
 from labeling.selectors import review as sel
+from labeling.selectors.category_index import candidates_in_version, category_index_clear
 from labeling.services.taxonomy import drafts
 from labeling.services.taxonomy.publish import taxonomy_publish
 from tests.factories import TaxonomyVersionFactory, make_tree
@@ -15,9 +16,9 @@ from tests.labeling.review_data import JEANS, SHIRTS, TSHIRTS, candidates_of
 
 @pytest.fixture(autouse=True)
 def _fresh_search_index():
-    sel.category_index_clear()
+    category_index_clear()
     yield
-    sel.category_index_clear()
+    category_index_clear()
 
 
 def publish(version: TaxonomyVersion, bob, *edits) -> tuple[TaxonomyVersion, dict[str, Category]]:
@@ -47,15 +48,15 @@ def by_path(candidates: list[dict]) -> list[tuple[str, float]]:
 def test_current_candidates_pass_unchanged_and_cost_no_query(
     version, tree, django_assert_num_queries
 ):
-    sel.candidates_in_version(candidates_of(tree), version)  # builds the cached index
+    candidates_in_version(candidates_of(tree), version)  # builds the cached index
     with django_assert_num_queries(0):
-        mapped = sel.candidates_in_version(candidates_of(tree), version)
+        mapped = candidates_in_version(candidates_of(tree), version)
     assert mapped == candidates_of(tree)
 
 
 def test_old_candidates_are_mapped_and_merged_candidates_summed(version, tree, bob):
     new, new_tree = publish(version, bob, merge_tshirts_into_shirts(bob))
-    mapped = sel.candidates_in_version(candidates_of(tree), new)
+    mapped = candidates_in_version(candidates_of(tree), new)
     assert by_path(mapped) == [(SHIRTS, 0.95), (JEANS, 0.05)]  # 0.55 + 0.40 merged
     assert {c["category"] for c in mapped} <= {c.pk for c in new_tree.values()}
 
@@ -71,7 +72,7 @@ def test_a_merge_can_move_a_candidate_up(version, tree, bob):
             author=bob,
         ),
     )
-    assert by_path(sel.candidates_in_version(candidates_of(tree), new)) == [
+    assert by_path(candidates_in_version(candidates_of(tree), new)) == [
         (JEANS, 0.6),
         (TSHIRTS, 0.4),  # Jeans 0.05 + Shirts 0.55, now first
     ]
@@ -83,7 +84,7 @@ def test_a_deprecated_category_rolls_up_to_its_parent(version, tree, bob):
         bob,
         lambda d: drafts.category_deprecate(draft=d, key="apparel/bottomwear/jeans", author=bob),
     )
-    assert by_path(sel.candidates_in_version(candidates_of(tree), new)) == [
+    assert by_path(candidates_in_version(candidates_of(tree), new)) == [
         (SHIRTS, 0.55),
         (TSHIRTS, 0.4),
         ("Apparel > Bottomwear", 0.05),
@@ -96,7 +97,7 @@ def test_mappings_are_followed_over_two_publishes(version, tree, bob):
         draft=d, key="apparel/topwear/shirts", name="Shirts & Blouses", author=bob
     )
     newest, _ = publish(middle, bob, rename)
-    assert by_path(sel.candidates_in_version(candidates_of(tree), newest)) == [
+    assert by_path(candidates_in_version(candidates_of(tree), newest)) == [
         ("Apparel > Topwear > Shirts & Blouses", 0.95),
         (JEANS, 0.05),
     ]
@@ -105,7 +106,7 @@ def test_mappings_are_followed_over_two_publishes(version, tree, bob):
 def test_a_candidate_that_maps_to_nothing_is_dropped(version, tree):
     elsewhere = make_tree(TaxonomyVersionFactory(is_current=False), {"Garden": {"Tools": {}}})
     candidates = [{"category": elsewhere["Garden > Tools"].pk, "p": 0.7}, *candidates_of(tree)]
-    assert by_path(sel.candidates_in_version(candidates, version)) == [
+    assert by_path(candidates_in_version(candidates, version)) == [
         (SHIRTS, 0.55),
         (TSHIRTS, 0.4),
         (JEANS, 0.05),

@@ -9,6 +9,8 @@ import pytest
 
 from labeling.models import ModelVersion, Prediction, QueueEntry
 from labeling.selectors import review as sel
+from labeling.selectors.category_index import category_index_clear
+from labeling.selectors.review_reason import card_reason
 from tests.factories import ItemFactory
 from tests.labeling.review_data import JEANS, SHIRTS, TSHIRTS
 
@@ -20,9 +22,9 @@ BOTTOMWEAR = "Apparel > Bottomwear"
 
 @pytest.fixture(autouse=True)
 def _fresh_search_index():
-    sel.category_index_clear()
+    category_index_clear()
     yield
-    sel.category_index_clear()
+    category_index_clear()
 
 
 @pytest.fixture
@@ -58,7 +60,7 @@ def queued(tree, *, reason, detail, scores, queued_by, scored_by) -> QueueEntry:
 
 def reason_of(entry, version) -> str:
     rows = sel.card_candidates(candidates=entry.item.prediction.candidates, version=version)
-    return sel.card_reason(entry=entry, rows=rows, version=version)
+    return card_reason(entry=entry, rows=rows, version=version)
 
 
 def test_an_uncertain_pair_the_model_still_doubts_between_reads_as_stored(version, tree, new):
@@ -221,4 +223,4 @@ def test_the_reason_costs_no_query_when_its_categories_are_current(
     )
     rows = sel.card_candidates(candidates=entry.item.prediction.candidates, version=version)
     with django_assert_num_queries(0):
-        assert sel.card_reason(entry=entry, rows=rows, version=version).startswith("queued")
+        assert card_reason(entry=entry, rows=rows, version=version).startswith("queued")

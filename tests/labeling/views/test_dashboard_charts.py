@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from labeling.models import ModelVersion, Prediction
-from labeling.selectors import dashboard as sel
+from labeling.selectors import dashboard_activity as activity_sel
 from labeling.services.review.labels import label_create
-from labeling.views import charts
+from labeling.views import chart_axes, charts
 from labeling.views import dashboard as views
 from tests.factories import ItemFactory
 from tests.labeling.migration_chain_data import publish_renaming_shirts
@@ -34,9 +34,11 @@ def assert_no_overlap(ticks):
     slanted lines): their baselines apart by a line's height."""
     for a, b in zip(ticks, ticks[1:], strict=False):
         if a.rotated:
-            assert (b.x - a.x) * math.sin(math.radians(charts.ROTATION)) >= charts.LINE_H
+            assert (b.x - a.x) * math.sin(math.radians(chart_axes.ROTATION)) >= chart_axes.LINE_H
         else:
-            room = (charts.text_width(a.text) + charts.text_width(b.text)) / 2 + charts.GAP
+            room = (
+                chart_axes.text_width(a.text) + chart_axes.text_width(b.text)
+            ) / 2 + chart_axes.GAP
             assert b.x - a.x >= room, (a, b)
 
 
@@ -54,7 +56,7 @@ def page_charts(client, user):
     [(0.03, (0.03, 0.01)), (430, (500, 100)), (7, (8, 2)), (1, (1, 0.2)), (0, (1, 0.25))],
 )
 def test_an_axis_ends_on_a_round_number_just_above_the_data(peak, axis):
-    assert charts.nice_axis(peak) == pytest.approx(axis)
+    assert chart_axes.nice_axis(peak) == pytest.approx(axis)
 
 
 def test_learning_curve_ticks_are_round_and_do_not_overlap(version):
@@ -72,25 +74,25 @@ def test_learning_curve_ticks_are_round_and_do_not_overlap(version):
                                               "3,000"]  # fmt: skip
     assert [t.x for t in chart.xticks] == [46.0, 128.5, 211.0, 293.5, 376.0, 458.5, 541.0]
     assert_no_overlap(chart.xticks)
-    assert chart.xticks[-1].x + charts.text_width("3,000") / 2 <= chart.width
+    assert chart.xticks[-1].x + chart_axes.text_width("3,000") / 2 <= chart.width
 
 
 def test_thirty_days_of_dates_show_every_third(db):
-    frame, ticks = charts.category_ticks(
-        charts.Frame(), [f"03-{d:02d}" for d in range(1, 31)], thin=True
+    frame, ticks = chart_axes.category_ticks(
+        chart_axes.Frame(), [f"03-{d:02d}" for d in range(1, 31)], thin=True
     )
     # slot 502 / 30 = 16.7 px; "03-01" is 33 px + 6: every ceil(39 / 16.7) = 3rd label
     assert [t.text for t in ticks] == [f"03-{d:02d}" for d in range(1, 31, 3)]
-    assert frame == charts.Frame()
+    assert frame == chart_axes.Frame()
     assert_no_overlap(ticks)
 
 
 def test_long_category_labels_are_rotated_and_the_frame_grows_to_hold_them():
     labels = ["previous model", "model #12", "imported 2026-03-10", "imported 2026-03-11"]
-    frame, ticks = charts.category_ticks(charts.Frame(), labels, thin=False)
+    frame, ticks = chart_axes.category_ticks(chart_axes.Frame(), labels, thin=False)
     assert [t.text for t in ticks] == labels and all(t.rotated for t in ticks)
-    widest = charts.text_width("imported 2026-03-10")  # 125.4 px
-    drop = widest * math.sin(math.radians(40)) + charts.LINE_H  # 92.6 px below the axis
+    widest = chart_axes.text_width("imported 2026-03-10")  # 125.4 px
+    drop = widest * math.sin(math.radians(40)) + chart_axes.LINE_H  # 92.6 px below the axis
     assert frame.bottom == math.ceil(drop + 6) and frame.height - frame.bottom == 186
     assert ticks[0].x - widest * math.cos(math.radians(40)) >= 0  # the first fits on the left
     assert_no_overlap(ticks)
@@ -197,10 +199,10 @@ def test_the_latency_unit_writes_the_longest_wait_as_two_or_more(seconds, unit):
 
 def test_latency_in_minutes_with_the_axis_scaled_to_the_data(version, monkeypatch):
     rows = [
-        sel.LatencyRow(7, T0, 5, timedelta(minutes=2), timedelta(minutes=18)),
-        sel.LatencyRow(8, T0, 3, timedelta(minutes=4), timedelta(minutes=9)),
+        activity_sel.LatencyRow(7, T0, 5, timedelta(minutes=2), timedelta(minutes=18)),
+        activity_sel.LatencyRow(8, T0, 3, timedelta(minutes=4), timedelta(minutes=9)),
     ]
-    monkeypatch.setattr(sel, "label_latency", lambda version: rows)
+    monkeypatch.setattr(activity_sel, "label_latency", lambda version: rows)
     chart = views.latency_chart(version)
     assert "(minutes)" in chart.caption
     # peak 18 min: step nice(18 / 4) = 5, axis 0..20 min

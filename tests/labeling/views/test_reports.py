@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from labeling.models import Label, ModelVersion, Prediction
-from labeling.selectors import review as review_sel
+from labeling.selectors.category_index import category_index_clear
 from labeling.services.review import corrections
 from labeling.services.review.labels import CATEGORY_NOT_IN_CURRENT_VERSION, label_create
 from labeling.views import reports as views
@@ -30,9 +30,9 @@ POSTS = ["reports:correct", "reports:bulk", "reports:undo"]
 
 @pytest.fixture(autouse=True)
 def _fresh_search_index():
-    review_sel.category_index_clear()
+    category_index_clear()
     yield
-    review_sel.category_index_clear()
+    category_index_clear()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from labeling.models import Label, Proposal, QueueEntry
-from labeling.selectors import review as sel
+from labeling.selectors.category_index import category_index_clear
 from labeling.services.review import decisions as svc
 from tests.labeling.review_data import JEANS, SHIRTS, TSHIRTS, make_queue
 
@@ -38,10 +38,10 @@ def as_alice(client, alice):
 def _fresh_search_index():
     """Test databases reuse ids, so a cached index could belong to another test's tree (and
     the figures' queue counts, cached for a few seconds, to another test's queue)."""
-    sel.category_index_clear()
+    category_index_clear()
     cache.clear()
     yield
-    sel.category_index_clear()
+    category_index_clear()
 
 
 def token(client) -> str:

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from labeling.models import Category, Label
-from labeling.selectors import review as sel
+from labeling.selectors.category_index import category_index_clear
 from labeling.services.taxonomy import drafts
 from labeling.services.taxonomy.publish import taxonomy_publish
 from tests.labeling.review_data import JEANS, SHIRTS, TSHIRTS, make_queue
@@ -18,9 +18,9 @@ HTMX = {"HX-Request": "true"}
 
 @pytest.fixture(autouse=True)
 def _fresh_search_index():
-    sel.category_index_clear()
+    category_index_clear()
     yield
-    sel.category_index_clear()
+    category_index_clear()
 
 
 @pytest.fixture

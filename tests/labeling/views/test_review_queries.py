@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from labeling.models import Label, QueueEntry
-from labeling.selectors import review as sel
+from labeling.selectors.category_index import category_index_clear
 from labeling.views.review import QUEUE_SIZES_SECONDS
 from tests.labeling.review_data import make_queue
 
@@ -33,10 +33,10 @@ MAX_QUERIES = {"postgresql": 24, "sqlite": 26}
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    sel.category_index_clear()
+    category_index_clear()
     cache.clear()
     yield
-    sel.category_index_clear()
+    category_index_clear()
 
 
 @pytest.fixture

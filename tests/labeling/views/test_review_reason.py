@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.utils.html import escape
 
 from labeling.models import ModelVersion, Prediction, QueueEntry
-from labeling.selectors import review as sel
+from labeling.selectors.category_index import category_index_clear
 from tests.factories import ItemFactory
 from tests.labeling.review_data import SHIRTS, TSHIRTS, make_queue
 from tests.labeling.views.test_review_after_publish import publish
@@ -21,10 +21,10 @@ WATCHES = "Accessories > Watches"
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    sel.category_index_clear()
+    category_index_clear()
     cache.clear()
     yield
-    sel.category_index_clear()
+    category_index_clear()
 
 
 @pytest.fixture
