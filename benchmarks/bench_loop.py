@@ -193,14 +193,14 @@ def stage(name: str, results: dict[str, float]) -> Iterator[None]:
 
 def loop_run(version: Any, n_items: int) -> dict[str, float]:
     from labeling.models import Prediction, TrainingRun
-    from labeling.services.learning import scoring
+    from labeling.services.learning import prediction_writes, scoring
     from labeling.services.learning.ml import active_model_version
     from labeling.services.learning.training import training_request, training_run
     from labeling.services.review import queue_build, queue_candidates
 
     meter = Meter()
     meter.wrap(scoring.ml, "item_features", "read embeddings")
-    meter.wrap(scoring, "_upsert", "write predictions")
+    meter.wrap(prediction_writes, "upsert_chunk", "write predictions")
     results: dict[str, float] = {}
     print("timed stages:")
     with stage("train", results):

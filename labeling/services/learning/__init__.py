@@ -6,7 +6,8 @@ the bounded wait, beat), ``training_data`` (current labels and the held-out spli
 ``training`` (one run: fit, judge, promote), ``cold_start`` and ``zero_shot`` (a model before
 any label), ``warm_start`` (a new taxonomy version starts from the old model),
 ``promotion`` (metrics, the paired promotion rule, the swap), ``scoring`` (predictions for
-items) and ``rescore_jobs`` (a full rescore split into shards across workers).
+items: the reads and the forward pass), ``prediction_writes`` (a scored chunk's Prediction
+rows, written) and ``rescore_jobs`` (a full rescore split into shards across workers).
 
 May call: ``classifier`` (all the array work), ``labeling.models`` and selectors;
 ``review.labels`` and ``review.disagreement`` (what is labelled, and where the model

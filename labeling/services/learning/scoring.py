@@ -11,31 +11,26 @@ and every chunk written after that would only be overwritten. ``id_range`` score
 contiguous range of item ids: one shard of a job that several workers share
 (``labeling.services.learning.rescore_jobs``).
 
-``previous_top_category`` is the top before the last change. When the stored prediction is of
-another taxonomy version (a publish since), its top is first mapped into this model's version
-through ``CategoryMapping`` (``categories_mapped_into``, the walk the review card uses),
-so a category that was only renamed or moved by the publish does not count as a change.
+This module reads the items and runs the model; ``prediction_writes`` turns a chunk's
+scores into Prediction rows and writes them (the previous top across taxonomy versions, the
+PostgreSQL ``COPY`` path).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from classifier.model import HierarchicalClassifier
-from labeling.models import Item, ModelVersion, Prediction
-from labeling.selectors.category_index import categories_mapped_into
+from labeling.models import Item, ModelVersion
 from labeling.services.errors import ServiceError
-from labeling.services.learning import ml
-from labeling.services.review.disagreement import disagreement_refresh
+from labeling.services.learning import ml, prediction_writes
+from labeling.services.learning.prediction_writes import ChunkScores, PreviousTops
 
 log = logging.getLogger(__name__)
 
@@ -48,23 +43,6 @@ BOTH_SELECTIONS = "Pass item_ids or id_range, not both."
 DEFAULT_CHUNK_SIZE = 5000
 # How many leaves a prediction keeps; the queue's boundary reason reads them back.
 DEFAULT_TOP_K = 5
-# Rows per INSERT … ON CONFLICT statement.
-UPSERT_BATCH = 1000
-UPDATED_FIELDS = [
-    "model_version",
-    "top_category",
-    "decided_category",
-    "previous_top_category",
-    "candidates",
-    "confidence",
-    "margin",
-    "entropy",
-    "disagreement",
-    "novelty",
-    "acquisition_score",
-    "reason",
-    "created_at",
-]
 
 Progress = Callable[[int, int], None]
 # (first item id, stop item id): ids in [first, stop); None for an open end.
@@ -73,16 +51,6 @@ IdRange = tuple[int | None, int | None]
 
 class ScoringError(ServiceError):
     pass
-
-
-@dataclass(frozen=True)
-class _ChunkScores:
-    """The model's output for the scorable items of one chunk (row i = item_ids[i])."""
-
-    item_ids: np.ndarray
-    top_nodes: np.ndarray  # (n, k) node indices of the top-k leaves
-    top_proba: np.ndarray  # (n, k)
-    extras: dict[str, np.ndarray]
 
 
 def rescore(
@@ -111,7 +79,7 @@ def rescore(
     vtree = ml.version_tree(model_version.taxonomy_version)
     _check_tree(model, vtree, model_version)
     k = int(settings.TAXOLOOP.get("PREDICTION_TOP_K", DEFAULT_TOP_K))
-    previous = _PreviousTops(model_version, vtree)
+    previous = PreviousTops(model_version, vtree)
     guarded = model_version.status == ModelVersion.Status.ACTIVE
     total, chunks = _selection(size, item_ids, id_range)
     written = done = 0
@@ -125,7 +93,8 @@ def rescore(
             )
             break
         scores = _score_chunk(model, vtree, ids, k)
-        written += _upsert(model_version, vtree, scores, previous)
+        # Through the module: benchmarks time upsert_chunk by replacing it there.
+        written += prediction_writes.upsert_chunk(model_version, vtree, scores, previous)
         done += len(ids)
         if progress is not None:
             progress(done, max(total, done))
@@ -210,7 +179,7 @@ def _id_chunks(size: int, first: int | None = None, stop: int | None = None) -> 
 
 def _score_chunk(
     model: HierarchicalClassifier, vtree: ml.VersionTree, ids: Sequence[int], k: int
-) -> _ChunkScores:
+) -> ChunkScores:
     features = ml.item_features(ids)
     usable = np.zeros(len(ids), dtype=bool)
     for m in model.modalities_:
@@ -219,211 +188,7 @@ def _score_chunk(
     rows = {m: a[usable] for m, a in features.items() if m in model.modalities_}
     item_ids = np.asarray(ids, dtype=np.int64)[usable]
     if not len(item_ids):
-        return _ChunkScores(item_ids, np.zeros((0, k), np.int64), np.zeros((0, k)), {})
+        return ChunkScores(item_ids, np.zeros((0, k), np.int64), np.zeros((0, k)), {})
     top_idx, top_proba, extras = model.predict_topk(rows, k=k, chunk_size=len(item_ids))
     top_nodes = vtree.tree.leaves[top_idx]
-    return _ChunkScores(item_ids, top_nodes, top_proba, extras)
-
-
-class _PreviousTops:
-    """Each item's ``previous_top_category`` after a chunk, for one rescore.
-
-    Old tops of this model's taxonomy version compare directly; old tops of another version
-    are mapped into it first (memoised: a rescore meets the same few hundred old categories
-    in every chunk). Both write paths take their values from here, so they cannot disagree.
-    """
-
-    def __init__(self, mv: ModelVersion, vtree: ml.VersionTree) -> None:
-        self.version = mv.taxonomy_version
-        self.own = frozenset(vtree.category_ids.tolist())
-        self.mapped: dict[int, int | None] = {}
-
-    def of(self, item_ids: list[int], tops: list[int]) -> list[int | None]:
-        """``previous_top_category_id`` of each item once its top is ``tops[i]``."""
-        rows = _stored_for(item_ids).values_list(
-            "item_id", "top_category_id", "previous_top_category_id"
-        )
-        old = {item_id: (top, previous) for item_id, top, previous in rows}
-        self._map({top for top, _ in old.values()} - self.own - self.mapped.keys())
-        return [self._previous(top, old.get(i)) for i, top in zip(item_ids, tops, strict=True)]
-
-    def _map(self, foreign: set[int]) -> None:
-        if foreign:
-            found = categories_mapped_into(version=self.version, old_ids=foreign)
-            self.mapped.update({pk: found.get(pk) for pk in foreign})
-
-    def _previous(self, top: int, old: tuple[int, int | None] | None) -> int | None:
-        """The old top when it changes, else what it was. An old top of another version is
-        compared as the category it maps to: the same → no change (and the previous top of
-        that older version is dropped), another → that one, none (unmapped) → NULL."""
-        if old is None:
-            return None
-        old_top, old_previous = old
-        if old_top in self.own:
-            return old_top if old_top != top else old_previous
-        mapped = self.mapped.get(old_top)
-        return None if mapped == top else mapped
-
-
-def _stored_for(item_ids: list[int]) -> QuerySet[Prediction]:
-    """The stored predictions of (at least) ``item_ids``, ascending. A chunk of nearly
-    consecutive ids is read as one id range: on PostgreSQL a 5,000-value IN list costs about
-    20 times the range scan (measured 64 vs 3 ms); extra rows in the range do no harm."""
-    first, last = min(item_ids), max(item_ids)
-    if last - first < 2 * len(item_ids):
-        return Prediction.objects.filter(item_id__gte=first, item_id__lte=last)
-    return Prediction.objects.filter(item_id__in=item_ids)
-
-
-def _upsert(
-    mv: ModelVersion, vtree: ml.VersionTree, scores: _ChunkScores, previous: _PreviousTops
-) -> int:
-    """Insert-or-update the chunk's predictions in one transaction (all or none)."""
-    if not len(scores.item_ids):
-        return 0
-    with transaction.atomic():
-        ids = scores.item_ids.tolist()
-        tops = vtree.category_ids[scores.top_nodes[:, 0]].tolist()
-        _write_chunk(mv, vtree, scores, previous.of(ids, tops))
-        disagreement_refresh(item_ids=ids)
-    return len(scores.item_ids)
-
-
-def _write_chunk(
-    mv: ModelVersion, vtree: ml.VersionTree, scores: _ChunkScores, previous: list[int | None]
-) -> None:
-    if connection.vendor == "postgresql":
-        _copy_upsert(mv, vtree, scores, previous)
-    else:
-        _bulk_upsert(mv, vtree, scores, previous)
-
-
-def _bulk_upsert(
-    mv: ModelVersion, vtree: ml.VersionTree, scores: _ChunkScores, previous: list[int | None]
-) -> None:
-    """Portable path: ``bulk_create(update_conflicts=True)``."""
-    rows = [_prediction(mv, vtree, scores, i, prev) for i, prev in enumerate(previous)]
-    Prediction.objects.bulk_create(
-        rows,
-        batch_size=UPSERT_BATCH,
-        update_conflicts=True,
-        unique_fields=["item"],
-        update_fields=UPDATED_FIELDS,
-    )
-
-
-# COPY into a temporary table, then one INSERT … ON CONFLICT: several times faster than
-# batched INSERTs with parameters.
-_LOAD_COLUMNS = (
-    "item_id bigint, model_version_id bigint, top_category_id bigint, "
-    "decided_category_id bigint, previous_top_category_id bigint, candidates jsonb, "
-    "confidence double precision, margin double precision, entropy double precision, "
-    "disagreement double precision, novelty double precision"
-)
-_COPY_UPSERT = """
-INSERT INTO {table} (item_id, model_version_id, top_category_id, decided_category_id,
-    previous_top_category_id, candidates, confidence, margin, entropy, disagreement, novelty,
-    acquisition_score, reason, label_disagrees, created_at)
-SELECT item_id, model_version_id, top_category_id, decided_category_id,
-    previous_top_category_id, candidates, confidence, margin, entropy, disagreement, novelty,
-    0, '', FALSE, now()
-FROM taxoloop_prediction_load
-ON CONFLICT (item_id) DO UPDATE SET
-    previous_top_category_id = EXCLUDED.previous_top_category_id,
-    model_version_id = EXCLUDED.model_version_id,
-    top_category_id = EXCLUDED.top_category_id,
-    decided_category_id = EXCLUDED.decided_category_id,
-    candidates = EXCLUDED.candidates,
-    confidence = EXCLUDED.confidence,
-    margin = EXCLUDED.margin,
-    entropy = EXCLUDED.entropy,
-    disagreement = EXCLUDED.disagreement,
-    novelty = EXCLUDED.novelty,
-    acquisition_score = 0,
-    reason = '',
-    created_at = EXCLUDED.created_at
-"""
-
-
-def _copy_upsert(
-    mv: ModelVersion, vtree: ml.VersionTree, scores: _ChunkScores, previous: list[int | None]
-) -> None:
-    table = connection.ops.quote_name(Prediction._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE taxoloop_prediction_load ({_LOAD_COLUMNS}) ON COMMIT DROP"
-        )
-        copy_sql = "COPY taxoloop_prediction_load FROM STDIN"
-        with cursor.cursor.copy(copy_sql) as copy:
-            for row in _copy_rows(mv, vtree, scores, previous):
-                copy.write_row(row)
-        cursor.execute(_COPY_UPSERT.format(table=table))
-        # ON COMMIT DROP is not enough when the caller's transaction spans several chunks.
-        cursor.execute("DROP TABLE taxoloop_prediction_load")
-
-
-def _copy_rows(
-    mv: ModelVersion, vtree: ml.VersionTree, scores: _ChunkScores, previous: list[int | None]
-) -> Iterator[tuple]:
-    cats = vtree.category_ids
-    ex = scores.extras
-    top_cats = cats[scores.top_nodes]
-    decided = ex["decision"]
-    columns = zip(
-        scores.item_ids.tolist(),
-        top_cats.tolist(),
-        np.round(scores.top_proba.astype(np.float64), 6).tolist(),
-        np.where(decided >= 0, cats[np.maximum(decided, 0)], -1).tolist(),
-        previous,
-        ex["confidence"].tolist(),
-        ex["margin"].tolist(),
-        ex["entropy"].tolist(),
-        ex["consensus_kl"].tolist(),
-        ex["novelty"].tolist(),
-        strict=True,
-    )
-    for item_id, tops, ps, dec, prev, conf, margin, entropy, kl, novelty in columns:
-        candidates = json.dumps([{"category": c, "p": p} for c, p in zip(tops, ps, strict=True)])
-        yield (
-            item_id,
-            mv.pk,
-            tops[0],
-            dec if dec >= 0 else None,
-            prev,
-            candidates,
-            conf,
-            margin,
-            entropy,
-            kl,
-            novelty,
-        )
-
-
-def _prediction(
-    mv: ModelVersion,
-    vtree: ml.VersionTree,
-    scores: _ChunkScores,
-    i: int,
-    previous: int | None,
-) -> Prediction:
-    cats = vtree.category_ids
-    top = int(cats[scores.top_nodes[i, 0]])
-    decision = int(scores.extras["decision"][i])
-    ex = scores.extras
-    return Prediction(
-        item_id=int(scores.item_ids[i]),
-        model_version=mv,
-        top_category_id=top,
-        decided_category_id=int(cats[decision]) if decision >= 0 else None,
-        previous_top_category_id=previous,
-        candidates=[
-            {"category": int(cats[node]), "p": round(float(p), 6)}
-            for node, p in zip(scores.top_nodes[i], scores.top_proba[i], strict=True)
-        ],
-        confidence=float(ex["confidence"][i]),
-        margin=float(ex["margin"][i]),
-        entropy=float(ex["entropy"][i]),
-        # Mean KL of each head to the committee: continuous, unlike a 3-member vote entropy.
-        disagreement=float(ex["consensus_kl"][i]),
-        novelty=float(ex["novelty"][i]),
-    )
+    return ChunkScores(item_ids, top_nodes, top_proba, extras)

@@ -60,7 +60,7 @@ def disagreement_refresh(
         return 0
     if ids[-1] - ids[0] < 2 * len(ids):
         # Nearly consecutive ids (a rescore chunk) as one range: a 5,000-value IN list costs
-        # about 20 times the range scan on PostgreSQL (see scoring._stored_for).
+        # about 20 times the range scan on PostgreSQL (see prediction_writes._stored_for).
         return _refresh([*scope, "p.item_id BETWEEN %s AND %s"], [*params, ids[0], ids[-1]])
     step = max((connection.features.max_query_params or 1000) - len(params) - 1, 1)
     changed = 0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from labeling.models import ModelVersion, Prediction
-from labeling.services.learning import ml, scoring
+from labeling.services.learning import ml, prediction_writes, scoring
 from tests.factories import CategoryFactory, ItemFactory, TaxonomyVersionFactory
 from tests.labeling.services.loop_data import (
     clustered_items,
@@ -129,7 +129,7 @@ def test_a_crash_mid_rescore_leaves_each_item_with_a_whole_old_or_new_prediction
     newer = fit_and_store(
         version, list(truth.items())[1::2], status=ModelVersion.Status.CANDIDATE, seed=7
     )
-    real = scoring._write_chunk
+    real = prediction_writes._write_chunk
     calls = {"n": 0}
 
     def killed_after_writing_the_second_chunk(*args):
@@ -138,7 +138,7 @@ def test_a_crash_mid_rescore_leaves_each_item_with_a_whole_old_or_new_prediction
         if calls["n"] == 2:
             raise RuntimeError("worker killed")  # ... which dies before it commits
 
-    monkeypatch.setattr(scoring, "_write_chunk", killed_after_writing_the_second_chunk)
+    monkeypatch.setattr(prediction_writes, "_write_chunk", killed_after_writing_the_second_chunk)
     with pytest.raises(RuntimeError, match="worker killed"):
         scoring.rescore(newer, chunk_size=20)
     # Chunk 1 (20 items) is new; chunk 2 was written and rolled back.
