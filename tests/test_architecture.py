@@ -48,3 +48,28 @@ def test_the_import_linter_contracts_are_kept():
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Contracts: 3 kept, 0 broken." in done.stdout
+
+
+PRODUCT_PACKAGES = ("labeling", "classifier", "taxoloop")
+MAX_MODULE_LINES = 400
+
+
+def test_no_product_module_is_over_400_lines():
+    too_long = {
+        str(path.relative_to(ROOT)): n
+        for package in PRODUCT_PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+        and (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert too_long == {}, f"split these modules (at most {MAX_MODULE_LINES} lines): {too_long}"
+
+
+def test_every_path_in_the_architecture_map_exists():
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table = text[text.index("## Where do I find X") :]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "`" in line]
+    assert len(rows) >= 15
+    paths = {token.split(" ")[0] for row in rows for token in row.split("`")[1::2] if "/" in token}
+    missing = sorted(p for p in paths if not (ROOT / p).exists())
+    assert missing == [], f"docs/architecture.md names paths that do not exist: {missing}"
