@@ -12,6 +12,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taxoloop.settings.dev")
 app = Celery("taxoloop")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The app of every thread: Celery's "current app" is per thread, and a web server's request
+# threads would otherwise get Celery's unconfigured fallback app (no broker settings, no tasks).
+app.set_default()
 
 # Every periodic schedule lives here. django-celery-beat copies them into the database on
 # start, where admins can change or pause them (Admin → Periodic tasks).

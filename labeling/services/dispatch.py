@@ -2,7 +2,9 @@
 
 Services name the task (``"train_model_task"``) instead of importing ``labeling.tasks``:
 the tasks import the services, so an import the other way would close a circle. The name
-is looked up in the Celery app's registry when the task is sent.
+is looked up in the Celery app's registry when the task is sent; a process that has not
+loaded the tasks yet (a web process: only workers autodiscover them at start) has Celery
+import them, once, as a worker does.
 
 A label must be saved even when the broker is down: the enqueue error is logged and the
 periodic task (Celery beat) picks the work up once the broker is back.
@@ -29,9 +31,9 @@ def enqueue_now(task_name: str, *args: Any, countdown: float | None = None) -> b
     """Send a task now, to run ``countdown`` seconds later (None: at once); False (and a
     logged error) when the broker refused it. Eager Celery (tests) ignores the countdown.
 
-    A name that is not a registered task is a programming error and raises ``KeyError``.
+    A name that is not a task is a programming error and raises ``NotRegistered``.
     """
-    task = current_app.tasks[f"{TASKS_MODULE}.{task_name}"]
+    task = registered_task(task_name)
     try:
         # retry=False: with the broker down, fail at once rather than stall the request.
         task.apply_async(args=args, countdown=countdown, retry=False)
@@ -39,3 +41,16 @@ def enqueue_now(task_name: str, *args: Any, countdown: float | None = None) -> b
         log.exception("could not enqueue %s%s; the periodic task will pick it up", task_name, args)
         return False
     return True
+
+
+def registered_task(task_name: str) -> Any:
+    """The Celery task ``labeling.tasks.<task_name>`` from the app's registry.
+
+    Celery autodiscovers the tasks modules when a worker starts; in any other process the
+    first lookup runs the same discovery (``import_default_modules``). A name that is not
+    a task then raises ``celery.exceptions.NotRegistered``.
+    """
+    name = f"{TASKS_MODULE}.{task_name}"
+    if name not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    return current_app.tasks[name]
