@@ -7,12 +7,18 @@
 // key waits for the new card's settle, not only for the response: htmx binds the new card's
 // forms when it settles (~20 ms after the swap), and a key in between clicked an unbound
 // button, which posted the form the plain way and reloaded the page.
+//
+// A queued "n" or "/" opens a text field only when its card is ready, so the keys typed after
+// it (a proposal's text, a search, then Ctrl+Enter or Enter) are kept for that field and typed
+// into it once it is focused; a fast typist's "Smart rings" is not cut to "rings".
 (function () {
   "use strict";
 
   const MAX_QUEUED = 200;
   let busy = false; // a request for the card is on its way, or its answer has not settled
   const queued = []; // keys typed meanwhile, for the next cards
+  const FIELD_KEYS = new Set(["n", "/"]); // keys that move the focus into a text field
+  let forField = null; // keys typed after a queued field key: [{key, ctrlKey}], or null
 
   const $ = (selector, root) => (root || document).querySelector(selector);
   const $$ = (selector, root) => Array.from((root || document).querySelectorAll(selector));
@@ -113,6 +119,12 @@
 
   function onKey(event) {
     const target = event.target;
+    if (forField) {
+      // A queued "n" or "/" has not opened its field yet: these keys are for that field.
+      event.preventDefault();
+      forField.push({ key: event.key, ctrlKey: event.ctrlKey || event.metaKey });
+      return;
+    }
     if (target.id === "category-search") return onSearchKey(event);
     if (target.id === "proposal-note") return onNoteKey(event);
     if (event.ctrlKey || event.metaKey || event.altKey) return;
@@ -123,6 +135,7 @@
     event.preventDefault();
     if (busy || queued.length) {
       if (queued.length < MAX_QUEUED) queued.push(event.key);
+      if (FIELD_KEYS.has(event.key)) forField = [];
       return;
     }
     act(event.key);
@@ -135,7 +148,44 @@
 
   // The queued keys, in order, until one sends a request (the rest wait for its card).
   function drain() {
-    while (!busy && queued.length) act(queued.shift());
+    while (!busy && queued.length) {
+      const key = queued.shift();
+      act(key);
+      if (!queued.length && forField && FIELD_KEYS.has(key)) typeIntoField();
+    }
+  }
+
+  // The keys kept for the field a queued "n" or "/" just focused: characters are typed into
+  // it; Enter, Ctrl+Enter, Escape and the arrows act as they would have there. A search's
+  // Enter waits for its results (htmx:afterSettle below). Keys left once the field is
+  // submitted or closed go to the queue, for the cards that follow.
+  function typeIntoField(searchAnswered) {
+    const field = document.activeElement;
+    const keys = forField || [];
+    forField = null;
+    if (!field || !field.matches("#category-search, #proposal-note")) return;
+    while (keys.length) {
+      const { key, ctrlKey } = keys[0];
+      if (key.length === 1 && !ctrlKey) {
+        field.value += key;
+      } else if (key === "Backspace") {
+        field.value = field.value.slice(0, -1);
+      } else if (key.length > 1 && !["Shift", "Control", "Meta", "Alt", "CapsLock"].includes(key)) {
+        field.dispatchEvent(new Event("input", { bubbles: true }));
+        if (field.id === "category-search" && !results().length && !searchAnswered) {
+          forField = keys; // the search has not answered yet
+          return;
+        }
+        const handler = field.id === "category-search" ? onSearchKey : onNoteKey;
+        handler({ key, ctrlKey, metaKey: false, preventDefault() {} });
+      }
+      keys.shift();
+      if (document.activeElement !== field) {
+        for (const rest of keys) if (!rest.ctrlKey && rest.key.length === 1) queued.push(rest.key);
+        return;
+      }
+    }
+    field.dispatchEvent(new Event("input", { bubbles: true }));
   }
 
   function isCardRequest(event) {
@@ -177,8 +227,17 @@
   // A failed decision keeps its card (requests.js shows why and offers a retry): keys typed
   // after it were meant for the cards that did not come, so they are dropped, not replayed
   // onto this one.
+  document.addEventListener("htmx:afterSettle", (event) => {
+    // A search answered while keys typed ahead for it wait (an Enter for its first result).
+    const target = (event.detail && event.detail.target) || event.target;
+    if (forField && target.id === "search-results" && !busy && !queued.length) {
+      typeIntoField(true);
+      drain();
+    }
+  });
   document.addEventListener("taxoloop:request-failed", () => {
     queued.length = 0;
+    forField = null;
     busy = false;
   });
   document.addEventListener("DOMContentLoaded", prefetchNext);

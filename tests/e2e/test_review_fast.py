@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from labeling.models import Label
+from labeling.models import Label, Proposal
 from labeling.selectors.category_index import category_index_clear
-from tests.labeling.review_data import SHIRTS, TSHIRTS, make_queue
+from tests.labeling.review_data import JEANS, SHIRTS, TSHIRTS, make_queue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -130,3 +130,59 @@ def test_keys_typed_after_a_failure_are_not_replayed_onto_the_kept_card(
     assert len(held) == 1 and not Label.objects.exists()  # the queued keys sent nothing
     assert page.locator("h1.item-title").inner_text() == "Oxford shirt 0"
     assert "500" in page.locator("#request-error").inner_text()
+
+
+def hold_first_decision(page) -> list:
+    """The first decision's request waits in the returned list until the test lets it go."""
+    held: list = []
+
+    def handle(route):
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/review/decide/", handle)
+    return held
+
+
+def test_a_proposal_typed_while_the_card_is_on_its_way_keeps_every_character(
+    login, alice, version, tree
+):
+    make_queue(version, tree, n=3)
+    page = login("alice")
+    held = hold_first_decision(page)
+    page.keyboard.press("1")
+    page.wait_for_function("() => document.querySelector('#review-card form.htmx-request')")
+    page.keyboard.press("n")  # queued: the next card is not there yet
+    page.keyboard.type("Smart rings")
+    page.keyboard.press("Control+Enter")
+    held[0].continue_()
+    page.wait_for_function(
+        "t => document.querySelector('h1.item-title')?.textContent === t", arg="Oxford shirt 2"
+    )
+    proposal = Proposal.objects.get()
+    assert (proposal.text, proposal.item.title) == ("Smart rings", "Oxford shirt 1")
+    assert Label.objects.get().item.title == "Oxford shirt 0"
+
+
+def test_a_search_typed_while_the_card_is_on_its_way_picks_its_first_result(
+    login, alice, version, tree
+):
+    make_queue(version, tree, n=3)
+    page = login("alice")
+    held = hold_first_decision(page)
+    page.keyboard.press("1")
+    page.wait_for_function("() => document.querySelector('#review-card form.htmx-request')")
+    page.keyboard.press("/")
+    page.keyboard.type("Jeans")
+    page.keyboard.press("Enter")
+    held[0].continue_()
+    page.wait_for_function(
+        "t => document.querySelector('h1.item-title')?.textContent === t", arg="Oxford shirt 2"
+    )
+    labels = list(Label.objects.order_by("id").select_related("item", "category"))
+    assert [(label.item.title, label.category.path) for label in labels] == [
+        ("Oxford shirt 0", SHIRTS),
+        ("Oxford shirt 1", JEANS),
+    ]
