@@ -1,0 +1,1 @@
+"""Tests of labeling/services/catalog/."""
