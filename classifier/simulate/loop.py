@@ -8,7 +8,7 @@ system does) and scores it on the held-out test split.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,23 +173,17 @@ def select_batch(
 ) -> np.ndarray:
     """Train-pool indices of the next ``n`` items to label."""
     from classifier.acquisition import DiverseBatch
+    from classifier.acquisition.diverse import diversity_embeddings
 
     pool = np.setdiff1d(np.arange(task.n_train), labelled)
     X_pool = take(task.X_train, pool)
     # Random sampling ignores its input; skip the forward pass over the pool.
     inputs = strategy_input(name, model, X_pool) if getattr(chooser, "needs_input", True) else None
     if diverse:
-        chooser = DiverseBatch(chooser, diversity_embeddings(X_pool, MODALITIES[task.modality]))
+        blocks = [X_pool[m] for m in MODALITIES[task.modality]]
+        # All the columns: the simulator's pools are small enough to skip the projection.
+        full_width = sum(block.shape[1] for block in blocks)
+        chooser = DiverseBatch(chooser, diversity_embeddings(blocks, dim=full_width))
     # Inputs cover only the pool, so candidates are positions in the pool.
     chosen = chooser.select(inputs, np.arange(len(pool)), n)
     return pool[np.asarray(chosen, dtype=np.int64)]
-
-
-def diversity_embeddings(X: Features, modalities: Sequence[str]) -> np.ndarray:
-    """``(n, d)`` concatenated L2-normalised features (missing modality = zeros) for diverse batches."""
-    parts = []
-    for modality in modalities:
-        v = np.nan_to_num(X[modality].astype(np.float32))
-        norm = np.linalg.norm(v, axis=1, keepdims=True)
-        parts.append(v / np.maximum(norm, 1e-12))
-    return np.concatenate(parts, axis=1)

@@ -98,7 +98,7 @@ class ReviewSession:
 
 
 @dataclass(frozen=True)
-class Task:
+class LeasedCard:
     """Everything the card shows for one leased entry."""
 
     entry: QueueEntry
@@ -118,14 +118,16 @@ def _version(request: HttpRequest, known: TaxonomyVersion | None = None) -> Taxo
     return getattr(request, VERSION_ATTR)
 
 
-def _task(entry: QueueEntry, version: TaxonomyVersion | None) -> Task:
+def _task(entry: QueueEntry, version: TaxonomyVersion | None) -> LeasedCard:
     """The card for ``entry``; its candidates are mapped to ``version`` and the signed token
     records them as shown."""
     prediction = getattr(entry.item, "prediction", None)
     raw = prediction.candidates if prediction is not None else []
     rows = sel.card_candidates(candidates=raw, version=version) if version else []
-    shown = svc.Shown.of(entry, candidates=[{"category": r.category.pk, "p": r.p} for r in rows])
-    return Task(
+    shown = svc.ShownCard.of(
+        entry, candidates=[{"category": r.category.pk, "p": r.p} for r in rows]
+    )
+    return LeasedCard(
         entry=entry,
         token=shown.sign(),
         reason_text=card_reason(entry=entry, rows=rows, version=version),
@@ -210,7 +212,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @reviewer_required
 def decide(request: HttpRequest) -> HttpResponse:
     try:
-        shown = svc.Shown.load(request.POST.get("shown", ""))
+        shown = svc.ShownCard.load(request.POST.get("shown", ""))
         category = svc.category_for(request.POST.get("category"))
         current = category.version if category.version_id == category.current_version_id else None
         decision = svc.review_decide(
@@ -236,7 +238,7 @@ def _remember(request: HttpRequest, decision: svc.Decision) -> None:
 @reviewer_required
 def skip(request: HttpRequest) -> HttpResponse:
     try:
-        shown = svc.Shown.load(request.POST.get("shown", ""))
+        shown = svc.ShownCard.load(request.POST.get("shown", ""))
     except ServiceError as exc:
         return _card(request, str(exc))
     svc.review_skip(reviewer=request.user, shown=shown)
@@ -256,7 +258,7 @@ def unskip(request: HttpRequest) -> HttpResponse:
 @reviewer_required
 def propose(request: HttpRequest) -> HttpResponse:
     try:
-        shown = svc.Shown.load(request.POST.get("shown", ""))
+        shown = svc.ShownCard.load(request.POST.get("shown", ""))
         raw = request.POST.get("category")  # empty: the reviewer vouches for no category
         vouched = svc.category_for(raw) if raw else None
         decision = svc.review_propose(

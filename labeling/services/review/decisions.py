@@ -86,7 +86,7 @@ class ReviewError(ServiceError):
 # -- skips ---------------------------------------------------------------------------------------
 
 
-def review_skip(*, reviewer: AbstractBaseUser, shown: Shown) -> None:
+def review_skip(*, reviewer: AbstractBaseUser, shown: ShownCard) -> None:
     """Give the entry back to the pool and remember, for ``SKIP_REMEMBER_HOURS``, that this
     reviewer skipped its item: it is not handed to them again in any session."""
     with transaction.atomic():
@@ -100,7 +100,7 @@ def review_skip(*, reviewer: AbstractBaseUser, shown: Shown) -> None:
 
 
 @dataclass(frozen=True)
-class Shown:
+class ShownCard:
     """What a review page showed for one item; travels signed in the form."""
 
     entry: int
@@ -115,7 +115,7 @@ class Shown:
     confidence: float | None = None  # the prediction's; tokens signed before it have none
 
     @classmethod
-    def of(cls, entry: QueueEntry, candidates: list[dict[str, Any]] | None = None) -> Shown:
+    def of(cls, entry: QueueEntry, candidates: list[dict[str, Any]] | None = None) -> ShownCard:
         """``candidates``: as the page shows them (mapped to the current version, see
         ``labeling.selectors.category_index.candidates_in_version``); default: the prediction's."""
         prediction = getattr(entry.item, "prediction", None)
@@ -138,7 +138,7 @@ class Shown:
         return signing.dumps(vars(self), salt=SHOWN_SALT, compress=True)
 
     @classmethod
-    def load(cls, token: str) -> Shown:
+    def load(cls, token: str) -> ShownCard:
         try:
             data = signing.loads(token or "", salt=SHOWN_SALT, max_age=SHOWN_MAX_AGE)
             return cls(**data)
@@ -189,7 +189,7 @@ def category_for(pk: object) -> Category:
 def review_decide(
     *,
     reviewer: AbstractBaseUser,
-    shown: Shown,
+    shown: ShownCard,
     category: Category,
     context: str = CONTEXT_QUEUE,
     note: str = "",
@@ -226,7 +226,7 @@ def review_decide(
     return Decision(label=label, created=True, conflict=conflict)
 
 
-def _locked_item(shown: Shown) -> Item:
+def _locked_item(shown: ShownCard) -> Item:
     """The item, locked, with two facts read in the same statement (one round trip instead of
     three on the page's hot path): ``replay_id``, the label this very form already wrote (a
     double click or a retry), and ``model_id``, the shown model version if it still exists."""
@@ -240,7 +240,7 @@ def _locked_item(shown: Shown) -> Item:
 
 
 def _conflicting_label(
-    item: Item, shown: Shown, reviewer: AbstractBaseUser, category: Category
+    item: Item, shown: ShownCard, reviewer: AbstractBaseUser, category: Category
 ) -> Label | None:
     if item.current_label_id is None or item.current_label_id == shown.base_label:
         return None
@@ -267,7 +267,7 @@ class ProposalDecision:
 
 
 def review_propose(
-    *, reviewer: AbstractBaseUser, shown: Shown, text: str, vouched: Category | None = None
+    *, reviewer: AbstractBaseUser, shown: ShownCard, text: str, vouched: Category | None = None
 ) -> ProposalDecision:
     """Record "not in the taxonomy": a Proposal, not a label (see the module docstring).
 
@@ -308,7 +308,7 @@ def review_propose(
     return ProposalDecision(proposal, True, label)
 
 
-def _proposal_version(shown: Shown) -> int:
+def _proposal_version(shown: ShownCard) -> int:
     """The taxonomy version the page showed: its candidates' (else the current one)."""
     if shown.candidates:
         version = (

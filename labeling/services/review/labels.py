@@ -31,7 +31,7 @@ class LabelError(ServiceError):
     pass
 
 
-def current_version() -> TaxonomyVersion:
+def require_current_version() -> TaxonomyVersion:
     """The one current published taxonomy version (raises LabelError when there is none)."""
     version = current_taxonomy_version()
     if version is None:
@@ -40,7 +40,7 @@ def current_version() -> TaxonomyVersion:
 
 
 def _check_category(category: Category, version: TaxonomyVersion | None) -> TaxonomyVersion:
-    target = version or current_version()
+    target = version or require_current_version()
     if category.version_id != target.pk:
         raise LabelError(
             CATEGORY_NOT_IN_CURRENT_VERSION.format(
@@ -179,7 +179,7 @@ def label_bulk_create(
         )
     if not pairs:
         return 0
-    target = version or current_version()
+    target = version or require_current_version()
     for category in {c.pk: c for _, c in pairs}.values():
         _check_category(category, target)
     ids: set[int] = set()

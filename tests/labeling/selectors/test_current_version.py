@@ -9,7 +9,7 @@ from django.urls import reverse
 from labeling.models import TrainingRun
 from labeling.selectors.overview import overview_counts
 from labeling.selectors.taxonomy import current_version, current_versions
-from labeling.services.review.labels import current_version as service_current_version
+from labeling.services.review.labels import require_current_version
 from tests.factories import TaxonomyVersionFactory
 
 
@@ -25,7 +25,7 @@ def two_taxonomies(db):
 def test_the_newest_published_version_is_current_by_default(two_taxonomies):
     older, newer = two_taxonomies
     assert current_version() == newer
-    assert service_current_version() == newer
+    assert require_current_version() == newer
     assert overview_counts()["current_version"] == newer
     assert current_versions().values_list("pk", flat=True)[0] == newer.pk
 
@@ -34,7 +34,7 @@ def test_the_configured_taxonomy_wins(two_taxonomies, settings):
     older, newer = two_taxonomies
     settings.TAXOLOOP = {**settings.TAXOLOOP, "TAXONOMY": "Apple shop"}
     assert current_version() == older
-    assert service_current_version() == older
+    assert require_current_version() == older
     assert current_versions().values_list("pk", flat=True)[0] == older.pk
 
 

@@ -42,7 +42,7 @@ from labeling.services.catalog.imports.reader import (
 from labeling.services.catalog.imports.rows import ImportOptions, PreparedRow, RowError, RowPreparer
 from labeling.services.catalog.imports.writer import ChunkCounts, chunk_write
 from labeling.services.errors import ServiceError
-from labeling.services.review.labels import current_version
+from labeling.services.review.labels import require_current_version
 
 __all__ = ["ImportOptions", "ImportSummary", "RowError", "CatalogImportError", "catalog_import"]
 
@@ -211,7 +211,7 @@ def _taxonomy(options: ImportOptions) -> tuple[TaxonomyVersion | None, dict[str,
         if version is None:
             raise CatalogImportError(CATALOG_TAXONOMY_NO_CURRENT.format(name=options.taxonomy))
     else:
-        version = current_version()
+        version = require_current_version()
     categories = Category.objects.filter(version=version).only(
         "id", "path", "deprecated", "version"
     )

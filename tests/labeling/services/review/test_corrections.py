@@ -173,7 +173,7 @@ def test_bulk_with_an_unknown_item_or_no_rows_saves_nothing(alice, version, tree
 def test_review_and_corrections_record_the_prediction_in_one_shape(alice, version, tree, entries):
     entry = leases.review_lease(reviewer=alice, count=1)[0]
     reviewed = decisions.review_decide(
-        reviewer=alice, shown=decisions.Shown.of(entry), category=tree[TSHIRTS]
+        reviewer=alice, shown=decisions.ShownCard.of(entry), category=tree[TSHIRTS]
     ).label.prediction_shown
     other = next(e for e in entries if e.pk != entry.pk)
     corrected = correct(alice, other.item, tree[TSHIRTS], version).prediction_shown

@@ -70,7 +70,7 @@ def test_the_lease_duration_comes_from_the_settings(alice, entries, settings):
 
 def test_a_skipped_entry_goes_to_others_but_not_back_to_the_skipper(alice, bob, entries):
     first = lease_one(alice, count=1)
-    review.review_skip(reviewer=alice, shown=review.Shown.of(first))
+    review.review_skip(reviewer=alice, shown=review.ShownCard.of(first))
     assert QueueEntry.objects.get(pk=first.pk).lease_holder is None
     assert lease_one(alice, count=1).pk == entries[1].pk
     assert lease_one(bob, count=1).pk == first.pk
@@ -78,7 +78,7 @@ def test_a_skipped_entry_goes_to_others_but_not_back_to_the_skipper(alice, bob, 
 
 def test_a_skip_is_remembered_for_the_item_when_the_queue_is_rebuilt(alice, entries):
     first = lease_one(alice, count=1)
-    review.review_skip(reviewer=alice, shown=review.Shown.of(first))
+    review.review_skip(reviewer=alice, shown=review.ShownCard.of(first))
     QueueEntry.objects.all().delete()  # a rebuild: new entries, new ids, same items
     rebuilt = [
         QueueEntry.objects.create(item=e.item, priority=e.priority, reason=e.reason)
@@ -90,7 +90,7 @@ def test_a_skip_is_remembered_for_the_item_when_the_queue_is_rebuilt(alice, entr
 def test_a_skip_is_forgotten_after_the_configured_time(alice, entries, settings):
     settings.TAXOLOOP = {**settings.TAXOLOOP, "SKIP_REMEMBER_HOURS": 2}
     first = lease_one(alice, count=1)
-    review.review_skip(reviewer=alice, shown=review.Shown.of(first))
+    review.review_skip(reviewer=alice, shown=review.ShownCard.of(first))
     assert lease_one(alice, count=1).pk == entries[1].pk
     leases.review_release(reviewer=alice, entry_id=entries[1].pk)
     with time_machine.travel(timezone.now() + timedelta(hours=2, minutes=1)):
@@ -106,7 +106,7 @@ def test_a_reviewer_cannot_release_someone_elses_lease(alice, bob, entries):
 
 def test_a_decision_writes_one_label_with_what_was_shown(alice, tree, entries):
     entry = lease_one(alice)
-    shown = review.Shown.of(entry)
+    shown = review.ShownCard.of(entry)
     decision = review.review_decide(reviewer=alice, shown=shown, category=tree[TSHIRTS])
     label = Label.objects.get()
     assert decision.created and decision.label == label and decision.conflict is None
@@ -120,7 +120,7 @@ def test_a_decision_writes_one_label_with_what_was_shown(alice, tree, entries):
 
 
 def test_submitting_the_same_form_twice_writes_one_label(alice, tree, entries):
-    shown = review.Shown.of(lease_one(alice))
+    shown = review.ShownCard.of(lease_one(alice))
     first = review.review_decide(reviewer=alice, shown=shown, category=tree[SHIRTS])
     second = review.review_decide(reviewer=alice, shown=shown, category=tree[SHIRTS])
     assert (first.created, second.created) == (True, False)
@@ -129,12 +129,12 @@ def test_submitting_the_same_form_twice_writes_one_label(alice, tree, entries):
 
 def test_an_audit_entry_gives_an_audit_label(alice, version, tree):
     make_queue(version, tree, n=1, reason="audit")
-    shown = review.Shown.of(lease_one(alice))
+    shown = review.ShownCard.of(lease_one(alice))
     assert review.review_decide(reviewer=alice, shown=shown, category=tree[JEANS]).label.is_audit
 
 
 def test_a_decision_after_the_lease_expired_is_still_saved(alice, tree, entries):
-    shown = review.Shown.of(lease_one(alice, count=1))
+    shown = review.ShownCard.of(lease_one(alice, count=1))
     QueueEntry.objects.filter(pk=shown.entry).delete()  # e.g. a queue rebuild dropped it
     with time_machine.travel(timezone.now() + timedelta(hours=1)):
         decision = review.review_decide(reviewer=alice, shown=shown, category=tree[SHIRTS])
@@ -144,9 +144,9 @@ def test_a_decision_after_the_lease_expired_is_still_saved(alice, tree, entries)
 def test_a_contradicting_decision_by_someone_else_meanwhile_is_a_conflict(
     alice, bob, tree, entries
 ):
-    shown_alice = review.Shown.of(lease_one(alice, count=1))
+    shown_alice = review.ShownCard.of(lease_one(alice, count=1))
     with time_machine.travel(timezone.now() + timedelta(seconds=601)):
-        shown_bob = review.Shown.of(lease_one(bob, count=1))
+        shown_bob = review.ShownCard.of(lease_one(bob, count=1))
     assert shown_bob.item == shown_alice.item
     first = review.review_decide(reviewer=bob, shown=shown_bob, category=tree[SHIRTS]).label
     late = review.review_decide(reviewer=alice, shown=shown_alice, category=tree[TSHIRTS])
@@ -156,15 +156,15 @@ def test_a_contradicting_decision_by_someone_else_meanwhile_is_a_conflict(
 
 
 def test_an_agreeing_decision_meanwhile_is_no_conflict(alice, bob, tree, entries):
-    shown_alice = review.Shown.of(lease_one(alice, count=1))
-    shown_bob = review.Shown.of(entries[0])  # as if bob had it after the lease ran out
+    shown_alice = review.ShownCard.of(lease_one(alice, count=1))
+    shown_bob = review.ShownCard.of(entries[0])  # as if bob had it after the lease ran out
     review.review_decide(reviewer=bob, shown=shown_bob, category=tree[SHIRTS])
     late = review.review_decide(reviewer=alice, shown=shown_alice, category=tree[SHIRTS])
     assert late.conflict is None and late.label.context == "queue"
 
 
 def test_a_proposal_needs_a_note(alice, tree, entries):
-    shown = review.Shown.of(lease_one(alice))
+    shown = review.ShownCard.of(lease_one(alice))
     with pytest.raises(review.ReviewError, match=re.escape(review.NOTE_REQUIRED)):
         review.review_propose(reviewer=alice, shown=shown, text="  ")
     assert not Label.objects.exists() and not Proposal.objects.exists()
@@ -173,7 +173,7 @@ def test_a_proposal_needs_a_note(alice, tree, entries):
 def test_a_proposal_is_not_a_label(alice, tree, entries, version):
     """It wrote a label on a guessed "closest category" (a wooden puzzle became "Apparel >
     Tops"); now nothing is labelled unless the reviewer vouches for a category."""
-    shown = review.Shown.of(lease_one(alice))
+    shown = review.ShownCard.of(lease_one(alice))
     decision = review.review_propose(reviewer=alice, shown=shown, text="  Smart\n rings ")
     assert decision.label is None and not Label.objects.exists()
     proposal = Proposal.objects.get()
@@ -190,7 +190,7 @@ def test_a_proposal_is_not_a_label(alice, tree, entries, version):
 
 
 def test_a_proposal_labels_only_the_ancestor_the_reviewer_vouches_for(alice, tree, entries):
-    shown = review.Shown.of(lease_one(alice))
+    shown = review.ShownCard.of(lease_one(alice))
     topwear = tree["Apparel > Topwear"]
     decision = review.review_propose(reviewer=alice, shown=shown, text="Kurtas", vouched=topwear)
     assert decision.label.category == topwear and decision.label.context == "proposal"
@@ -199,7 +199,7 @@ def test_a_proposal_labels_only_the_ancestor_the_reviewer_vouches_for(alice, tre
 
 
 def test_a_proposal_sent_twice_is_recorded_once(alice, tree, entries):
-    shown = review.Shown.of(lease_one(alice))
+    shown = review.ShownCard.of(lease_one(alice))
     first = review.review_propose(reviewer=alice, shown=shown, text="Kurtas")
     again = review.review_propose(reviewer=alice, shown=shown, text="Kurtas")
     assert (first.created, again.created) == (True, False)
@@ -207,7 +207,7 @@ def test_a_proposal_sent_twice_is_recorded_once(alice, tree, entries):
 
 
 def test_undo_retracts_and_gives_the_item_back_on_top(alice, tree, entries):
-    shown = review.Shown.of(lease_one(alice))
+    shown = review.ShownCard.of(lease_one(alice))
     label = review.review_decide(reviewer=alice, shown=shown, category=tree[JEANS]).label
     retraction = review.review_undo(reviewer=alice, label_id=label.pk)
     assert retraction.retracts == label and retraction.author == alice
@@ -218,7 +218,7 @@ def test_undo_retracts_and_gives_the_item_back_on_top(alice, tree, entries):
 
 
 def test_undoing_twice_writes_one_retraction(alice, tree, entries):
-    shown = review.Shown.of(lease_one(alice))
+    shown = review.ShownCard.of(lease_one(alice))
     label = review.review_decide(reviewer=alice, shown=shown, category=tree[JEANS]).label
     first = review.review_undo(reviewer=alice, label_id=label.pk)
     assert review.review_undo(reviewer=alice, label_id=label.pk) == first
@@ -231,7 +231,7 @@ def test_nothing_to_undo_says_so(alice):
 
 
 def test_a_reviewer_cannot_undo_someone_elses_label(alice, bob, tree, entries):
-    shown = review.Shown.of(lease_one(bob))
+    shown = review.ShownCard.of(lease_one(bob))
     label = review.review_decide(reviewer=bob, shown=shown, category=tree[JEANS]).label
     with pytest.raises(review.ReviewError) as error:
         review.review_undo(reviewer=alice, label_id=label.pk)
@@ -242,7 +242,7 @@ def test_a_reviewer_cannot_undo_someone_elses_label(alice, bob, tree, entries):
 def test_a_label_retracted_elsewhere_cannot_be_undone_again(alice, tree, entries):
     from labeling.services.review.labels import label_retract
 
-    shown = review.Shown.of(lease_one(alice))
+    shown = review.ShownCard.of(lease_one(alice))
     label = review.review_decide(reviewer=alice, shown=shown, category=tree[JEANS]).label
     label_retract(label=label, author=alice)
     with pytest.raises(LabelError, match=re.escape(ALREADY_RETRACTED.format(pk=label.pk))):
@@ -250,11 +250,11 @@ def test_a_label_retracted_elsewhere_cannot_be_undone_again(alice, tree, entries
 
 
 def test_a_tampered_form_is_refused(alice, entries):
-    token = review.Shown.of(lease_one(alice)).sign()
+    token = review.ShownCard.of(lease_one(alice)).sign()
     with pytest.raises(review.ReviewError, match=re.escape(review.BAD_SHOWN)):
-        review.Shown.load(token[:-2] + "xx")
+        review.ShownCard.load(token[:-2] + "xx")
     with pytest.raises(review.ReviewError, match=re.escape(review.BAD_SHOWN)):
-        review.Shown.load("")
+        review.ShownCard.load("")
 
 
 @pytest.mark.parametrize(

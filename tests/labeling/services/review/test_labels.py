@@ -104,7 +104,7 @@ def test_a_label_cannot_be_retracted_twice(item, tree, alice):
 
 def test_it_needs_a_current_version(db):
     with pytest.raises(svc.LabelError, match="no current taxonomy version"):
-        svc.current_version()
+        svc.require_current_version()
 
 
 def test_every_ledger_write_tells_the_loop_after_commit(
