@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import subprocess
 import sys
@@ -73,3 +74,20 @@ def test_every_path_in_the_architecture_map_exists():
     paths = {token.split(" ")[0] for row in rows for token in row.split("`")[1::2] if "/" in token}
     missing = sorted(p for p in paths if not (ROOT / p).exists())
     assert missing == [], f"docs/architecture.md names paths that do not exist: {missing}"
+
+
+def test_no_private_name_is_imported_from_another_module():
+    """A name with a leading underscore is its module's own; a helper two modules need is
+    public. (Package-private modules such as ``classifier/metrics/_checks.py`` are fine: the
+    names they hold are public.)"""
+    imported = []
+    for package in PRODUCT_PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+                    imported += [
+                        f"{path.relative_to(ROOT)}: {alias.name} from {node.module}"
+                        for alias in node.names
+                        if alias.name.startswith("_") and not alias.name.startswith("__")
+                    ]
+    assert imported == []

@@ -75,7 +75,7 @@ class DiverseBatch(Strategy):
                 return pool
             pool_emb = emb[pool].astype(np.float64)
             check_finite(pool_emb, "embeddings")
-            weights = self._weights(self.last_scores_[_positions_in(cand, pool)])
+            weights = self._weights(self.last_scores_[positions_in(cand, pool)])
             picked, distinct = _greedy_farthest(_normalise(pool_emb), weights, min(n, len(pool)))
             # Rare: a big cluster of copies fills the pool; look further down the ranking.
             if distinct or len(pool) == len(cand):
@@ -102,8 +102,9 @@ class DiverseBatch(Strategy):
         return np.asarray((1.0 - w) + w * scaled, dtype=np.float64)
 
 
-def _positions_in(cand: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-    """Positions in ``cand`` (distinct values) of each value in ``chosen``."""
+def positions_in(cand: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """Positions in ``cand`` (distinct values) of each value in ``chosen`` (each must be in
+    ``cand``)."""
     order = np.argsort(cand, kind="stable")
     return order[np.searchsorted(cand[order], chosen)]
 

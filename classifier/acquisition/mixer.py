@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .base import Strategy, check_candidates, check_n
-from .diverse import _positions_in
+from .diverse import positions_in
 
 
 class QuotaMixer(Strategy):
@@ -119,13 +119,13 @@ class QuotaMixer(Strategy):
         ranked = strategy.select(data, cand, n)
         floor = (self.min_scores or {}).get(reason)
         if floor is not None:
-            ranked = ranked[strategy.last_scores_[_positions_in(cand, ranked)] >= floor]
+            ranked = ranked[strategy.last_scores_[positions_in(cand, ranked)] >= floor]
         return ranked
 
     def _keep_scores(self, cand: np.ndarray, chosen: list[int], reasons: list[str]) -> None:
         by_reason = {r: self.strategies[r].last_scores_ for r in self._check_quotas()}
         scores = np.full(len(cand), np.nan)
-        pos = _positions_in(cand, np.asarray(chosen, dtype=np.int64))
+        pos = positions_in(cand, np.asarray(chosen, dtype=np.int64))
         for p, r in zip(pos, reasons, strict=True):
             scores[p] = by_reason[r][p]
         self.last_scores_ = scores

@@ -13,7 +13,7 @@ from ._checks import check_nodes, check_proba, check_same_length
 from .calibration import bin_confidence, ece_from_bins
 from .flat import macro_f1, true_rank
 from .hierarchy import accuracy_by_depth, hierarchical_prf, macro_f1_by_depth
-from .rollup import _decide, _report, depth_thresholds
+from .rollup import decide_checked, depth_thresholds, report_decided
 
 
 def evaluate(
@@ -54,7 +54,7 @@ def evaluate(
         "hierarchical_precision": hp,
         "hierarchical_recall": hr,
         "hierarchical_f1": hf,
-        "rollup": _report(tree, _decide(tree, proba, thr), pred_node, t, thr),
+        "rollup": report_decided(tree, decide_checked(tree, proba, thr), pred_node, t, thr),
     }
 
 

@@ -54,10 +54,12 @@ def rollup_decide(tree: Tree, proba: Any, thresholds: float | Sequence[float]) -
         then the lower node index.
     """
     proba = check_proba(proba, tree.n_leaves)
-    return _decide(tree, proba, depth_thresholds(tree, thresholds))
+    return decide_checked(tree, proba, depth_thresholds(tree, thresholds))
 
 
-def _decide(tree: Tree, proba: np.ndarray, thr: np.ndarray) -> np.ndarray:
+def decide_checked(tree: Tree, proba: np.ndarray, thr: np.ndarray) -> np.ndarray:
+    """``rollup_decide`` on inputs already checked: ``proba`` ``(n, n_leaves)`` and ``thr``
+    the per-depth thresholds of ``depth_thresholds``."""
     layout = depth_layout(tree)
     out = np.empty(proba.shape[0], dtype=np.int64)
     for s in chunks(proba.shape[0]):
@@ -106,14 +108,16 @@ def rollup_report(
     t = check_nodes(tree, y_true_node, "y_true_node")
     check_same_length(("proba", proba), ("y_true_node", t))
     thr = depth_thresholds(tree, thresholds)
-    decided = _decide(tree, proba, thr)
+    decided = decide_checked(tree, proba, thr)
     flat = tree.leaves[proba.argmax(axis=1)]
-    return _report(tree, decided, flat, t, thr)
+    return report_decided(tree, decided, flat, t, thr)
 
 
-def _report(
+def report_decided(
     tree: Tree, decided: np.ndarray, flat: np.ndarray, t: np.ndarray, thr: np.ndarray
 ) -> dict[str, Any]:
+    """The roll-up figures of ``rollup_report`` from nodes already decided (``decided``, -1:
+    no decision), the flat predictions ``flat``, the true leaves ``t`` and thresholds ``thr``."""
     n = len(t)
     made = decided >= 0
     wrong = made & ~compatible(tree, decided, t)
