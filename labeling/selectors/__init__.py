@@ -1,1 +1,9 @@
-"""Read-side queries: take keyword arguments, return querysets or plain data."""
+"""Read-side queries: take keyword arguments, return querysets or plain data; never write.
+
+By page: ``review`` (the card), ``review_reason``, ``category_index`` and ``category_search``
+(categories in memory, mapping across versions, the search), ``reports`` and ``report_pairs``,
+``dashboard`` and ``dashboard_activity``, ``overview``, ``models``, ``items``, ``labels``,
+``label_origins``, ``predictions``, ``taxonomy`` (current versions) and ``taxonomy_admin``,
+``version_mapping``, ``api_tokens``. Selectors may import ``labeling.models`` and each other,
+never services, views or tasks.
+"""

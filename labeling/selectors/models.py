@@ -46,7 +46,7 @@ class CommonSet:
 
 def common_held_out_set(models: Iterable[ModelVersion]) -> CommonSet | None:
     """The common set of the newest of ``models`` whose metrics carry one (the candidate's
-    run scores the active and the last retired models too: ``model_eval.judge``)."""
+    run scores the active and the last retired models too: ``promotion.judge``)."""
     newest = max(
         (mv for mv in models if (mv.metrics or {}).get("common")),
         key=lambda mv: (mv.created_at, mv.pk),

@@ -5,7 +5,7 @@ standardisation (from a sample of embedded items) and predicts from the leaves' 
 embeddings (``labeling.services.learning.zero_shot``), so the first rescore and queue are useful.
 
 For a version published from another whose model was trained, it starts from that model
-mapped onto the new tree (``training_warm_start``): a publish with few labels on the new
+mapped onto the new tree (``warm_start``): a publish with few labels on the new
 version must not throw away what the old model knew. New categories still start from their
 names.
 """

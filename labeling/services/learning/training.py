@@ -1,9 +1,9 @@
 """Training runs: claim, train, judge, promote; failing and reaping; the public entry points.
 
-The loop's services, by module: ``training_triggers`` (when to train: coalesced requests,
+The loop's services, by module: ``triggers`` (when to train: coalesced requests,
 the label counter, beat), this module (one run end to end), ``training_data`` (labels and
-the held-out split), ``model_eval`` (metrics, the promotion rule, the swap), ``cold_start``
-and ``zero_shot`` (the model before any label), ``dispatch`` (sending tasks). Everything
+the held-out split), ``promotion`` (metrics, the promotion rule, the swap), ``cold_start``
+and ``zero_shot`` (the model before any label), ``dispatch`` (sending tasks by name). Everything
 callers need is importable from here.
 
 A run never changes what reviewers see unless it promotes: the candidate is stored with its
@@ -12,7 +12,7 @@ transaction that also re-checks the run was not reaped meanwhile. A worse or fai
 the active model and its predictions alone and says why in ``TrainingRun.outcome``/``error``.
 
 The first model of a version published from another starts from that version's model
-(``training_warm_start``); the candidate's ``config["warm_start"]`` records the model and the
+(``warm_start``); the candidate's ``config["warm_start"]`` records the model and the
 leaves' sources, its ``metrics["warm_start"]`` a summary (None for a cold run), and the run's
 outcome says so.
 """

@@ -10,7 +10,7 @@ rows, makes the page a read of those rows alone.
 A label disagrees unless it is the predicted category or one of its ancestors (a label
 "Topwear" does not contradict a prediction "Topwear > Shirts"); no label, no disagreement.
 It is written wherever either side changes: each rescore chunk (``scoring``), each label
-write (``labels``), and a publish or rollback (``taxonomy_publish``), which re-points the
+write (``labels``), and a publish or rollback (``taxonomy.publish``), which re-points the
 current labels of every item. Predictions of an older taxonomy version's model are compared
 through the category mapping by the report itself (``_label_agrees_mapped``); their flag is
 not read.

@@ -1,7 +1,7 @@
 """Re-rank a publish's split re-review by the new version's own model.
 
 A publish puts the items of a split category on the queue as ``re-review`` ranked by the
-*old* model's confidence (``taxonomy_publish._queue_split_items``): nothing knew the new
+*old* model's confidence (``taxonomy.publish``, when it queues a split's items): nothing knew the new
 children then. Once a model of the new version has scored those items, the question a
 reviewer answers, "which of the new children is it?", has a better measure: how evenly the
 model spreads its probability over the children. For each such entry
