@@ -132,8 +132,10 @@ def test_keys_typed_after_a_failure_are_not_replayed_onto_the_kept_card(
     assert "500" in page.locator("#request-error").inner_text()
 
 
-def hold_first_decision(page) -> list:
-    """The first decision's request waits in the returned list until the test lets it go."""
+def typed_while_the_first_decision_is_in_flight(page, field_key: str, text: str, last: str):
+    """Press 1, then, while that decision is held on its way, ``field_key`` (queued: the next
+    card is not there yet), ``text`` and ``last``; then let the decision go and wait until
+    the card after next is on screen (``last`` acted on the second card)."""
     held: list = []
 
     def handle(route):
@@ -143,7 +145,15 @@ def hold_first_decision(page) -> list:
             held.append(route)
 
     page.route("**/review/decide/", handle)
-    return held
+    page.keyboard.press("1")
+    page.wait_for_function("() => document.querySelector('#review-card form.htmx-request')")
+    page.keyboard.press(field_key)
+    page.keyboard.type(text)
+    page.keyboard.press(last)
+    held[0].continue_()
+    page.wait_for_function(
+        "t => document.querySelector('h1.item-title')?.textContent === t", arg="Oxford shirt 2"
+    )
 
 
 def test_a_proposal_typed_while_the_card_is_on_its_way_keeps_every_character(
@@ -151,16 +161,7 @@ def test_a_proposal_typed_while_the_card_is_on_its_way_keeps_every_character(
 ):
     make_queue(version, tree, n=3)
     page = login("alice")
-    held = hold_first_decision(page)
-    page.keyboard.press("1")
-    page.wait_for_function("() => document.querySelector('#review-card form.htmx-request')")
-    page.keyboard.press("n")  # queued: the next card is not there yet
-    page.keyboard.type("Smart rings")
-    page.keyboard.press("Control+Enter")
-    held[0].continue_()
-    page.wait_for_function(
-        "t => document.querySelector('h1.item-title')?.textContent === t", arg="Oxford shirt 2"
-    )
+    typed_while_the_first_decision_is_in_flight(page, "n", "Smart rings", "Control+Enter")
     proposal = Proposal.objects.get()
     assert (proposal.text, proposal.item.title) == ("Smart rings", "Oxford shirt 1")
     assert Label.objects.get().item.title == "Oxford shirt 0"
@@ -171,16 +172,7 @@ def test_a_search_typed_while_the_card_is_on_its_way_picks_its_first_result(
 ):
     make_queue(version, tree, n=3)
     page = login("alice")
-    held = hold_first_decision(page)
-    page.keyboard.press("1")
-    page.wait_for_function("() => document.querySelector('#review-card form.htmx-request')")
-    page.keyboard.press("/")
-    page.keyboard.type("Jeans")
-    page.keyboard.press("Enter")
-    held[0].continue_()
-    page.wait_for_function(
-        "t => document.querySelector('h1.item-title')?.textContent === t", arg="Oxford shirt 2"
-    )
+    typed_while_the_first_decision_is_in_flight(page, "/", "Jeans", "Enter")
     labels = list(Label.objects.order_by("id").select_related("item", "category"))
     assert [(label.item.title, label.category.path) for label in labels] == [
         ("Oxford shirt 0", SHIRTS),

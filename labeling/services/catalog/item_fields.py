@@ -169,3 +169,16 @@ def item_fields_clean(
         image_name=image_name,
         source=_clean_text(source, "source", required=False, limit=SOURCE_MAX),
     )
+
+
+def item_from_fields(fields: ItemFields) -> Item:
+    """An unsaved ``Item`` holding ``fields`` (checked ones: ``item_fields_clean``)."""
+    return Item(
+        external_id=fields.external_id,
+        title=fields.title,
+        description=fields.description,
+        attributes=fields.attributes,
+        image=fields.image_name,
+        source=fields.source,
+        content_hash=fields.content_hash,
+    )

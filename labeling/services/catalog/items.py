@@ -20,7 +20,12 @@ from django.db import IntegrityError, transaction
 
 from labeling.models import Item
 from labeling.services import dispatch
-from labeling.services.catalog.item_fields import ItemError, ItemFields, item_fields_clean
+from labeling.services.catalog.item_fields import (
+    ItemError,
+    ItemFields,
+    item_fields_clean,
+    item_from_fields,
+)
 from labeling.services.catalog.item_images import (
     image_read,
     image_save_validated,
@@ -37,18 +42,6 @@ ITEM_BULK_DUPLICATE_IN_BATCH = "The external id {external_id!r} also appears in 
 ITEM_BULK_ROW_NOT_OBJECT = "Each row must be an object with external_id and title."
 
 UPDATABLE_FIELDS = ("external_id", "title", "description", "attributes", "image", "source")
-
-
-def _item_from_fields(fields: ItemFields) -> Item:
-    return Item(
-        external_id=fields.external_id,
-        title=fields.title,
-        description=fields.description,
-        attributes=fields.attributes,
-        image=fields.image_name,
-        source=fields.source,
-        content_hash=fields.content_hash,
-    )
 
 
 def item_create(
@@ -71,7 +64,7 @@ def item_create(
     if image is not None:
         data, hint = image_read(image)
         fields = _replace(fields, image_name=image_store(data=data, filename_hint=hint))
-    item = _item_from_fields(fields)
+    item = item_from_fields(fields)
     try:
         with transaction.atomic():
             if Item.objects.filter(external_id=fields.external_id).exists():
@@ -165,7 +158,7 @@ def items_bulk_create(*, rows: Sequence[Mapping[str, Any]], source: str = "api")
     cleaned = [_bulk_row_clean(index, row, source) for index, row in enumerate(rows)]
     _bulk_check_duplicates([fields for fields, _ in cleaned])
     items = [
-        _item_from_fields(_replace(fields, image_name=_bulk_store(index, upload)))
+        item_from_fields(_replace(fields, image_name=_bulk_store(index, upload)))
         for index, (fields, upload) in enumerate(cleaned)
     ]
     try:

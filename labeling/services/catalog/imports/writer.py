@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 
 from labeling.models import Category, Item, Label, TaxonomyVersion
 from labeling.services.catalog.imports.rows import PreparedRow
-from labeling.services.catalog.item_fields import ItemFields
+from labeling.services.catalog.item_fields import ItemFields, item_from_fields
 from labeling.services.review.labels import label_bulk_create, rows_insert
 
 _CONTENT_FIELDS = ("title", "description", "attributes", "image", "content_hash", "updated_at")
@@ -96,18 +96,7 @@ def items_create(all_fields: list[ItemFields]) -> list[Item]:
     """Insert new items in one statement per batch (the step tests make fail on purpose)."""
     if not all_fields:
         return []
-    items = [
-        Item(
-            external_id=fields.external_id,
-            title=fields.title,
-            description=fields.description,
-            attributes=fields.attributes,
-            image=fields.image_name,
-            source=fields.source,
-            content_hash=fields.content_hash,
-        )
-        for fields in all_fields
-    ]
+    items = [item_from_fields(fields) for fields in all_fields]
     if connections[router.db_for_write(Item)].vendor == "postgresql":
         _items_copy(items)
     else:
