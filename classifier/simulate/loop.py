@@ -21,6 +21,7 @@ Row = dict[str, Any]
 
 MODALITIES = {"text": ("text",), "image": ("image",), "text+image": ("text", "image")}
 COMMITTEE_STRATEGIES = frozenset({"vote_entropy", "consensus_kl"})
+QUEUE = "queue"  # the review queue's default mix (classifier/simulate/queue_mix.py)
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,9 @@ def run_curve(
             rows.append(_timed(row, started, on_round))
             return rows
         n = min(settings.batch, budget - len(labelled))
-        batch = select_batch(chooser, strategy, model, task, labelled, n, settings.diverse)
+        batch = select_batch(
+            chooser, strategy, model, task, labelled, n, settings.diverse, settings.threshold
+        )
         labelled = np.concatenate([labelled, batch])
         rows.append(_timed(row, started, on_round))
 
@@ -151,6 +154,8 @@ def _timed(row: Row, started: float, on_round: Callable[[Row], None] | None) -> 
 def make_strategy(name: str, task: Task, settings: LoopSettings, repeat: int) -> Any:
     from classifier.acquisition import get_strategy
 
+    if name == QUEUE:
+        return QUEUE  # built each round from the model's predictions (queue_mix)
     kwargs: dict[str, Any] = {}
     if name == "random":
         kwargs["seed"] = settings.seed * 1000 + repeat
@@ -169,14 +174,27 @@ def strategy_input(name: str, model: Any, X_pool: Features) -> np.ndarray:
 
 
 def select_batch(
-    chooser: Any, name: str, model: Any, task: Task, labelled: np.ndarray, n: int, diverse: bool
+    chooser: Any,
+    name: str,
+    model: Any,
+    task: Task,
+    labelled: np.ndarray,
+    n: int,
+    diverse: bool,
+    threshold: float = 0.85,
 ) -> np.ndarray:
-    """Train-pool indices of the next ``n`` items to label."""
+    """Train-pool indices of the next ``n`` items to label (``threshold``: the roll-up
+    threshold, which the queue's boundary reason walks with)."""
     from classifier.acquisition import DiverseBatch
     from classifier.acquisition.diverse import diversity_embeddings
+    from classifier.simulate.queue_mix import select_queue_batch
 
     pool = np.setdiff1d(np.arange(task.n_train), labelled)
     X_pool = take(task.X_train, pool)
+    if name == QUEUE:
+        seed = int(len(labelled))  # a different audit draw each round, the same every run
+        modalities = tuple(MODALITIES[task.modality])
+        return pool[select_queue_batch(model, X_pool, modalities, n, seed, threshold)]
     # Random sampling ignores its input; skip the forward pass over the pool.
     inputs = strategy_input(name, model, X_pool) if getattr(chooser, "needs_input", True) else None
     if diverse:
