@@ -2,16 +2,10 @@
 
 The product's queue (``labeling/services/review/queue_build.py``) fills each batch from
 several reasons by quota, each reason diversified; the simulator's other strategies are one
-reason each. This is the same mix computed from a model in memory instead of stored
-predictions, so the simulator can say whether the queue's default beats random:
-
-- ``uncertain``: 1 - the margin between the two best leaves;
-- ``disagreement``: the committee's consensus KL, only where it is at least
-  ``DISAGREEMENT_FLOOR`` (a committee that agrees everywhere hands its share on);
-- ``boundary``: 1 - the hierarchical margin of the top-k leaves (0 for an item sure down to
-  a leaf);
-- ``novel``: the distance to the nearest labelled leaf prototype;
-- ``audit``: random.
+reason each. This is the same mix, scored and mixed by the same code
+(``classifier.acquisition.queue_reasons``), on a model in memory instead of stored
+predictions, so the simulator can say whether the queue's default beats random. Audit is
+random and part of the same mix here.
 
 Quotas are the defaults of ``TAXOLOOP_QUEUE_QUOTAS`` without ``re-review`` (no publish
 happens in a simulation); a test keeps them in step with the settings.
@@ -23,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from classifier.acquisition import DiverseBatch, Novelty, QuotaMixer, RandomSampling
+from classifier.acquisition import RandomSampling
 from classifier.acquisition.diverse import diversity_embeddings
+from classifier.acquisition.queue_reasons import reason_inputs, reason_mixer, reason_scores
 from classifier.acquisition.topk import topk_hierarchical_margin
 from classifier.tree import Tree
 
@@ -35,8 +30,6 @@ QUEUE_QUOTAS = {
     "novel": 0.1,
     "audit": 0.1,
 }
-DISAGREEMENT_FLOOR = 1e-3  # as queue_build.DISAGREEMENT_FLOOR
-DIVERSITY_POOL_FACTOR = 3  # as queue_build.DIVERSITY_POOL_FACTOR
 TOP_K = 5  # the candidates a prediction stores (scoring.DEFAULT_TOP_K)
 
 
@@ -46,13 +39,14 @@ def queue_scores(
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """Each ranked reason's score per item (higher = sooner), from ``predict_topk``'s
     output; ``threshold`` is the roll-up threshold the boundary margin walks with."""
-    hier_margin, pairs = topk_hierarchical_margin(tree, top_idx, top_proba, threshold)
-    return {
-        "uncertain": 1.0 - extras["margin"].astype(np.float64),
-        "disagreement": extras["consensus_kl"].astype(np.float64),
-        "boundary": np.where(pairs[:, 1] >= 0, 1.0 - hier_margin, 0.0),
-        "novel": extras["novelty"].astype(np.float64),
-    }
+    boundary_margin, pairs = topk_hierarchical_margin(tree, top_idx, top_proba, threshold)
+    return reason_scores(
+        margin=extras["margin"],
+        disagreement=extras["consensus_kl"],
+        novelty=extras["novelty"],
+        boundary_margin=boundary_margin,
+        boundary_pairs=pairs,
+    )
 
 
 def select_queue_batch(
@@ -64,12 +58,6 @@ def select_queue_batch(
     scores = queue_scores(model.tree, top_idx, top_proba, extras, threshold)
     blocks = [X_pool[m] for m in modalities]
     emb = diversity_embeddings(blocks, dim=sum(b.shape[1] for b in blocks))
-    inputs: dict[str, Any] = dict(scores)
-    if not (scores["disagreement"] >= DISAGREEMENT_FLOOR).any():
-        inputs["disagreement"] = None  # e.g. a committee of one head
-    strategies: dict[str, Any] = {
-        r: DiverseBatch(Novelty(), emb, pool_factor=DIVERSITY_POOL_FACTOR) for r in scores
-    }
-    strategies["audit"] = RandomSampling(seed)
-    mixer = QuotaMixer(QUEUE_QUOTAS, strategies, min_scores={"disagreement": DISAGREEMENT_FLOOR})
-    return np.asarray(mixer.select(inputs, np.arange(len(top_idx)), n), dtype=np.int64)
+    mixer = reason_mixer(QUEUE_QUOTAS, emb, extra={"audit": RandomSampling(seed)})
+    chosen = mixer.select(reason_inputs(scores, QUEUE_QUOTAS), np.arange(len(top_idx)), n)
+    return np.asarray(chosen, dtype=np.int64)

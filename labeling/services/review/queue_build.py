@@ -43,14 +43,20 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from classifier.acquisition import (
-    DiverseBatch,
-    Novelty,
-    QuotaMixer,
-    RandomSampling,
-    apportion,
-)
+from classifier.acquisition import RandomSampling, apportion
 from classifier.acquisition.diverse import diversity_embeddings, diversity_shortlist
+from classifier.acquisition.queue_reasons import (
+    BOUNDARY,
+    DISAGREEMENT,
+    DIVERSITY_POOL_FACTOR,
+    NOVEL,
+    RANKED_REASONS,
+    UNCERTAIN,
+    StoredScore,
+    reason_inputs,
+    reason_mixer,
+    reason_scores,
+)
 from labeling.models import ModelVersion, QueueEntry, TaxonomyVersion
 from labeling.services.learning import ml
 from labeling.services.review import queue_candidates, queue_settings
@@ -60,29 +66,14 @@ from labeling.services.review.re_review_rank import rerank_split_re_review
 
 AUDIT = "audit"
 RE_REVIEW = "re-review"
-UNCERTAIN = "uncertain"
-DISAGREEMENT = "disagreement"
-BOUNDARY = "boundary"
-NOVEL = "novel"
-MIXED_REASONS = (UNCERTAIN, DISAGREEMENT, BOUNDARY, NOVEL)
+# The ranked reasons (uncertain, disagreement, boundary, novel), their scores and their mix
+# are classifier.acquisition.queue_reasons', shared with the simulator's ``queue`` strategy.
+MIXED_REASONS = RANKED_REASONS
 # The names above are QueueEntry.Reason values (checked by the tests).
 
-# Committee KL (nats) below this is agreement: a cold-start model has identical heads.
-DISAGREEMENT_FLOOR = 1e-3
-# DiverseBatch looks at this many of a reason's best candidates per wanted item.
-DIVERSITY_POOL_FACTOR = 3
 # Diversity distances are computed in a random projection of this size (Johnson-Lindenstrauss:
 # distances survive within a few percent, and the greedy picks get 25x cheaper than at 1664-d).
 DIVERSITY_DIM = 64
-
-
-class StoredScore(Novelty):
-    """A strategy over a number ``rescore`` already stored (higher = more wanted).
-
-    ``Novelty`` is exactly "rank by the given score"; the subclass only names the intent.
-    """
-
-    name = "stored_score"
 
 
 @dataclass(frozen=True)
@@ -189,27 +180,22 @@ def _mixed(
 ) -> dict[str, list[_Pick]]:
     """QuotaMixer over the reasons that rank unlabelled items, on a shortlist."""
     boundary_margin, pairs = queue_candidates.boundary_margins(pool, vtree)
-    scores = {
-        UNCERTAIN: 1.0 - pool.margin,
-        DISAGREEMENT: pool.disagreement,
-        # An item the model is sure of down to a leaf has no boundary pair: not a boundary case.
-        BOUNDARY: np.where(pairs[:, 1] >= 0, 1.0 - boundary_margin, 0.0),
-        NOVEL: pool.novelty,
-    }
+    scores = reason_scores(
+        margin=pool.margin,
+        disagreement=pool.disagreement,
+        novelty=pool.novelty,
+        boundary_margin=boundary_margin,
+        boundary_pairs=pairs,
+    )
     # Rows any reason's DiverseBatch could look at: its best pool_factor * n.
     shortlist = diversity_shortlist([scores[r] for r in weights], DIVERSITY_POOL_FACTOR * n)
     feats = ml.item_features(pool.item_ids[shortlist].tolist())
     emb = diversity_embeddings(feats.values(), DIVERSITY_DIM)
     local = {r: s[shortlist] for r, s in scores.items()}
-    inputs: dict[str, Any] = {r: local[r] for r in weights}
-    if DISAGREEMENT in inputs and not (local[DISAGREEMENT] >= DISAGREEMENT_FLOOR).any():
-        inputs[DISAGREEMENT] = None  # e.g. a cold-start model whose heads are one
-    mixer = QuotaMixer(
-        weights,
-        {r: DiverseBatch(StoredScore(), emb, pool_factor=DIVERSITY_POOL_FACTOR) for r in weights},
-        min_scores={DISAGREEMENT: DISAGREEMENT_FLOOR},
+    mixer = reason_mixer(weights, emb)
+    chosen, reasons = mixer.select_with_reasons(
+        reason_inputs(local, weights), np.arange(len(shortlist)), n
     )
-    chosen, reasons = mixer.select_with_reasons(inputs, np.arange(len(shortlist)), n)
     explain = _Explainer(pool.take(shortlist), pairs[shortlist], local, feats, vtree, mv)
     out: dict[str, list[_Pick]] = {r: [] for r in weights}
     for row, reason in zip(chosen.tolist(), reasons, strict=True):

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from classifier.acquisition import RandomSampling, apportion
+from classifier.acquisition.queue_reasons import DISAGREEMENT_FLOOR
 from labeling.models import Embedding, ModelVersion, Prediction, QueueEntry, TaxonomyVersion
 from labeling.services.learning import ml, scoring
 from labeling.services.review import queue_build, queue_settings
@@ -184,7 +185,7 @@ def test_disagreement_entries_say_what_each_modality_head_votes(
             zip(model.members_, model.predict_committee(feats).argmax(axis=2)[:, 0], strict=True)
         )
         pred = Prediction.objects.get(item_id=entry.item_id)
-        assert pred.disagreement >= queue_build.DISAGREEMENT_FLOOR
+        assert pred.disagreement >= DISAGREEMENT_FLOOR
         assert entry.detail["text_says"] == leaf_cats[votes["text"]]
         has_image = np.isfinite(feats["image"]).all()
         assert ("image_says" in entry.detail) == bool(has_image)
