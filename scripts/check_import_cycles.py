@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterable
 
 import grimp
+import networkx as nx  # a dependency of torch; also listed in the dev extras
 
 PACKAGES = ("labeling", "classifier", "taxoloop")
 
@@ -26,54 +27,17 @@ def import_graph(packages: Iterable[str] = PACKAGES) -> dict[str, set[str]]:
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     """The strongly connected components with more than one module (or a module importing
-    itself), each as a sorted list: every circle lies inside one of them (Tarjan)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-    counter = 0
-
-    def visit(root: str) -> None:
-        nonlocal counter
-        # Iterative depth-first search: the graph is deep enough for Python's recursion limit.
-        work = [(root, iter(sorted(edges.get(root, ()))))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, children = work[-1]
-            child = next(children, None)
-            if child is not None:
-                if child not in index:
-                    index[child] = low[child] = counter
-                    counter += 1
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(sorted(edges.get(child, ())))))
-                elif child in on_stack:
-                    low[node] = min(low[node], index[child])
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                if len(component) > 1 or node in edges.get(node, ()):
-                    found.append(sorted(component))
-
-    for module in sorted(edges):
-        if module not in index:
-            visit(module)
-    return sorted(found)
+    itself), each as a sorted list: every circle lies inside one of them."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(edges)
+    graph.add_edges_from(
+        (module, imported) for module, found in edges.items() for imported in found
+    )
+    return sorted(
+        sorted(component)
+        for component in nx.strongly_connected_components(graph)
+        if len(component) > 1 or any(graph.has_edge(m, m) for m in component)
+    )
 
 
 def main() -> int:
