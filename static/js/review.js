@@ -224,9 +224,6 @@
       drain();
     }
   });
-  // A failed decision keeps its card (requests.js shows why and offers a retry): keys typed
-  // after it were meant for the cards that did not come, so they are dropped, not replayed
-  // onto this one.
   document.addEventListener("htmx:afterSettle", (event) => {
     // A search answered while keys typed ahead for it wait (an Enter for its first result).
     const target = (event.detail && event.detail.target) || event.target;
@@ -235,6 +232,9 @@
       drain();
     }
   });
+  // A failed decision keeps its card (requests.js shows why and offers a retry): keys typed
+  // after it were meant for the cards that did not come, so they are dropped, not replayed
+  // onto this one.
   document.addEventListener("taxoloop:request-failed", () => {
     queued.length = 0;
     forField = null;
