@@ -194,7 +194,9 @@ def select_batch(
     if name == QUEUE:
         seed = int(len(labelled))  # a different audit draw each round, the same every run
         modalities = tuple(MODALITIES[task.modality])
-        return pool[select_queue_batch(model, X_pool, modalities, n, seed, threshold)]
+        X_labelled = take(task.X_train, labelled)
+        picks = select_queue_batch(model, X_pool, X_labelled, modalities, n, seed, threshold)
+        return pool[picks]
     # Random sampling ignores its input; skip the forward pass over the pool.
     inputs = strategy_input(name, model, X_pool) if getattr(chooser, "needs_input", True) else None
     if diverse:

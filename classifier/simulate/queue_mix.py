@@ -19,8 +19,15 @@ import numpy as np
 
 from classifier.acquisition import RandomSampling
 from classifier.acquisition.diverse import diversity_embeddings
-from classifier.acquisition.queue_reasons import reason_inputs, reason_mixer, reason_scores
+from classifier.acquisition.queue_reasons import (
+    TYPICAL,
+    reason_inputs,
+    reason_mixer,
+    reason_scores,
+    typical_quotas,
+)
 from classifier.acquisition.topk import topk_hierarchical_margin
+from classifier.acquisition.typical import typical_picks, typical_scores, typical_share
 from classifier.tree import Tree
 
 QUEUE_QUOTAS = {
@@ -31,6 +38,7 @@ QUEUE_QUOTAS = {
     "audit": 0.1,
 }
 TOP_K = 5  # the candidates a prediction stores (scoring.DEFAULT_TOP_K)
+TYPICAL_DIM = 64  # the queue's diversity projection (queue_build.DIVERSITY_DIM)
 
 
 def queue_scores(
@@ -50,14 +58,22 @@ def queue_scores(
 
 
 def select_queue_batch(
-    model: Any, X_pool: dict[str, np.ndarray], modalities: tuple[str, ...], n: int, seed: int,
-    threshold: float,
+    model: Any, X_pool: dict[str, np.ndarray], X_labelled: dict[str, np.ndarray],
+    modalities: tuple[str, ...], n: int, seed: int, threshold: float,
 ) -> np.ndarray:  # fmt: skip
-    """Positions in the pool of the next ``n`` items, chosen as the queue would."""
+    """Positions in the pool of the next ``n`` items, chosen as the queue would
+    (``X_labelled``: the labelled items' features, which the typical reason covers)."""
     top_idx, top_proba, extras = model.predict_topk(X_pool, k=min(TOP_K, model.tree.n_leaves))
     scores = queue_scores(model.tree, top_idx, top_proba, extras, threshold)
+    quotas = typical_quotas(QUEUE_QUOTAS, typical_share(extras["confidence"]))
     blocks = [X_pool[m] for m in modalities]
     emb = diversity_embeddings(blocks, dim=sum(b.shape[1] for b in blocks))
-    mixer = reason_mixer(QUEUE_QUOTAS, emb, extra={"audit": RandomSampling(seed)})
-    chosen = mixer.select(reason_inputs(scores, QUEUE_QUOTAS), np.arange(len(top_idx)), n)
+    if TYPICAL in quotas:
+        # Clustered in the queue's projection (as the product does: DIVERSITY_DIM columns).
+        pool_emb = diversity_embeddings(blocks, dim=TYPICAL_DIM)
+        labelled = diversity_embeddings([X_labelled[m] for m in modalities], dim=TYPICAL_DIM)
+        picks, _ = typical_picks(pool_emb, labelled, n, seed)
+        scores[TYPICAL] = typical_scores(picks, len(top_idx))
+    mixer = reason_mixer(quotas, emb, extra={"audit": RandomSampling(seed)})
+    chosen = mixer.select(reason_inputs(scores, quotas), np.arange(len(top_idx)), n)
     return np.asarray(chosen, dtype=np.int64)

@@ -97,6 +97,7 @@ class QueueEntry(models.Model):
         DISAGREEMENT = "disagreement"
         BOUNDARY = "boundary"
         NOVEL = "novel"
+        TYPICAL = "typical"
         AUDIT = "audit"
         RE_REVIEW = "re-review"
 

@@ -48,6 +48,11 @@ def reason_in_words(
         nearest = detail.get("nearest")
         tail = f" (nearest: {names.get(int(nearest), '?')})" if nearest is not None else ""
         return f"unlike anything labelled so far{tail}"
+    if reason == QueueEntry.Reason.TYPICAL:
+        region = int(detail.get("region", 0))
+        if region > 1:
+            return f"typical of about {region} similar items no one has labelled yet"
+        return "typical of a region no one has labelled yet"
     if reason == QueueEntry.Reason.RE_REVIEW and "label" in detail:
         label = names.get(int(detail["label"]), "?")
         model = names.get(int(detail.get("model_says", 0)), "?")

@@ -258,6 +258,10 @@ TAXOLOOP = {
         "audit": 0.1,
         "re-review": 0.1,
     },
+    # The share of the ranked reasons' part (uncertain, disagreement, boundary, novel) that
+    # goes to "typical" (coverage of unlabelled regions): "auto" = the model's expected error
+    # on the pool (1 - mean confidence), or a fixed number in [0, 1]; 0 turns it off.
+    "QUEUE_TYPICAL": env.str("TAXOLOOP_QUEUE_TYPICAL", default="auto"),
     # A running TrainingRun whose heartbeat is older than this is marked failed by the reaper.
     "STALE_RUN_SECONDS": env.int("TAXOLOOP_STALE_RUN_SECONDS", default=900),
     # A rescore shard silent this long (no chunk finished) lost its worker: beat sends it again.

@@ -51,11 +51,19 @@ from classifier.acquisition.queue_reasons import (
     DIVERSITY_POOL_FACTOR,
     NOVEL,
     RANKED_REASONS,
+    TYPICAL,
     UNCERTAIN,
     StoredScore,
     reason_inputs,
     reason_mixer,
     reason_scores,
+    typical_quotas,
+)
+from classifier.acquisition.typical import (
+    MAX_POINTS,
+    typical_picks,
+    typical_scores,
+    typical_share,
 )
 from labeling.models import ModelVersion, QueueEntry, TaxonomyVersion
 from labeling.services.learning import ml
@@ -66,9 +74,9 @@ from labeling.services.review.re_review_rank import rerank_split_re_review
 
 AUDIT = "audit"
 RE_REVIEW = "re-review"
-# The ranked reasons (uncertain, disagreement, boundary, novel), their scores and their mix
-# are classifier.acquisition.queue_reasons', shared with the simulator's ``queue`` strategy.
-MIXED_REASONS = RANKED_REASONS
+# The ranked reasons (uncertain, disagreement, boundary, novel), typical, their scores and
+# their mix are classifier.acquisition.queue_reasons', shared with the simulator's ``queue``.
+MIXED_REASONS = (*RANKED_REASONS, TYPICAL)
 # The names above are QueueEntry.Reason values (checked by the tests).
 
 # Diversity distances are computed in a random projection of this size (Johnson-Lindenstrauss:
@@ -94,6 +102,7 @@ def rebuild_queue(
     Returns the number of new entries per reason (every reason of the quotas is a key).
     """
     quotas = queue_settings.quotas()
+    fixed = queue_settings.typical_setting()
     want_total = queue_settings.queue_size(size)
     counts = dict.fromkeys(quotas, 0)
     # Clear the stale flag (queue_refresh.py) before the first prediction is read, never after:
@@ -118,6 +127,7 @@ def rebuild_queue(
     )
     # load_pool and boundary_margins are called on their module: tests and benchmarks patch them.
     pool = queue_candidates.load_pool(mv, version, leased)
+    quotas = typical_quotas(quotas, _typical_share(pool, fixed))
     picks = _choose(pool, quotas, max(0, want_total - len(leased)), seed, vtree, mv, boost)
     for pick in _replace(picks, mv, now):
         counts[pick.reason] = counts.get(pick.reason, 0) + 1
@@ -128,6 +138,13 @@ def rebuild_queue(
 
 
 # -- choosing -------------------------------------------------------------------------------
+
+
+def _typical_share(pool: CandidatePool, fixed: float | None) -> float:
+    """``fixed`` (``QUEUE_TYPICAL``), or the model's expected error on the unlabelled items."""
+    if fixed is not None:
+        return fixed
+    return typical_share(pool.confidence[pool.label_cat < 0])
 
 
 def _choose(
@@ -158,7 +175,9 @@ def _choose(
     mixed_weights = {r: weights[r] for r in MIXED_REASONS if r in weights}
     n_rest = want - len(audit) - len(review)
     if mixed_weights and n_rest > 0 and len(rest):
-        picks.update(_mixed(pool.take(rest), mixed_weights, n_rest, vtree, mv))
+        labelled = pool.item_ids[pool.label_cat >= 0]
+        context = _MixContext(vtree, mv, labelled, seed)
+        picks.update(_mixed(pool.take(rest), mixed_weights, n_rest, context))
     return _interleave(picks, list(quotas), pull)
 
 
@@ -171,14 +190,19 @@ def _re_review_pick(pool: CandidatePool, row: int) -> _Pick:
     return _Pick(int(pool.item_ids[row]), RE_REVIEW, detail)
 
 
+@dataclass(frozen=True)
+class _MixContext:
+    vtree: ml.VersionTree
+    mv: ModelVersion
+    labelled_ids: np.ndarray  # items labelled in this version (what typical counts covered)
+    seed: int
+
+
 def _mixed(
-    pool: CandidatePool,
-    weights: Mapping[str, float],
-    n: int,
-    vtree: ml.VersionTree,
-    mv: ModelVersion,
+    pool: CandidatePool, weights: Mapping[str, float], n: int, context: _MixContext
 ) -> dict[str, list[_Pick]]:
-    """QuotaMixer over the reasons that rank unlabelled items, on a shortlist."""
+    """QuotaMixer over the reasons that choose among unlabelled items, on a shortlist."""
+    vtree, mv = context.vtree, context.mv
     boundary_margin, pairs = queue_candidates.boundary_margins(pool, vtree)
     scores = reason_scores(
         margin=pool.margin,
@@ -188,7 +212,16 @@ def _mixed(
         boundary_pairs=pairs,
     )
     # Rows any reason's DiverseBatch could look at: its best pool_factor * n.
-    shortlist = diversity_shortlist([scores[r] for r in weights], DIVERSITY_POOL_FACTOR * n)
+    ranked = [scores[r] for r in weights if r in RANKED_REASONS]
+    shortlist = np.asarray(
+        diversity_shortlist(ranked, DIVERSITY_POOL_FACTOR * n) if ranked else [], dtype=np.int64
+    )
+    regions: dict[int, float] = {}
+    if TYPICAL in weights:
+        rows, sizes = _typical(pool, context, n)
+        scores[TYPICAL] = typical_scores(rows, len(pool.item_ids))
+        shortlist = np.union1d(shortlist, rows)
+        regions = dict(zip(pool.item_ids[rows].tolist(), sizes.tolist(), strict=True))
     feats = ml.item_features(pool.item_ids[shortlist].tolist())
     emb = diversity_embeddings(feats.values(), DIVERSITY_DIM)
     local = {r: s[shortlist] for r, s in scores.items()}
@@ -197,11 +230,31 @@ def _mixed(
         reason_inputs(local, weights), np.arange(len(shortlist)), n
     )
     explain = _Explainer(pool.take(shortlist), pairs[shortlist], local, feats, vtree, mv)
+    explain.regions = regions
     out: dict[str, list[_Pick]] = {r: [] for r in weights}
     for row, reason in zip(chosen.tolist(), reasons, strict=True):
         out[reason].append(explain.pick(row, reason))
     explain.add_committee_votes(out.get(DISAGREEMENT, []))
     return out
+
+
+def _typical(pool: CandidatePool, context: _MixContext, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Typical picks among ``pool`` (rows) and the unlabelled items each stands for, from a
+    seeded sample of at most ``MAX_POINTS`` items and labels: their embeddings are read,
+    never the whole catalog's."""
+    rng = np.random.default_rng(context.seed)
+    sample = np.arange(len(pool.item_ids))
+    if len(sample) > MAX_POINTS:
+        sample = np.sort(rng.choice(sample, MAX_POINTS, replace=False))
+    labelled = context.labelled_ids
+    if len(labelled) > MAX_POINTS:
+        labelled = np.sort(rng.choice(labelled, MAX_POINTS, replace=False))
+    emb = diversity_embeddings(
+        ml.item_features(pool.item_ids[sample].tolist()).values(), DIVERSITY_DIM
+    )
+    covered = diversity_embeddings(ml.item_features(labelled.tolist()).values(), DIVERSITY_DIM)
+    picks, sizes = typical_picks(emb, covered, n, context.seed)
+    return sample[picks], np.round(sizes * len(pool.item_ids) / len(sample))
 
 
 class _Explainer:
@@ -219,6 +272,7 @@ class _Explainer:
         self.pool, self.pairs, self.scores = pool, pairs, scores
         self.feats, self.vtree, self.mv = feats, vtree, mv
         self.rows: dict[int, int] = {}
+        self.regions: dict[int, float] = {}  # typical picks: item id -> items it stands for
 
     def pick(self, row: int, reason: str) -> _Pick:
         item_id = int(self.pool.item_ids[row])
@@ -240,6 +294,8 @@ class _Explainer:
                 "novelty": round(float(self.pool.novelty[row]), 4),
                 "nearest": int(self.pool.top_cat[row]),
             }
+        if reason == TYPICAL:
+            return {"region": int(self.regions.get(int(self.pool.item_ids[row]), 0))}
         return {"disagreement": round(float(self.pool.disagreement[row]), 4)}
 
     def add_committee_votes(self, picks: Sequence[_Pick]) -> None:

@@ -1,6 +1,8 @@
-"""The settings a queue rebuild runs by: the reasons' quotas, the queue size, the novel boost.
+"""The settings a queue rebuild runs by: the reasons' quotas, the typical share, the queue
+size, the novel boost.
 
-``settings.TAXOLOOP["QUEUE_QUOTAS"]`` weighs the reasons (``QueueEntry.Reason`` values),
+``settings.TAXOLOOP["QUEUE_QUOTAS"]`` weighs the reasons (``QueueEntry.Reason`` values but
+``typical``, whose share ``QUEUE_TYPICAL`` sets: "auto" or a fixed share),
 ``QUEUE_SIZE`` is how many entries the queue holds, and ``NOVEL_BOOST_AFTER_PUBLISH`` how
 much more of the queue, and how much nearer its top, ``novel`` gets while a published version
 settles (``settling_after_publish``; why, in ``queue_build``). Each is checked when read, so a
@@ -18,6 +20,11 @@ UNKNOWN_REASONS = "QUEUE_QUOTAS names unknown reason(s) {names}; known reasons: 
 BAD_QUOTA = "QUEUE_QUOTAS[{reason!r}] must be a number >= 0, got {value!r}."
 BAD_SIZE = "The queue size must be a non-negative integer, got {value!r}."
 BAD_BOOST = "NOVEL_BOOST_AFTER_PUBLISH must be a number > 0, got {value!r}."
+TYPICAL_IN_QUOTAS = (
+    "QUEUE_QUOTAS must not name 'typical': its share follows the model's expected error; "
+    "set QUEUE_TYPICAL (TAXOLOOP_QUEUE_TYPICAL) to 'auto' or a fixed share in [0, 1] instead."
+)
+BAD_TYPICAL = "QUEUE_TYPICAL must be 'auto' or a number in [0, 1], got {value!r}."
 
 # How much more of the queue, and how much nearer its top, novel items get after a publish;
 # settings.TAXOLOOP["NOVEL_BOOST_AFTER_PUBLISH"] overrides it.
@@ -36,6 +43,8 @@ def quotas() -> dict[str, float]:
     unknown = sorted(set(raw) - set(known))
     if unknown:
         raise QueueBuildError(UNKNOWN_REASONS.format(names=unknown, known=known))
+    if QueueEntry.Reason.TYPICAL in raw:
+        raise QueueBuildError(TYPICAL_IN_QUOTAS)
     for reason, value in raw.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
             raise QueueBuildError(BAD_QUOTA.format(reason=reason, value=value))
@@ -58,6 +67,22 @@ def novel_boost() -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise QueueBuildError(BAD_BOOST.format(value=value))
     return float(value)
+
+
+def typical_setting() -> float | None:
+    """``QUEUE_TYPICAL``: None for "auto" (the share follows the model, see
+    ``classifier.acquisition.typical.typical_share``), else the fixed share; raises
+    ``QueueBuildError`` for anything but "auto" or a number in [0, 1]."""
+    value = settings.TAXOLOOP.get("QUEUE_TYPICAL", "auto")
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return None
+    try:
+        share = float(value)
+    except (TypeError, ValueError):
+        raise QueueBuildError(BAD_TYPICAL.format(value=value)) from None
+    if isinstance(value, bool) or not 0.0 <= share <= 1.0:
+        raise QueueBuildError(BAD_TYPICAL.format(value=value))
+    return share
 
 
 def settling_after_publish(version: TaxonomyVersion, mv: ModelVersion) -> bool:
