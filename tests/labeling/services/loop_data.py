@@ -58,6 +58,13 @@ def clustered_items(
     return truth
 
 
+def item_with_text(vector: np.ndarray, title: str = "odd one") -> Item:
+    """A new item whose only embedding is the text ``vector`` (stored as float16)."""
+    item = ItemFactory(title=title)
+    _embedding(item, TEXT_KEY, vector).save()
+    return item
+
+
 def _embedding(item: Item, key: str, vector: np.ndarray) -> Embedding:
     v = vector.astype(np.float16)
     return Embedding(

@@ -10,36 +10,23 @@ from django.utils import timezone
 
 from classifier.acquisition import RandomSampling, apportion
 from classifier.acquisition.queue_reasons import DISAGREEMENT_FLOOR
-from labeling.models import Embedding, ModelVersion, Prediction, QueueEntry, TaxonomyVersion
+from labeling.models import ModelVersion, Prediction, QueueEntry, TaxonomyVersion
 from labeling.services.learning import ml, scoring
 from labeling.services.review import queue_build, queue_settings
 from labeling.services.review.labels import label_create
 from tests.factories import ItemFactory, TaxonomyVersionFactory
 from tests.labeling.services.loop_data import (
     TEXT_DIM,
-    TEXT_KEY,
     centres,
     clustered_items,
     fake_encoders,  # noqa: F401
     fresh_caches,  # noqa: F401
+    item_with_text,
     leaves_of,
 )
 from tests.labeling.services.scoring_data import fit_and_store
 
 pytestmark = pytest.mark.usefixtures("fake_encoders", "fresh_caches")
-
-
-def _with_text(vector: np.ndarray, title: str = "odd one"):
-    item = ItemFactory(title=title)
-    Embedding.objects.create(
-        item=item,
-        encoder_key=TEXT_KEY,
-        vector=vector.astype(np.float16).tobytes(),
-        dtype="float16",
-        dim=TEXT_DIM,
-        content_hash="synthetic",
-    )
-    return item
 
 
 @pytest.fixture
@@ -145,7 +132,7 @@ def test_uncertain_items_come_lowest_margin_first_and_name_the_two_candidates(
 def test_near_duplicates_do_not_fill_the_batch(settings, version, truth, model_version):
     c = centres(leaves_of(version), TEXT_DIM)
     vector = next(iter(c.values()))
-    copies = [_with_text(vector, f"copy {i}").pk for i in range(6)]
+    copies = [item_with_text(vector, f"copy {i}").pk for i in range(6)]
     scoring.rescore(model_version)
     # Make the six identical items the most uncertain of all.
     Prediction.objects.filter(item_id__in=copies).update(margin=0.0)
@@ -196,7 +183,7 @@ def test_disagreement_entries_say_what_each_modality_head_votes(
 def test_an_item_far_from_every_category_is_the_first_novel_one(
     settings, version, truth, model_version
 ):
-    outlier = _with_text(np.full(TEXT_DIM, 30.0) * np.sign(np.arange(TEXT_DIM) % 2 - 0.5))
+    outlier = item_with_text(np.full(TEXT_DIM, 30.0) * np.sign(np.arange(TEXT_DIM) % 2 - 0.5))
     scoring.rescore(model_version)
     _quotas(settings, novel=1)
     queue_build.rebuild_queue(version, size=4)

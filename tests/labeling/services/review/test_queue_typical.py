@@ -16,9 +16,9 @@ from tests.labeling.services.loop_data import (
     clustered_items,
     fake_encoders,  # noqa: F401
     fresh_caches,  # noqa: F401
+    item_with_text,
     leaves_of,
 )
-from tests.labeling.services.review.test_queue_build import _with_text
 from tests.labeling.services.scoring_data import fit_and_store
 
 pytestmark = pytest.mark.usefixtures("fake_encoders", "fresh_caches")
@@ -49,9 +49,9 @@ def test_the_first_typical_pick_is_the_centre_of_the_largest_unlabelled_region(
 ):
     direction = np.where(np.arange(TEXT_DIM) % 2, 10.0, -10.0)
     rng = np.random.default_rng(0)
-    centre = _with_text(direction, title="new kind 0")
+    centre = item_with_text(direction, title="new kind 0")
     for i in range(1, 12):  # 12 items in a region far from every leaf, none labelled
-        _with_text(direction + rng.normal(scale=0.3, size=TEXT_DIM), title=f"new kind {i}")
+        item_with_text(direction + rng.normal(scale=0.3, size=TEXT_DIM), title=f"new kind {i}")
     model_version = fit_and_store(version, list(truth.items())[::3])
     scoring.rescore(model_version)
     _settings(settings, 1.0, uncertain=1.0)  # the whole ranked part goes to typical
