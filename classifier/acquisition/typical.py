@@ -61,8 +61,10 @@ def typical_picks(
     picks: list[int] = []
     scores: list[float] = []
     for c in order:
-        if len(picks) >= n or sizes[c] == 0:
+        if len(picks) >= n:
             break
+        if sizes[c] == 0:  # labels only (or an empty cluster): nothing to ask for there
+            continue
         members = np.flatnonzero(pool_assign == c)
         picks.append(int(usable[members[_most_typical(points[members], rng)]]))
         scores.append(float(sizes[c]))
@@ -82,8 +84,8 @@ def typical_share(confidence: np.ndarray) -> float:
     pool, the model's own estimate of how often it is wrong there (0 for an empty pool).
 
     Measured with the simulator (titles, grouped split, 1,000 labels): on BigBasket, where the
-    model is right about half the time, this is ~0.45 of the batch; on fashion, right nine
-    times in ten, ~0.1."""
+    model is right about half the time, this is ~0.45 of the ranked part of the batch; on
+    fashion, right nine times in ten, ~0.1."""
     conf = np.asarray(confidence, dtype=np.float64)
     conf = conf[np.isfinite(conf)]
     if len(conf) == 0:

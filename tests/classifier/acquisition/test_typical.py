@@ -100,3 +100,20 @@ def test_quotas_give_typical_its_share_of_the_ranked_part_only():
     assert mixed == pytest.approx({"uncertain": 0.3, "novel": 0.3, "audit": 0.2, TYPICAL: 0.2})
     assert typical_quotas(quotas, 0.0) == quotas
     assert typical_quotas({"audit": 1.0}, 0.5) == {"audit": 1.0}
+
+
+def test_an_empty_cluster_is_passed_over_not_the_end_of_the_picks(monkeypatch):
+    from classifier.acquisition import typical
+
+    pool = np.eye(4, dtype=np.float32)
+    labelled = np.eye(4, dtype=np.float32)[2:]
+    # k = 2 labels + 2 wanted = 4. Pool rows 0-1 in cluster 0 (no label), rows 2-3 in
+    # cluster 1 with label 0; cluster 2 is empty; cluster 3 holds label 1 only.
+    monkeypatch.setattr(typical, "_kmeans", lambda points, k, seed: np.array([0, 0, 1, 1, 1, 3]))
+
+    picks, sizes = typical_picks(pool, labelled, n=2, seed=0)
+
+    # Cluster 0 first (uncovered), then cluster 1 (covered, 2 rows per 1 + 1 labels): the
+    # empty cluster 2, ranked between them, does not end the picks.
+    assert len(picks) == 2 and picks[0] in (0, 1) and picks[1] in (2, 3)
+    assert sizes.tolist() == [2.0, 2.0]
