@@ -20,6 +20,7 @@ import numpy as np
 from classifier.acquisition import RandomSampling
 from classifier.acquisition.diverse import diversity_embeddings
 from classifier.acquisition.queue_reasons import (
+    DIVERSITY_DIM,
     TYPICAL,
     reason_inputs,
     reason_mixer,
@@ -38,7 +39,6 @@ QUEUE_QUOTAS = {
     "audit": 0.1,
 }
 TOP_K = 5  # the candidates a prediction stores (scoring.DEFAULT_TOP_K)
-TYPICAL_DIM = 64  # the queue's diversity projection (queue_build.DIVERSITY_DIM)
 
 
 def queue_scores(
@@ -69,9 +69,9 @@ def select_queue_batch(
     blocks = [X_pool[m] for m in modalities]
     emb = diversity_embeddings(blocks, dim=sum(b.shape[1] for b in blocks))
     if TYPICAL in quotas:
-        # Clustered in the queue's projection (as the product does: DIVERSITY_DIM columns).
-        pool_emb = diversity_embeddings(blocks, dim=TYPICAL_DIM)
-        labelled = diversity_embeddings([X_labelled[m] for m in modalities], dim=TYPICAL_DIM)
+        # Clustered in the queue's projection, as the product clusters them.
+        pool_emb = diversity_embeddings(blocks, dim=DIVERSITY_DIM)
+        labelled = diversity_embeddings([X_labelled[m] for m in modalities], dim=DIVERSITY_DIM)
         picks, _ = typical_picks(pool_emb, labelled, n, seed)
         scores[TYPICAL] = typical_scores(picks, len(top_idx))
     mixer = reason_mixer(quotas, emb, extra={"audit": RandomSampling(seed)})

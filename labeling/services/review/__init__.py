@@ -1,8 +1,9 @@
 """People's decisions: the review queue, review decisions, report corrections and the ledger.
 
 Owns: ``queue_build`` (which items the queue holds and in what order: uncertainty,
-committee disagreement, audit, diversity; the ORM side: the reasons' scores and mix are
-``classifier.acquisition.queue_reasons``, the tree math ``classifier.acquisition.topk``), ``queue_settings`` (its quotas, size and novel boost, checked),
+committee disagreement, coverage, audit, diversity; the ORM side: the reasons' scores and mix
+are ``classifier.acquisition.queue_reasons``, the tree math ``classifier.acquisition.topk``),
+``queue_settings`` (its quotas, typical share, size and novel boost, checked),
 ``queue_candidates`` (the stored predictions it chooses from, as arrays), ``queue_refresh``
 (a debounced rebuild for items scored one by one), ``re_review_rank`` (a publish's split
 re-review ranked by the new model), ``leases``

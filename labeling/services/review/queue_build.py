@@ -48,6 +48,7 @@ from classifier.acquisition.diverse import diversity_embeddings, diversity_short
 from classifier.acquisition.queue_reasons import (
     BOUNDARY,
     DISAGREEMENT,
+    DIVERSITY_DIM,
     DIVERSITY_POOL_FACTOR,
     NOVEL,
     RANKED_REASONS,
@@ -78,10 +79,6 @@ RE_REVIEW = "re-review"
 # their mix are classifier.acquisition.queue_reasons', shared with the simulator's ``queue``.
 MIXED_REASONS = (*RANKED_REASONS, TYPICAL)
 # The names above are QueueEntry.Reason values (checked by the tests).
-
-# Diversity distances are computed in a random projection of this size (Johnson-Lindenstrauss:
-# distances survive within a few percent, and the greedy picks get 25x cheaper than at 1664-d).
-DIVERSITY_DIM = 64
 
 
 @dataclass(frozen=True)
@@ -229,8 +226,7 @@ def _mixed(
     chosen, reasons = mixer.select_with_reasons(
         reason_inputs(local, weights), np.arange(len(shortlist)), n
     )
-    explain = _Explainer(pool.take(shortlist), pairs[shortlist], local, feats, vtree, mv)
-    explain.regions = regions
+    explain = _Explainer(pool.take(shortlist), pairs[shortlist], local, feats, vtree, mv, regions)
     out: dict[str, list[_Pick]] = {r: [] for r in weights}
     for row, reason in zip(chosen.tolist(), reasons, strict=True):
         out[reason].append(explain.pick(row, reason))
@@ -268,11 +264,12 @@ class _Explainer:
         feats: Mapping[str, np.ndarray],
         vtree: ml.VersionTree,
         mv: ModelVersion,
+        regions: Mapping[int, float],
     ) -> None:
         self.pool, self.pairs, self.scores = pool, pairs, scores
         self.feats, self.vtree, self.mv = feats, vtree, mv
+        self.regions = regions  # typical picks: item id -> the unlabelled items it stands for
         self.rows: dict[int, int] = {}
-        self.regions: dict[int, float] = {}  # typical picks: item id -> items it stands for
 
     def pick(self, row: int, reason: str) -> _Pick:
         item_id = int(self.pool.item_ids[row])

@@ -18,7 +18,6 @@ from tests.factories import ItemFactory, TaxonomyVersionFactory
 from tests.labeling.services.loop_data import (
     TEXT_DIM,
     centres,
-    clustered_items,
     fake_encoders,  # noqa: F401
     fresh_caches,  # noqa: F401
     item_with_text,
@@ -27,17 +26,6 @@ from tests.labeling.services.loop_data import (
 from tests.labeling.services.scoring_data import fit_and_store
 
 pytestmark = pytest.mark.usefixtures("fake_encoders", "fresh_caches")
-
-
-@pytest.fixture
-def truth(tree, version):
-    """60 clustered items (6 leaves x 10), every second with an image embedding."""
-    return clustered_items(leaves_of(version), 10, seed=2)
-
-
-@pytest.fixture
-def model_version(version, truth):
-    return fit_and_store(version, list(truth.items())[::3])
 
 
 def _quotas(settings, **shares):

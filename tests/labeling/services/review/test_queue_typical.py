@@ -13,20 +13,12 @@ from labeling.services.review import queue_build, queue_settings
 from labeling.services.review.labels import label_create
 from tests.labeling.services.loop_data import (
     TEXT_DIM,
-    clustered_items,
     fake_encoders,  # noqa: F401
     fresh_caches,  # noqa: F401
     item_with_text,
-    leaves_of,
 )
-from tests.labeling.services.scoring_data import fit_and_store
 
 pytestmark = pytest.mark.usefixtures("fake_encoders", "fresh_caches")
-
-
-@pytest.fixture
-def truth(tree, version):
-    return clustered_items(leaves_of(version), 10, seed=2)
 
 
 @pytest.fixture
@@ -45,14 +37,13 @@ def _settings(settings, share, **quotas):
 
 
 def test_the_first_typical_pick_is_the_centre_of_the_largest_unlabelled_region(
-    settings, version, truth, one_label_per_leaf
+    settings, version, one_label_per_leaf, model_version
 ):
     direction = np.where(np.arange(TEXT_DIM) % 2, 10.0, -10.0)
     rng = np.random.default_rng(0)
     centre = item_with_text(direction, title="new kind 0")
     for i in range(1, 12):  # 12 items in a region far from every leaf, none labelled
         item_with_text(direction + rng.normal(scale=0.3, size=TEXT_DIM), title=f"new kind {i}")
-    model_version = fit_and_store(version, list(truth.items())[::3])
     scoring.rescore(model_version)
     _settings(settings, 1.0, uncertain=1.0)  # the whole ranked part goes to typical
 
@@ -69,9 +60,8 @@ def test_the_first_typical_pick_is_the_centre_of_the_largest_unlabelled_region(
 
 
 def test_auto_gives_typical_the_models_expected_error_of_the_ranked_part(
-    settings, version, truth, one_label_per_leaf
+    settings, version, one_label_per_leaf, model_version
 ):
-    model_version = fit_and_store(version, list(truth.items())[::3])
     scoring.rescore(model_version)
     _settings(settings, "auto", uncertain=0.8, audit=0.2)
     labelled = {item.pk for item, _ in one_label_per_leaf.values()}
@@ -93,8 +83,7 @@ def test_auto_gives_typical_the_models_expected_error_of_the_ranked_part(
     assert all(e.detail["region"] >= 1 for e in typical)
 
 
-def test_a_share_of_zero_turns_typical_off(settings, version, truth, one_label_per_leaf):
-    model_version = fit_and_store(version, list(truth.items())[::3])
+def test_a_share_of_zero_turns_typical_off(settings, version, one_label_per_leaf, model_version):
     scoring.rescore(model_version)
     _settings(settings, 0, uncertain=1.0)
 
