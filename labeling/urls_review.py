@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from labeling.views import review
+from labeling.views import hotkeys, review
 
 app_name = "review"
 
@@ -16,4 +16,5 @@ urlpatterns = [
     path("search/", review.search, name="search"),
     path("tree/", review.tree, name="tree"),
     path("figures/", review.figures, name="figures"),
+    path("keys/", hotkeys.hotkeys, name="keys"),
 ]

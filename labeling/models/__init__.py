@@ -6,7 +6,8 @@
   (a reviewer's "not in the taxonomy" flag).
 - ``learning``: ``ModelVersion``, ``TrainingRun``, ``Prediction`` (the latest per item),
   ``RescoreJob`` and ``RescoreShard`` (the sharded rescore).
-- ``review``: ``Label`` (the append-only ledger), ``QueueEntry``, ``ReviewSkip``.
+- ``review``: ``Label`` (the append-only ledger), ``QueueEntry``, ``ReviewSkip``, ``HotkeyMap``
+  (a reviewer's keys on the review page).
 - ``tokens``: ``ApiToken`` and the token format (``token_generate``, ``token_prefix``,
   ``token_digest``).
 
@@ -28,7 +29,7 @@ from labeling.models.learning import (
     RescoreShard,
     TrainingRun,
 )
-from labeling.models.review import Label, QueueEntry, ReviewSkip
+from labeling.models.review import HotkeyMap, Label, QueueEntry, ReviewSkip
 from labeling.models.taxonomy import (
     Category,
     CategoryMapping,
@@ -44,6 +45,7 @@ __all__ = [
     "Category",
     "CategoryMapping",
     "Embedding",
+    "HotkeyMap",
     "Item",
     "Label",
     "ModelVersion",

@@ -148,3 +148,18 @@ class ReviewSkip(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reviewer_id} skipped item {self.item_id}"
+
+
+class HotkeyMap(models.Model):
+    """One reviewer's keys for the review page's actions, action name -> key (``{"skip": "k"}``).
+    An action it does not name keeps its default; the names, defaults and rules are in
+    ``labeling.selectors.hotkeys`` and ``labeling.services.review.hotkeys``."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="hotkey_map"
+    )
+    keys = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}'s keys"

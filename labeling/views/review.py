@@ -26,12 +26,14 @@ from labeling.models import QueueEntry, TaxonomyVersion
 from labeling.selectors import review as sel
 from labeling.selectors.category_index import candidates_in_version
 from labeling.selectors.category_search import category_search, category_tree_level
+from labeling.selectors.hotkeys import HOTKEY_DEFAULTS, hotkeys_for
 from labeling.selectors.review_reason import card_reason
 from labeling.selectors.taxonomy import current_version
 from labeling.services.errors import ServiceError
 from labeling.services.review import decisions as svc
 from labeling.services.review import leases
 from labeling.views.access import reviewer_required
+from labeling.views.hotkeys import review_legend
 from labeling.views.params import int_param
 
 TEMPLATE = "review/page.html"
@@ -155,13 +157,18 @@ def _card_context(request: HttpRequest, error: str = "") -> dict[str, Any]:
         "can_undo": session.last_label() is not None,
         "error": error,
         "version": version,
+        "hotkeys": HOTKEY_DEFAULTS,
     }
 
 
 def _page_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     context = _card_context(request)
     context["figures"] = _figures(request)
-    context["legend"] = LEGEND
+    # The reviewer's own keys: on the whole page only (one query), never on the card a
+    # decision returns (its key hints start as the defaults and review.js puts the
+    # reviewer's keys in, from the page's copy).
+    context["hotkeys"] = hotkeys_for(user=request.user)
+    context["legend"] = review_legend(context["hotkeys"])
     return context | extra
 
 
@@ -184,20 +191,6 @@ def _card(request: HttpRequest, error: str = "", status: int = 200) -> HttpRespo
     if error:
         messages.error(request, error)
     return redirect("review:queue")
-
-
-LEGEND = [
-    ("1–9", "pick that candidate"),
-    ("Enter", "accept the top candidate"),
-    ("/", "search the whole taxonomy"),
-    ("↑ ↓", "move in the search results"),
-    ("t", "browse the tree"),
-    ("s", "skip"),
-    ("n", "not in the taxonomy"),
-    ("u", "undo the last decision"),
-    ("z", "zoom the image"),
-    ("Esc", "close search, tree or note"),
-]
 
 
 @require_GET
@@ -312,6 +305,7 @@ def tree(request: HttpRequest) -> HttpResponse:
     )
     context = {"level": level, "tree_item": int_param(request.GET, "item")}
     if request.htmx:
+        context["hotkeys"] = HOTKEY_DEFAULTS  # review.js puts the reviewer's keys in
         return render(request, f"{TEMPLATE}#review-tree", context)
     return render(request, TEMPLATE, _page_context(request, **context))
 

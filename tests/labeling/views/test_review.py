@@ -226,6 +226,24 @@ def test_the_tree_drills_down_with_a_choose_button_for_the_inner_node(as_alice, 
     assert '<span class="p">0.05</span>' in bottomwear
 
 
+def test_the_open_tree_marks_its_rows_for_the_arrow_keys_and_keeps_its_closed_form(
+    as_alice, tree, entries
+):
+    footwear, shoes = tree["Footwear"], tree["Footwear > Shoes"]
+    params = {"node": shoes.pk, "item": entries[0].item_id}
+    response = as_alice.get(reverse("review:tree"), params, headers=HTMX)
+    html = response.content.decode().strip()
+    assert html.startswith('<div id="review-tree" class="tree open">')
+    # the rows, in order: the trail, the node itself, its children (here two leaves)
+    assert html.count("data-tree-row") == 3 + 1 + 2
+    assert f'data-node="{footwear.pk}"' in html and f'data-node="{shoes.pk}"' in html
+    sneakers = tree["Footwear > Shoes > Sneakers"]
+    assert f'value="{sneakers.pk}" class="choose secondary"' in html
+    assert 'aria-label="Choose Footwear &gt; Shoes &gt; Sneakers" data-tree-row' in html
+    closed = html[html.index('<template class="tree-closed">') :]
+    assert 'id="open-tree"' in closed and '<kbd data-hotkey="tree">t</kbd>' in closed
+
+
 def test_the_tree_without_javascript_renders_the_whole_page(as_alice, tree, entries):
     html = as_alice.get(reverse("review:tree")).content.decode()
     assert "<html" in html and "Apparel ›" in html and "Footwear ›" in html
