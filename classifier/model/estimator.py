@@ -47,6 +47,12 @@ REFIT_BELOW = 5000
 # 0.5 raised mean macro-F1 of text 0.931 -> 0.933 and of text+image 0.938 -> 0.942, and with
 # it text+image beat text on accuracy and macro-F1 for every seed (at 0.5: 2 of 3).
 CLASS_BALANCE = 0.25
+# Below ``REFIT_BELOW`` labels the temperature comes from out-of-fold logits of this many folds
+# (< 2: the validation split's, another model's on labels with 2+ groups: overconfident where
+# labels are few; BigBasket ECE at 500 labels 0.28 -> 0.05, docs/results/issue-19/README.md).
+CALIBRATION_FOLDS = 5
+
+Stats = Mapping[str, tuple[torch.Tensor, torch.Tensor]]
 
 
 class HierarchicalClassifier:
@@ -72,6 +78,7 @@ class HierarchicalClassifier:
         val_fraction: float = 0.1,
         thresholds: float | Sequence[float] = 0.85,
         min_labels_for_head: int = 1,
+        calibration_folds: int = CALIBRATION_FOLDS,
         seed: int = 0,
         device: str = "cpu",
         max_steps: int | None = None,
@@ -89,6 +96,7 @@ class HierarchicalClassifier:
         self.val_fraction = val_fraction
         self.thresholds = thresholds
         self.min_labels_for_head = min_labels_for_head
+        self.calibration_folds = calibration_folds
         self.seed = seed
         self.device = device
         self.max_steps = max_steps
@@ -174,9 +182,7 @@ class HierarchicalClassifier:
                 raise ValueError(f"zero_shot must be (n_leaves, d_text), got {zs.shape}")
             self.zero_shot_ = zs / np.maximum(np.linalg.norm(zs, axis=1, keepdims=True), 1e-12)
 
-    def _new_net(
-        self, stats: Mapping[str, tuple[torch.Tensor, torch.Tensor]], warm: WarmStart | None
-    ) -> None:
+    def _new_net(self, stats: Stats, warm: WarmStart | None) -> None:
         """A freshly initialised network (same seed, same initial weights every time), or
         the old model's mapped weights under a warm start."""
         torch.manual_seed(self.seed)
@@ -189,17 +195,16 @@ class HierarchicalClassifier:
         self,
         X: Features,
         y: np.ndarray,
-        stats: Mapping[str, tuple[torch.Tensor, torch.Tensor]],
+        stats: Stats,
         warm: WarmStart | None,
         progress: Callable[[int, int], None] | None,
     ) -> int:
-        """Early-stop on a validation split and fit the temperature there, then refit.
+        """Early-stop on a validation split, fit the temperature, then refit on all rows.
 
-        The validation rows pick the number of epochs and the temperature; the final weights
-        are then trained again from the same initialisation on *all* rows for that many epochs
-        (below ``REFIT_BELOW`` labels, where the held-out rows matter and a refit is cheap).
-        With a few hundred labels the 10 % held out is too much to lose (measured on the
-        fashion titles: +0.4 to +0.8 points of accuracy at 500 to 2,000 labels).
+        The validation rows pick the number of epochs; below ``REFIT_BELOW`` labels the final
+        weights are trained again from the same initialisation on *all* rows for that many
+        epochs (the 10 % held out cost +0.4 to +0.8 points of accuracy at 500 to 2,000 fashion
+        titles) and the temperature comes from ``calibration_folds`` cross-fitted models.
         """
         groups = training.row_groups(X[self.modalities_[0]])
         tr, va = training.validation_split(y, groups, self.val_fraction, self.seed)
@@ -213,12 +218,45 @@ class HierarchicalClassifier:
         epochs, best = self._run(X, y, tr, val, tt, self._config(len(tr)), progress)
         if val is None:
             return epochs
-        self._fit_temperature(*val)
         if len(y) >= REFIT_BELOW:
+            self._fit_temperature(*val)
             return epochs
+        folds = training.group_folds(groups, self.calibration_folds, self.seed)
+        if folds is None:
+            self._fit_temperature(*val)
+        else:
+            self.temperature_ = self._cross_fit_temperature(X, y, folds, stats, warm, tt, best)
         self._new_net(stats, warm)
         self._run(X, y, np.arange(len(y)), None, tt, self._config(len(y), best), None)
         return epochs
+
+    def _cross_fit_temperature(
+        self,
+        X: Features,
+        y: np.ndarray,
+        folds: np.ndarray,
+        stats: Stats,
+        warm: WarmStart | None,
+        tt: training.TreeTensors,
+        epochs: int,
+    ) -> float:
+        """The refit's temperature, from out-of-fold logits of models trained as it is (same
+        initialisation, ``epochs`` epochs, no early stopping) on the other folds."""
+        logits, votes = [], []
+        for k in range(int(folds.max()) + 1):
+            held, rest = np.flatnonzero(folds == k), np.flatnonzero(folds != k)
+            self._new_net(stats, warm)
+            self._run(X, y, rest, None, tt, self._config(len(rest), epochs), None)
+            with torch.inference_mode():
+                feats = inputs.row_tensors(X, self.modalities_, held)
+                out, presence = self.net_.eval()({m: x.to(self.device) for m, x in feats.items()})
+            logits.append(out[:1].cpu())
+            votes.append(member_mask(presence, len(self.members_))[:1].cpu())
+        # The folds' rows in fold order, as the logits were stacked.
+        labels = torch.from_numpy(y[np.argsort(folds, kind="stable")])
+        membership = torch.from_numpy(self.tree.leaf_membership.astype(np.float32))
+        z, v = torch.cat(logits, dim=1), torch.cat(votes, dim=1)
+        return calibration.fit_temperature(z, v, labels, membership)
 
     def step_budget(self) -> int:
         """Most optimiser steps of a fit: ``max_steps``, or ``LEAF_STEP_BUDGET`` / leaves (see

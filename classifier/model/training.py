@@ -67,6 +67,17 @@ def validation_split(
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
 
+def group_folds(groups: np.ndarray, n_folds: int, seed: int) -> np.ndarray | None:
+    """``(n,)`` fold index per row, rows of one group in one fold, groups dealt to the folds
+    in a seeded random order (so fold sizes differ by at most one group); ``None`` when there
+    are fewer than two folds or fewer groups than folds."""
+    uniq, inverse = np.unique(groups, return_inverse=True)
+    if n_folds < 2 or len(uniq) < n_folds:
+        return None
+    fold_of_group = np.random.default_rng(seed).permutation(len(uniq)) % n_folds
+    return fold_of_group[inverse]
+
+
 def row_groups(x: np.ndarray) -> np.ndarray:
     """``(n,)`` int group id per row: identical rows (same title embedding) share an id; a
     row with a NaN (modality missing) is its own group. The project's one duplicate grouping

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from classifier.model.training import row_groups, validation_split
+from classifier.model.training import group_folds, row_groups, validation_split
 
 
 def test_identical_rows_share_a_group() -> None:
@@ -75,3 +75,22 @@ def test_the_step_budget_scales_with_the_leaves_and_caps_the_epochs() -> None:
     assert HierarchicalClassifier(wide)._config(10_000).max_epochs == 60  # 40: not binding
     assert HierarchicalClassifier(narrow)._config(100_000).max_epochs == 60
     assert HierarchicalClassifier(wide)._config(100_000, epochs=5).max_epochs == 5  # the refit
+
+
+def test_folds_keep_groups_whole_and_deal_groups_evenly() -> None:
+    groups = np.array([0, 0, 1, 2, 2, 2, 3, 4, 5, 6])  # 7 groups over 3 folds: 3 + 2 + 2
+    folds = group_folds(groups, 3, seed=0)
+    assert folds is not None
+    for g in range(7):
+        assert len(set(folds[groups == g].tolist())) == 1
+    per_fold = sorted(len(set(groups[folds == k].tolist())) for k in range(3))
+    assert per_fold == [2, 2, 3]
+    assert np.array_equal(group_folds(groups, 3, seed=0), folds)
+
+
+def test_no_folds_below_two_or_with_fewer_groups_than_folds() -> None:
+    groups = np.array([0, 0, 1, 2])
+    assert group_folds(groups, 1, seed=0) is None
+    assert group_folds(groups, 0, seed=0) is None
+    assert group_folds(groups, 4, seed=0) is None
+    assert group_folds(groups, 3, seed=0) is not None
