@@ -17,6 +17,16 @@ def anchor_modality(modalities: Sequence[str]) -> str:
     return "text" if "text" in modalities else modalities[0]
 
 
+def unit_names(zero_shot: np.ndarray | None, n_leaves: int, d_text: int) -> np.ndarray | None:
+    """The ``(n_leaves, d_text)`` category-name embeddings as unit rows (checked), or None."""
+    if zero_shot is None:
+        return None
+    zs = np.asarray(zero_shot, dtype=np.float32)
+    if zs.shape != (n_leaves, d_text):
+        raise ValueError(f"zero_shot must be (n_leaves, d_text), got {zs.shape}")
+    return zs / np.maximum(np.linalg.norm(zs, axis=1, keepdims=True), 1e-12)
+
+
 def _unit(x: torch.Tensor) -> torch.Tensor:
     return x / x.norm(dim=-1, keepdim=True).clamp_min(1e-12)
 

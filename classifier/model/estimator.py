@@ -124,6 +124,7 @@ class HierarchicalClassifier:
         zero_shot: np.ndarray | None = None,
         progress: Callable[[int, int], None] | None = None,
         warm_start: WarmStart | None = None,
+        sample_weight: np.ndarray | None = None,
     ) -> HierarchicalClassifier:
         """Train adapters and heads on ``(n,)`` node labels ``y``, then calibrate.
 
@@ -136,6 +137,9 @@ class HierarchicalClassifier:
             warm_start: start from a previous taxonomy version's model instead of a fresh
                 network (see :mod:`classifier.model.warm_start`); leaves it maps inherit its
                 head rows, prototypes and label counts.
+            sample_weight: optional ``(n,)`` weights >= 0 of the rows in the training loss (times
+                the class weights), e.g. how far a reviewer's labels are trusted; a row of
+                weight 0 is left out entirely (also of early stopping and calibration).
         """
         y = np.asarray(y, dtype=np.int64).reshape(-1)
         self.modalities_ = [m for m in self.modalities if m in X and inputs.present(X[m], len(y))]
@@ -147,6 +151,7 @@ class HierarchicalClassifier:
             raise ValueError(f"y has {len(y)} labels for {n} rows")
         if ((y < 0) | (y >= self.tree.n_nodes)).any():
             raise ValueError("labels must be node indices of the tree")
+        X, y, self._row_weight = inputs.weighted_rows(X, y, sample_weight)
         self.dims_ = {m: int(X[m].shape[1]) for m in self.modalities_}
         if warm_start is not None:
             warm_start.check(self.tree, self.dims_)
@@ -175,12 +180,8 @@ class HierarchicalClassifier:
             self.prototypes_[m] = protos
             if m == alt_modality:
                 self.leaf_counts_ = counts.astype(np.int64)
-        self.zero_shot_ = None
-        if zero_shot is not None:
-            zs = np.asarray(zero_shot, dtype=np.float32)
-            if zs.shape != (self.tree.n_leaves, X[alt_modality].shape[1]):
-                raise ValueError(f"zero_shot must be (n_leaves, d_text), got {zs.shape}")
-            self.zero_shot_ = zs / np.maximum(np.linalg.norm(zs, axis=1, keepdims=True), 1e-12)
+        d_text = X[alt_modality].shape[1]
+        self.zero_shot_ = coldstart.unit_names(zero_shot, self.tree.n_leaves, d_text)
 
     def _new_net(self, stats: Stats, warm: WarmStart | None) -> None:
         """A freshly initialised network (same seed, same initial weights every time), or
@@ -240,8 +241,8 @@ class HierarchicalClassifier:
         tt: training.TreeTensors,
         epochs: int,
     ) -> float:
-        """The refit's temperature, from out-of-fold logits of models trained as it is (same
-        initialisation, ``epochs`` epochs, no early stopping) on the other folds."""
+        """The refit's temperature, from out-of-fold logits (stacked in fold order) of models
+        trained as it is: same initialisation, ``epochs`` epochs, no early stopping."""
         logits, votes = [], []
         for k in range(int(folds.max()) + 1):
             held, rest = np.flatnonzero(folds == k), np.flatnonzero(folds != k)
@@ -252,7 +253,6 @@ class HierarchicalClassifier:
                 out, presence = self.net_.eval()({m: x.to(self.device) for m, x in feats.items()})
             logits.append(out[:1].cpu())
             votes.append(member_mask(presence, len(self.members_))[:1].cpu())
-        # The folds' rows in fold order, as the logits were stacked.
         labels = torch.from_numpy(y[np.argsort(folds, kind="stable")])
         membership = torch.from_numpy(self.tree.leaf_membership.astype(np.float32))
         z, v = torch.cat(logits, dim=1), torch.cat(votes, dim=1)
@@ -288,8 +288,9 @@ class HierarchicalClassifier:
         progress: Callable[[int, int], None] | None,
     ) -> tuple[int, int]:
         w = class_weights(np.bincount(y[rows], minlength=self.tree.n_nodes), self.class_balance)
+        w = w[y[rows]] * (1.0 if self._row_weight is None else self._row_weight[rows])
         feats = inputs.row_tensors(X, self.modalities_, rows)
-        data = (feats, torch.from_numpy(y[rows]), torch.from_numpy(w[y[rows]]))
+        data = (feats, torch.from_numpy(y[rows]), torch.from_numpy(w.astype(np.float32)))
         gen = torch.Generator().manual_seed(self.seed)
         return training.train(self.net_, data, val, tt, cfg, gen, progress)
 

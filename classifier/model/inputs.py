@@ -72,3 +72,30 @@ def feature_chunks(
             else torch.full((stop - start, dims[m]), float("nan"))
             for m in modalities
         }
+
+
+def check_weights(weights: np.ndarray | None, n: int) -> np.ndarray | None:
+    """``(n,)`` float32 sample weights, finite and >= 0, not all zero, scaled to mean 1 (None
+    stays None): they say which rows count more, not how long to train."""
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=np.float32).reshape(-1)
+    if len(w) != n:
+        raise ValueError(f"sample_weight has {len(w)} weights for {n} labels")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("sample_weight must be finite and >= 0")
+    if n and not w.any():
+        raise ValueError("sample_weight is zero for every row: nothing to learn from")
+    return w / w.mean() if n else w
+
+
+def weighted_rows(
+    X: Features, y: np.ndarray, weights: np.ndarray | None
+) -> tuple[Features, np.ndarray, np.ndarray | None]:
+    """``X``, ``y`` and checked weights (see :func:`check_weights`) without the rows of weight
+    0: a label known to be wrong must not steer early stopping or the temperature either."""
+    w = check_weights(weights, len(y))
+    if w is None or w.all():
+        return X, y, w
+    keep = w > 0
+    return {m: x[keep] for m, x in X.items()}, y[keep], check_weights(w[keep], int(keep.sum()))

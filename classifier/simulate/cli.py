@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_columns(p.add_argument_group("columns (as in the catalog import)"))
     _add_loop(p.add_argument_group("active learning"))
     _add_features(p.add_argument_group("features"))
+    _add_team(p.add_argument_group("a team of reviewers (issue 16; classifier/simulate/team.py)"))
     return p
 
 
@@ -198,12 +199,37 @@ def _add_features(g: argparse._ArgumentGroup) -> None:
     )
 
 
+def _add_team(g: argparse._ArgumentGroup) -> None:
+    g.add_argument(
+        "--team",
+        action="store_true",
+        help="instead of the strategies: simulated reviewers, one unreliable; compare equal, "
+        "reliability-weighted and majority-vote labels at --budget answers",
+    )
+    g.add_argument("--team-reviewers", type=int, default=3, help="reviewers (default: 3)")
+    g.add_argument(
+        "--noisy-rate",
+        type=float,
+        default=0.3,
+        help="the last reviewer's error rate on the branches they confuse (default: 0.3)",
+    )
+    g.add_argument(
+        "--overlap",
+        type=float,
+        default=0.1,
+        help="share of items answered by two reviewers (default: 0.1)",
+    )
+
+
+TEAM_OPTIONS = ("team", "team_reviewers", "noisy_rate", "overlap")
+
+
 def _names(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
-    values = dict(vars(args))
+    values = {k: v for k, v in vars(args).items() if k not in TEAM_OPTIONS}
     if values["out"] is None:
         values["out"] = Path("var/sim") / time.strftime("%Y%m%d-%H%M%S")
     return SimConfig(**values)
@@ -216,10 +242,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = config_from_args(args)
     words = sys.argv[1:] if argv is None else list(argv)
     command = "python -m classifier.simulate " + shlex.join(words)
+    if args.team:
+        return _team(parser, args, config, command)
     try:
         simulate(config, command=command)
     except (DatasetError, SimulationError) as exc:
         parser.exit(2, f"error: {exc}\n")
     if not config.quiet:
         print(f"wrote {config.out}/summary.md, summary.json, curves.csv, curves.png")
+    return 0
+
+
+def _team(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, config: SimConfig, command: str
+) -> int:
+    from classifier.simulate.team import TeamSpec, simulate_team
+
+    spec = TeamSpec(reviewers=args.team_reviewers, noisy_rate=args.noisy_rate, overlap=args.overlap)
+    try:
+        spec.check()
+        simulate_team(config, spec, command)
+    except (DatasetError, SimulationError, ValueError) as exc:
+        parser.exit(2, f"error: {exc}\n")
+    if not config.quiet:
+        print(f"wrote {config.out}/team.md, team.json")
     return 0

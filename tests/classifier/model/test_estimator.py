@@ -280,3 +280,41 @@ def test_a_modality_no_labelled_row_has_is_left_out_and_ignored_when_scoring(tre
     assert kept.modalities_ == ["text", "image"]
     cold = HierarchicalClassifier(tree, **small_model_params()).fit(X, np.zeros(0, np.int64))  # type: ignore[arg-type]
     assert cold.modalities_ == ["text", "image"]  # no labels: nothing to judge by
+
+
+def test_unit_sample_weights_change_nothing(tree: Tree) -> None:
+    X, y = clustered(tree, 120, seed=0)
+    plain = HierarchicalClassifier(tree, **small_model_params()).fit(X, y)  # type: ignore[arg-type]
+    ones = HierarchicalClassifier(tree, **small_model_params())  # type: ignore[arg-type]
+    ones.fit(X, y, sample_weight=np.ones(120))
+    assert np.array_equal(plain.predict_proba(X), ones.predict_proba(X))
+
+
+def test_zero_weight_on_wrong_labels_recovers_the_clean_model(tree: Tree) -> None:
+    X, y = clustered(tree, 200, seed=0)
+    X_test, y_test = clustered(tree, 200, seed=3)
+    noisy = y.copy()
+    flip = np.random.default_rng(0).random(200) < 0.4
+    noisy[flip] = tree.leaves[(tree.leaf_index[y[flip]] + 1) % 4]  # the next leaf: wrong
+    scores = {}
+    for name, w in (("equal", np.ones(200)), ("weighted", np.where(flip, 0.0, 1.0))):
+        model = HierarchicalClassifier(tree, **small_model_params())  # type: ignore[arg-type]
+        model.fit(X, noisy, sample_weight=w)
+        scores[name] = accuracy(tree, model.predict_proba(X_test), y_test)
+    # Measured when written: 0.835 equal, 1.0 weighted (as the clean labels alone).
+    assert scores["weighted"] > scores["equal"] + 0.1
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        (np.ones(3), "3 weights for 4 labels"),
+        (np.array([1.0, -1.0, 1.0, 1.0]), "finite and >= 0"),
+        (np.array([1.0, np.nan, 1.0, 1.0]), "finite and >= 0"),
+        (np.zeros(4), "zero for every row"),
+    ],
+)
+def test_it_refuses_bad_sample_weights(tree: Tree, weights: np.ndarray, message: str) -> None:
+    X, y = clustered(tree, 4)
+    with pytest.raises(ValueError, match=message):
+        HierarchicalClassifier(tree).fit(X, y, sample_weight=weights)
