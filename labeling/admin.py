@@ -47,7 +47,7 @@ class LabelAdmin(admin.ModelAdmin):
 
     list_display = ["id", "item", "kind", "category", "source", "author", "is_audit", "created_at"]
     list_filter = ["kind", "source", "is_audit", "taxonomy_version"]
-    search_fields = ["item__external_id", "item__title"]
+    search_fields = ["item__external_id", "item__title", "note"]
     list_select_related = ["item", "category", "author"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

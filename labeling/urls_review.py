@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from labeling.views import hotkeys, review
+import labeling.urls_converters  # noqa: F401 -- registers the <id:...> path converter
+from labeling.views import guidelines, hotkeys, review
 
 app_name = "review"
 
@@ -17,4 +18,5 @@ urlpatterns = [
     path("tree/", review.tree, name="tree"),
     path("figures/", review.figures, name="figures"),
     path("keys/", hotkeys.hotkeys, name="keys"),
+    path("guidelines/<id:pk>/", guidelines.guideline_detail, name="guideline"),
 ]

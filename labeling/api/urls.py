@@ -5,6 +5,7 @@ import labeling.urls_converters  # noqa: F401 -- registers the <id:...> path con
 from labeling.api.views import (
     auth,
     docs,
+    guidelines,
     items,
     labels,
     models,
@@ -51,6 +52,17 @@ urlpatterns = [
         "taxonomy-versions/<id:pk>/categories/",
         taxonomy.CategoryListApi.as_view(),
         name="api-taxonomy-version-categories",
+    ),
+    # Guidelines (read: Reviewer; write: TaxonomyAdmin)
+    path(
+        "taxonomy-versions/<id:pk>/guidelines/",
+        guidelines.GuidelineListApi.as_view(),
+        name="api-taxonomy-version-guidelines",
+    ),
+    path(
+        "categories/<id:pk>/guideline/",
+        guidelines.GuidelineMemberApi.as_view(),
+        name="api-category-guideline",
     ),
     # Taxonomy drafts (TaxonomyAdmin)
     path(

@@ -2,8 +2,9 @@
 
 - ``catalog``: ``Item`` (a product to classify) and its ``Embedding`` rows.
 - ``taxonomy``: ``Taxonomy``, ``TaxonomyVersion``, ``Category``, ``TaxonomyOperation`` (a
-  draft's edits), ``CategoryMapping`` (where a publish sent each old category), ``Proposal``
-  (a reviewer's "not in the taxonomy" flag).
+  draft's edits), ``CategoryMapping`` (where a publish sent each old category), ``Guideline`` (a
+  category's Markdown guideline for reviewers), ``Proposal`` (a reviewer's "not in the
+  taxonomy" flag).
 - ``learning``: ``ModelVersion``, ``TrainingRun``, ``Prediction`` (the latest per item),
   ``RescoreJob`` and ``RescoreShard`` (the sharded rescore).
 - ``review``: ``Label`` (the append-only ledger), ``QueueEntry``, ``ReviewSkip``, ``HotkeyMap``
@@ -33,6 +34,7 @@ from labeling.models.review import HotkeyMap, Label, QueueEntry, ReviewSkip
 from labeling.models.taxonomy import (
     Category,
     CategoryMapping,
+    Guideline,
     Proposal,
     Taxonomy,
     TaxonomyOperation,
@@ -45,6 +47,7 @@ __all__ = [
     "Category",
     "CategoryMapping",
     "Embedding",
+    "Guideline",
     "HotkeyMap",
     "Item",
     "Label",

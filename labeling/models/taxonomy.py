@@ -1,5 +1,6 @@
 """Taxonomies and their versions: the category tree of each version, the edits of a draft,
-the category mappings a publish records, and reviewers' "not in the taxonomy" proposals.
+the category mappings a publish records, each category's guideline for reviewers, and
+reviewers' "not in the taxonomy" proposals.
 
 Foreign keys to models of other modules are by name (``"labeling.Item"``): the model modules
 never import each other.
@@ -121,6 +122,9 @@ class TaxonomyOperation(models.Model):
         MERGE = "merge"
         SPLIT = "split"
         DEPRECATE = "deprecate"
+        # A guideline written, changed or cleared: in a draft, or live on the current version
+        # (labeling.services.taxonomy.guidelines); the audit trail of the guidelines.
+        GUIDELINE = "guideline"
 
     version = models.ForeignKey(
         TaxonomyVersion, on_delete=models.CASCADE, related_name="operations"
@@ -168,6 +172,26 @@ class CategoryMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.old_category_id} → {self.new_category_id} ({self.kind})"
+
+
+class Guideline(models.Model):
+    """How reviewers should use one category, in Markdown (rendered safely: raw HTML is never
+    passed through). It belongs to the category row, so it is versioned with the taxonomy: a
+    draft copies it with the tree, a rename or a move keeps it, a merge appends the merged
+    categories' guidelines to the target's, a deprecation drops it, and a deleted category
+    takes it along (``labeling.services.taxonomy.guidelines``). No row: no guideline."""
+
+    category = models.OneToOneField(
+        Category, on_delete=models.CASCADE, primary_key=True, related_name="guideline"
+    )
+    text = models.TextField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"guideline of category {self.category_id}"
 
 
 class Proposal(models.Model):

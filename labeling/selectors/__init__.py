@@ -4,6 +4,7 @@ By page: ``review`` (the card), ``review_reason``, ``category_index`` and ``cate
 (categories in memory, mapping across versions, the search), ``reports`` and ``report_pairs``,
 ``dashboard`` and ``dashboard_activity``, ``overview``, ``models``, ``items``, ``labels``,
 ``label_origins``, ``predictions``, ``taxonomy`` (current versions) and ``taxonomy_admin``,
-``version_mapping``, ``api_tokens``, ``hotkeys`` (the review page's keys, per reviewer).
+``version_mapping``, ``api_tokens``, ``hotkeys`` (the review page's keys, per reviewer),
+``guidelines`` (categories' guidelines and their audit trail).
 Selectors may import ``labeling.models`` and each other, never services, views or tasks.
 """

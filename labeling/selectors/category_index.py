@@ -1,12 +1,13 @@
 """The in-memory index of a taxonomy version's categories, and the walk that maps categories of
 older versions into it.
 
-The review page's category search, its item card and its reason line read names, paths and
-parents from this index instead of querying per card. It is built once per version, rebuilt
-when a category is added or deprecated, and at the latest after ``INDEX_TTL_SECONDS`` so
-renamed names and edited synonyms show up. Predictions made before a publish name the older
-version's categories: ``candidates_in_version`` maps them into the current one through the
-publishes' ``CategoryMapping`` rows.
+The review page's category search, its item card and its reason line read names, paths,
+parents and guidelines from this index instead of querying per card. It is built once per
+version, rebuilt when a category is added or deprecated or a guideline is written or cleared,
+and at the latest after ``INDEX_TTL_SECONDS`` so renamed names and edited synonyms show up.
+Predictions made before a publish name the older version's categories:
+``candidates_in_version`` maps them into the current one through the publishes'
+``CategoryMapping`` rows.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class IndexNode:
     path_l: str
     synonyms: tuple[str, ...]
     synonyms_l: tuple[str, ...]
+    guideline: str = ""  # Markdown; empty: none
 
 
 class CategoryIndex:
@@ -57,7 +59,9 @@ class CategoryIndex:
 
 @dataclass
 class _Cached:
-    stamp: tuple[int, int | None]  # (count, newest id) of the version's live categories
+    # (count, newest id) of the version's live categories, (count, newest edit) of their
+    # guidelines
+    stamp: tuple[Any, ...]
     built: float  # time.monotonic() when read from the database
     checked: float  # time.monotonic() when the stamp was last compared
     index: CategoryIndex
@@ -74,7 +78,8 @@ def category_index_clear() -> None:
 
 
 def category_index_get(version: TaxonomyVersion, max_age: float = 0.0) -> CategoryIndex:
-    """The version's non-deprecated categories, cached until their count or newest id changes.
+    """The version's non-deprecated categories, cached until their count or newest id, or their
+    guidelines' count or newest edit, changes.
 
     ``max_age``: a cache whose stamp was compared less than this many seconds ago is used
     without comparing again (no query at all: the review card's hot path).
@@ -85,9 +90,9 @@ def category_index_get(version: TaxonomyVersion, max_age: float = 0.0) -> Catego
         if cached is not None and now - cached.checked < max_age:
             return cached.index
     stamp = Category.objects.filter(version=version, deprecated=False).aggregate(
-        n=Count("pk"), top=Max("pk")
+        n=Count("pk"), top=Max("pk"), g=Count("guideline"), edited=Max("guideline__updated_at")
     )
-    key = (int(stamp["n"]), stamp["top"])
+    key = (int(stamp["n"]), stamp["top"], int(stamp["g"]), stamp["edited"])
     with _lock:
         cached = _indexes.get(version.pk)
         if cached is not None and cached.stamp == key and now - cached.built < INDEX_TTL_SECONDS:
@@ -101,7 +106,7 @@ def category_index_get(version: TaxonomyVersion, max_age: float = 0.0) -> Catego
 
 def _read_nodes(version: TaxonomyVersion) -> list[IndexNode]:
     rows = Category.objects.filter(version=version, deprecated=False).values_list(
-        "pk", "parent_id", "name", "path", "depth", "is_leaf", "synonyms"
+        "pk", "parent_id", "name", "path", "depth", "is_leaf", "synonyms", "guideline__text"
     )
     return [
         IndexNode(
@@ -115,8 +120,9 @@ def _read_nodes(version: TaxonomyVersion) -> list[IndexNode]:
             path.lower(),
             tuple(str(s) for s in syn or ()),
             tuple(str(s).lower() for s in syn or ()),
+            guideline or "",
         )
-        for pk, parent, name, path, depth, leaf, syn in rows
+        for pk, parent, name, path, depth, leaf, syn, guideline in rows
     ]
 
 

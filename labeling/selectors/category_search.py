@@ -42,6 +42,7 @@ class CategoryMatch:
     quality: int
     p: float  # the model's probability for this node (inner nodes: sum of their leaves)
     synonym: str = ""
+    guideline: str = ""  # the category's guideline (Markdown); empty: none
 
     @property
     def how(self) -> str:
@@ -80,6 +81,7 @@ def category_search(
                     quality,
                     probs.get(node.pk, 0.0),
                     synonym,
+                    node.guideline,
                 )
             )
     found.sort(key=lambda m: (m.quality, -m.p, m.depth, m.path))
@@ -112,6 +114,9 @@ def _grade(
 
 @dataclass(frozen=True)
 class TreeLevel:
+    """One level of the tree. ``node`` and each child carry ``guideline_text`` (Markdown,
+    from the index; empty: none)."""
+
     node: Category | None  # None: the top level
     trail: list[Category]  # ancestors of ``node`` from the top, then ``node``
     children: list[tuple[Category, float]]  # (child, model probability), by name
@@ -128,4 +133,8 @@ def category_tree_level(
     index = category_index_get(version)
     probs = node_probabilities(candidates, {n.pk: n.parent for n in index.nodes})
     trail = [*node.ancestors(), node] if node is not None else []
-    return TreeLevel(node=node, trail=trail, children=[(c, probs.get(c.pk, 0.0)) for c in kids])
+    children = list(kids)
+    for category in [*children, *([node] if node is not None else [])]:
+        indexed = index.by_pk.get(category.pk)
+        setattr(category, "guideline_text", indexed.guideline if indexed else "")  # noqa: B010
+    return TreeLevel(node=node, trail=trail, children=[(c, probs.get(c.pk, 0.0)) for c in children])

@@ -27,6 +27,9 @@ HOTKEY_ACTIONS: tuple[HotkeyAction, ...] = (
     HotkeyAction("tree", "t", "browse the tree"),
     HotkeyAction("skip", "s", "skip"),
     HotkeyAction("note", "n", "not in the taxonomy"),
+    # A note on the decision itself (any category); "note" above is the proposal's.
+    HotkeyAction("comment", "m", "add a note to this decision"),
+    HotkeyAction("guides", "g", "open or close the candidates' guidelines"),
     HotkeyAction("undo", "u", "undo the last decision"),
     HotkeyAction("zoom", "z", "zoom the image"),
     HotkeyAction("help", "?", "show or hide the list of keys"),

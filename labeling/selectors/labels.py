@@ -20,8 +20,10 @@ def label_list(
     kind: str | None = None,
     since: datetime | None = None,
     version_id: int | None = None,
+    note: str | None = None,
 ) -> QuerySet[Label]:
-    """Ledger lines, newest first, matching every given filter (``author`` is a username)."""
+    """Ledger lines, newest first, matching every given filter (``author`` is a username,
+    ``note`` a piece of the line's note, in any case)."""
     filters = {
         "item_id": item_id,
         "category_id": category_id,
@@ -32,6 +34,8 @@ def label_list(
         "taxonomy_version_id": version_id,
     }
     labels = Label.objects.select_related(*LABEL_RELATED).order_by("-created_at", "-id")
+    if note:
+        labels = labels.filter(note__icontains=note)
     return labels.filter(**{key: value for key, value in filters.items() if value is not None})
 
 

@@ -69,6 +69,7 @@ class ReportFilters:
     conf_min: float | None = None
     conf_max: float | None = None
     labelled: bool | None = None  # True: has a current label; False: has none
+    labelled_as: int | None = None  # the current label is this node or below it (examples)
     disagreement: bool = False  # labelled, and the label is neither the prediction nor above it
     changed: bool = False  # the last model's top category differs from the previous one's
     sort: str = ""
@@ -175,6 +176,9 @@ def _conditions(version: TaxonomyVersion, older: list[int], f: ReportFilters) ->
         out.append(Q(confidence__lte=f.conf_max))
     if f.labelled is not None:
         out.append(Q(item__current_label__isnull=not f.labelled))
+    if f.labelled_as is not None:
+        labelled = leaves_under(version=version, node_id=f.labelled_as)
+        out.append(Q(item__current_label__category_id__in=labelled))
     if f.disagreement:
         out.append(_disagrees(version, older))
     return out

@@ -1,7 +1,7 @@
 """Read side of the review page's item card: its candidates, the nodes a "not in the taxonomy"
 proposal may attach to, and the queue's size per reason.
 
-The card reads its candidates' names and paths from the in-memory index of the version's
+The card reads its candidates' names, paths and guidelines from the in-memory index of the version's
 categories (``labeling.selectors.category_index``), without a query, after mapping candidates
 of an older taxonomy version (predictions made before a publish) into the current one. Why the
 item is in the queue is ``labeling.selectors.review_reason``; the category search and tree are
@@ -30,19 +30,22 @@ class CandidateRow:
     category: Category
     p: float
     shortcut: int
+    guideline: str = ""  # the category's guideline (Markdown); empty: none
 
 
 def card_candidates(
     *, candidates: Iterable[Mapping[str, Any]], version: TaxonomyVersion, limit: int = 9
 ) -> list[CandidateRow]:
     """The review card's candidates: categories of ``version`` (see ``candidates_in_version``)
-    with keys 1–9, built from the cached index instead of a query per card."""
+    with keys 1–9 and their guidelines, built from the cached index instead of a query per
+    card."""
     mapped = candidates_in_version(candidates, version)[:limit]
     index = category_index_get(version, max_age=CARD_INDEX_MAX_AGE)
-    return [
-        CandidateRow(_category(index.by_pk[c["category"]], version), c["p"], n)
-        for n, c in enumerate(mapped, start=1)
-    ]
+    rows = []
+    for n, c in enumerate(mapped, start=1):
+        node = index.by_pk[c["category"]]
+        rows.append(CandidateRow(_category(node, version), c["p"], n, node.guideline))
+    return rows
 
 
 def _category(node: IndexNode, version: TaxonomyVersion) -> Category:

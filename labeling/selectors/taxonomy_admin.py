@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from labeling.models import (
     Category,
+    Guideline,
     Item,
     Label,
     ModelVersion,
@@ -43,8 +44,9 @@ class TreePage:
 
 
 def tree_page(*, version: TaxonomyVersion, q: str | None = None) -> TreePage:
-    """The categories of ``version`` (matching ``q``: name, path or synonym) with counts;
-    at most TREE_ROWS_SHOWN rows (a search narrows a large taxonomy)."""
+    """The categories of ``version`` (matching ``q``: name, path or synonym) with counts,
+    each with ``has_guideline``; at most TREE_ROWS_SHOWN rows (a search narrows a large
+    taxonomy)."""
     own_items = dict(
         Item.objects.filter(current_label__taxonomy_version=version)
         .values("current_label__category")
@@ -61,6 +63,9 @@ def tree_page(*, version: TaxonomyVersion, q: str | None = None) -> TreePage:
     accuracy = _node_accuracy(version)
     matching = category_list(version=version, q=q or None)
     total = matching.count()
+    matching = matching.annotate(
+        has_guideline=Exists(Guideline.objects.filter(category_id=OuterRef("pk")))
+    )
     rows = [
         TreeRow(c, subtree.get(c.path, 0), labels.get(c.pk, 0), accuracy.get(c.key))
         for c in matching[:TREE_ROWS_SHOWN]

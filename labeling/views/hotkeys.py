@@ -42,9 +42,12 @@ def review_legend(keys: Mapping[str, str]) -> list[tuple[str, str]]:
         ("Home End", "in the tree: first, last row"),
         own("skip"),
         own("note"),
+        own("comment"),
+        ("Ctrl+Enter", "in the note on a decision: accept the top candidate with it"),
+        own("guides"),
         own("undo"),
         own("zoom"),
-        ("Esc", "close search, tree, note or this list"),
+        ("Esc", "close search, tree, proposal or this list; leave a decision's note (kept)"),
         own("help"),
         ("r", "send a failed request again"),
     ]

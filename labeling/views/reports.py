@@ -70,6 +70,7 @@ def parse_filters(report: str, query: QueryDict) -> tuple[rsel.ReportFilters, li
         conf_min=_float(query, "conf_min", errors),
         conf_max=_float(query, "conf_max", errors),
         labelled=labelled,
+        labelled_as=int_param(query, "labelled_as"),
         disagreement=query.get("disagreement") == "1",
         changed=query.get("changed") == "1",
         sort=query.get("sort", ""),
@@ -86,6 +87,7 @@ def _query_of(filters: rsel.ReportFilters, **changes: Any) -> str:
         "conf_min": filters.conf_min,
         "conf_max": filters.conf_max,
         "labelled": {True: "yes", False: "no"}.get(filters.labelled),  # type: ignore[arg-type]
+        "labelled_as": filters.labelled_as,
         "disagreement": "1" if filters.disagreement else None,
         "changed": "1" if filters.changed else None,
         "sort": filters.sort or None,
@@ -140,9 +142,16 @@ def _page_context(request: HttpRequest, report: str, query: QueryDict) -> dict[s
         if version
         else Category.objects.none()
     )
+    labelled_as_id = int_param(query, "labelled_as")  # the filter a guideline links to
+    labelled_as = (
+        Category.objects.filter(version=version, pk=labelled_as_id).first()
+        if version and labelled_as_id is not None
+        else None
+    )
     return _table_context(request, report, query, version) | {
         "reports": rsel.REPORTS,
         "nodes": nodes,
+        "labelled_as": labelled_as,
         "sorts": rsel.SORTS,
         "low_confidence": rsel.LOW_CONFIDENCE,
     }

@@ -1,4 +1,6 @@
-"""The reviewer's queue page and its actions (decide, skip, not in taxonomy, undo, search, tree).
+"""The reviewer's queue page and its actions (decide, with an optional note; skip, not in
+taxonomy, undo, search, tree). The candidates, search results and tree rows show their
+categories' guidelines, collapsed (from the category index: no query).
 
 Every action answers an htmx request with the fragment it replaces (``#review-card`` for the
 actions, ``#search-results``, ``#review-tree``, ``#review-figures``) and a plain request with
@@ -158,6 +160,7 @@ def _card_context(request: HttpRequest, error: str = "") -> dict[str, Any]:
         "error": error,
         "version": version,
         "hotkeys": HOTKEY_DEFAULTS,
+        "note_max": svc.DECISION_NOTE_MAX,
     }
 
 
@@ -212,6 +215,7 @@ def decide(request: HttpRequest) -> HttpResponse:
             reviewer=request.user,
             shown=shown,
             category=category,
+            note=request.POST.get("note", ""),
             version=_version(request, current),
         )
     except ServiceError as exc:

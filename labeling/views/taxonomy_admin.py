@@ -64,6 +64,7 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "version": version,
         "q": q,
         "page": selectors.tree_page(version=version, q=q),
+        "guidelines_editable": version.is_current,
         "can_rollback": version.is_current
         and version.based_on_id is not None
         and not rollback_blockers(version=version),
@@ -233,6 +234,7 @@ def _draft_context(draft: TaxonomyVersion, q: str, error: str = "") -> dict[str,
         "diff_labels": sum(row.labels for row in diff),
         "operations": selectors.draft_operations(draft=draft),
         "page": selectors.tree_page(version=draft, q=q),
+        "guidelines_editable": True,
         "choices": selectors.category_suggestions(version=draft, q=""),
     }
 

@@ -22,6 +22,16 @@
 // drill, the node you came from after Left), so they are never lost nor applied to the level
 // that was on screen when they were typed.
 //
+// A note on the decision ("m" by default) opens #decision-note inside the decide form, so
+// whichever category is then chosen carries it. Keys typed there are text; Esc leaves the field
+// and keeps the note (then 1-9, Enter, "/" or the tree decide as usual), Ctrl+Enter accepts the
+// top candidate with it. A queued "m" keeps the keys typed after it for the note, as "n" does.
+//
+// Guidelines (details.guideline under a candidate, a search result or a tree row) open with a
+// click, Enter or Space on their summary, or all the candidates' at once with "g". Keys typed
+// while the focus is on a link inside a guideline's text do nothing here (the link keeps
+// Enter); Esc leaves it.
+//
 // The letter keys are the reviewer's own (the page's #review-hotkeys, set at review/keys/);
 // the digits, Enter, Esc and the arrows are the same for everyone.
 (function () {
@@ -34,9 +44,13 @@
   const queued = []; // keys typed meanwhile, for the next cards (or the next level of the tree)
   let forField = null; // keys typed after a queued field key: [{key, ctrlKey}], or null
 
-  const DEFAULT_KEYS = { search: "/", tree: "t", skip: "s", note: "n", undo: "u", zoom: "z", help: "?" };
+  const DEFAULT_KEYS = {
+    search: "/", tree: "t", skip: "s", note: "n", comment: "m", guides: "g", undo: "u", zoom: "z", help: "?",
+  };
   const keys = Object.assign({}, DEFAULT_KEYS, readKeys());
-  const FIELD_KEYS = new Set([keys.note, keys.search].filter(Boolean)); // keys that focus a text field
+  // keys that focus a text field
+  const FIELD_KEYS = new Set([keys.note, keys.search, keys.comment].filter(Boolean));
+  const FIELDS = "#category-search, #proposal-note, #decision-note";
   const TREE_KEYS = new Set(["ArrowDown", "ArrowUp", "ArrowLeft", "ArrowRight", "Home", "End", "Enter", "Escape"]);
 
   function readKeys() {
@@ -115,6 +129,30 @@
       event.preventDefault();
       click("#propose-button");
     }
+  }
+
+  // The note on a decision: Esc leaves it (the text stays, for the category chosen next),
+  // Ctrl+Enter accepts the top candidate with it.
+  function onDecisionNoteKey(event) {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      $("#decision-note").blur();
+    } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      click("button.candidate.top");
+    }
+  }
+
+  const fieldHandler = (field) =>
+    ({ "category-search": onSearchKey, "proposal-note": onNoteKey, "decision-note": onDecisionNoteKey })[field.id];
+
+  // All the candidates' guidelines open (or all closed, when every one is open already).
+  function toggleGuides() {
+    const guides = $$("#review-card ol.candidates details.guideline");
+    if (!guides.length) return false;
+    const open = guides.some((d) => !d.open);
+    guides.forEach((d) => (d.open = open));
+    return true;
   }
 
   // -- the tree browser ----------------------------------------------------------------------
@@ -246,6 +284,14 @@
       $("#proposal-note").focus();
       return true;
     },
+    comment: () => {
+      const details = $("#decision-note-box");
+      if (!details) return false;
+      details.open = true;
+      $("#decision-note").focus();
+      return true;
+    },
+    guides: toggleGuides,
     help: toggleHelp,
   };
   const actions = {
@@ -268,8 +314,14 @@
       return;
     }
     if (helpOpen()) return onHelpKey(event);
-    if (target.id === "category-search") return onSearchKey(event);
-    if (target.id === "proposal-note") return onNoteKey(event);
+    if (target.matches && target.matches(FIELDS)) return fieldHandler(target)(event);
+    if (target.closest && target.closest(".guideline-body")) {
+      // a link in a guideline's text: its own keys only; Esc leaves it
+      if (event.key === "Escape") target.blur();
+      return;
+    }
+    // a guideline's summary opens and closes with Enter and Space, also in the tree
+    if ((event.key === "Enter" || event.key === " ") && target.matches("details.guideline > summary")) return;
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (target.matches("input, textarea, select")) return;
     const forTree = TREE_KEYS.has(event.key) && treeWants(target);
@@ -310,7 +362,7 @@
     const field = document.activeElement;
     const keys = forField || [];
     forField = null;
-    if (!field || !field.matches("#category-search, #proposal-note")) return;
+    if (!field || !field.matches(FIELDS)) return;
     while (keys.length) {
       const { key, ctrlKey } = keys[0];
       if (key.length === 1 && !ctrlKey) {
@@ -323,8 +375,7 @@
           forField = keys; // the search has not answered yet
           return;
         }
-        const handler = field.id === "category-search" ? onSearchKey : onNoteKey;
-        handler({ key, ctrlKey, metaKey: false, preventDefault() {} });
+        fieldHandler(field)({ key, ctrlKey, metaKey: false, preventDefault() {} });
       }
       keys.shift();
       if (document.activeElement !== field) {

@@ -276,6 +276,8 @@ HTML_PARAMS = [
     HtmlParam("GET", "/reports/confused/", "predicted", lambda w: {"true": 1}),
     HtmlParam("GET", "/reports/catalog/", "node"),
     HtmlParam("GET", "/reports/catalog/", "size"),
+    HtmlParam("GET", "/reports/catalog/", "labelled_as"),  # a guideline's examples
+    HtmlParam("GET", "/reports/catalog/csv/", "labelled_as"),
     HtmlParam("GET", "/reports/catalog/csv/", "node"),
     HtmlParam("POST", "/reports/correct/", "item", lambda w: {"category": 1}),
     HtmlParam("POST", "/reports/undo/", "labels"),

@@ -54,6 +54,7 @@ ROLE_RULES: list[tuple[str, str | dict[str, str]]] = [
     (r"^/api/taxonomy-versions/\d+/rollback/$", ADMIN_ROLE),
     (r"^/api/items/bulk/$", ADMIN_ROLE),
     (r"^/api/items/(\d+/)?$", {"GET": REVIEWER_ROLE, "*": ADMIN_ROLE}),
+    (r"^/api/categories/\d+/guideline/$", {"GET": REVIEWER_ROLE, "*": ADMIN_ROLE}),
     (r"^/api/tokens/", LOGGED_IN),
     (r"^/api/", REVIEWER_ROLE),
     (r"^/(review/.*|reports/.*|dashboard/|models/|items/\d+/image/)?$", REVIEWER_ROLE),
@@ -84,6 +85,7 @@ class World:
     label: Label
     model: ModelVersion
     token: ApiToken  # alice's: the others revoking it get 404
+    category: Category
 
 
 # -- enumerating URLs -------------------------------------------------------------------------
@@ -127,6 +129,8 @@ def _filler(world: World, view: Any, route: str) -> Callable[[str], str]:
         "labels": world.label.pk,
         "model-versions": world.model.pk,
         "tokens": world.token.pk,
+        "categories": world.category.pk,  # its guideline (taxonomy admin, API)
+        "guidelines": world.category.pk,  # its guideline (reviewer's page)
     }
     model_admin = _model_admin(view)
 
@@ -199,6 +203,7 @@ def world(version, tree, alice, bob, settings, tmp_path) -> World:
         label=label,
         model=entries[0].model_version,
         token=ApiToken.objects.get(prefix=token_prefix(api_token_for(alice))),
+        category=tree[SHIRTS],
     )
 
 

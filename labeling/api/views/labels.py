@@ -29,6 +29,7 @@ from labeling.models import Category, Item, Label
 from labeling.selectors.items import item_get, item_get_by_external_id
 from labeling.selectors.labels import label_by_idempotency_key, label_get, label_list
 from labeling.selectors.taxonomy import category_in_current_version
+from labeling.services.review.decisions import DECISION_NOTE_MAX
 from labeling.services.review.labels import LabelError, label_create, label_retract
 
 from .base import ApiView, ListApiView, route_by_method
@@ -94,7 +95,13 @@ class LabelCreateApi(ApiView):
         item_external_id = serializers.CharField(required=False)
         category = IdField(required=False)
         category_path = serializers.CharField(required=False, help_text='"A > B > C"')
-        note = serializers.CharField(required=False, allow_blank=True, default="")
+        note = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            max_length=DECISION_NOTE_MAX,
+            help_text="why, in the author's words; kept on the ledger line",
+        )
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if "item" not in attrs and "item_external_id" not in attrs:
@@ -187,12 +194,16 @@ class LabelListApi(ListApiView):
             required=False, help_text="created at or after (ISO 8601)"
         )
         version = IdField(required=False, source="version_id", help_text="taxonomy version id")
+        note = serializers.CharField(
+            required=False, help_text="the line's note contains this text (any case)"
+        )
 
     @extend_schema(
         summary="List the label ledger",
         parameters=[FilterSerializer],
         responses=LabelSerializer(many=True),
-        description="Decisions and retractions, newest first.",
+        description="Decisions and retractions, newest first. ``note`` finds the lines "
+        "whose note (a reviewer's note on the decision, a conflict, an undo) contains the text.",
     )
     def get(self, request: Request) -> Response:
         labels = label_list(**self.filters(request, self.FilterSerializer))

@@ -57,7 +57,16 @@ class OperationResultSerializer(serializers.Serializer):
 
 class DiffRowSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(
-        choices=["added", "renamed", "moved", "edited", "merged", "split", "deprecated"]
+        choices=[
+            "added",
+            "renamed",
+            "moved",
+            "edited",
+            "merged",
+            "split",
+            "deprecated",
+            "guideline",
+        ]
     )
     key = serializers.CharField()
     path = serializers.CharField()

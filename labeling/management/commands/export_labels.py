@@ -25,19 +25,20 @@ class Command(BaseCommand):
         parser.add_argument("--format", dest="fmt", choices=EXPORT_FORMATS, default="csv")
         parser.add_argument("--ledger", action="store_true", help="every row, retractions too")
         parser.add_argument("--output", type=Path, help="file to write (default: standard output)")
+        parser.add_argument(
+            "--note",
+            help="with --ledger: only the rows whose note contains this text (any case), "
+            "e.g. reviewers' notes on their decisions",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         output: Path | None = options["output"]
         try:
             if output is None:
-                count = labels_export(
-                    stream=self.stdout, fmt=options["fmt"], ledger=options["ledger"]
-                )
+                count = labels_export(stream=self.stdout, **self._what(options))
             else:
                 with output.open("w", encoding="utf-8", newline="") as stream:
-                    count = labels_export(
-                        stream=stream, fmt=options["fmt"], ledger=options["ledger"]
-                    )
+                    count = labels_export(stream=stream, **self._what(options))
         except BrokenPipeError:
             # The reader went away (`export_labels | head`): stop quietly, as Unix tools do.
             with contextlib.suppress(OSError, ValueError):  # stdout may not be a real file
@@ -47,3 +48,7 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         if output is not None:  # standard output stays clean for piping
             self.stderr.write(f"Exported {count:,} rows to {output}.")
+
+    @staticmethod
+    def _what(options: dict[str, Any]) -> dict[str, Any]:
+        return {"fmt": options["fmt"], "ledger": options["ledger"], "note": options["note"]}

@@ -24,6 +24,7 @@ from labeling.services.errors import ServiceError
 
 EXPORT_FORMATS = ("csv", "jsonl")
 EXPORT_UNKNOWN_FORMAT = "Unknown export format {fmt!r}; expected one of csv, jsonl."
+EXPORT_NOTE_NEEDS_LEDGER = "--note searches the ledger's notes: add --ledger."
 CHUNK_SIZE = 2000
 
 # Output column → ORM lookup, in output order.
@@ -70,9 +71,13 @@ def labels_current_rows() -> Iterator[dict[str, Any]]:
     yield from _with_origins(queryset, CURRENT_COLUMNS)
 
 
-def labels_ledger_rows() -> Iterator[dict[str, Any]]:
-    """Every ledger row, retractions included, oldest first."""
-    queryset = Label.objects.order_by("id").values_list(*LEDGER_COLUMNS.values())
+def labels_ledger_rows(*, note: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every ledger row, retractions included, oldest first; with ``note``, only the rows
+    whose note contains it (in any case)."""
+    queryset = Label.objects.order_by("id")
+    if note:
+        queryset = queryset.filter(note__icontains=note)
+    queryset = queryset.values_list(*LEDGER_COLUMNS.values())
     yield from _with_origins(queryset, LEDGER_COLUMNS)
 
 
@@ -94,12 +99,18 @@ def _originals(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         yield row
 
 
-def labels_export(*, stream: TextIO, fmt: str = "csv", ledger: bool = False) -> int:
-    """Write the current labels (or the whole ledger) to ``stream``; the number of rows."""
+def labels_export(
+    *, stream: TextIO, fmt: str = "csv", ledger: bool = False, note: str | None = None
+) -> int:
+    """Write the current labels (or the whole ledger; with ``note``, its rows whose note
+    contains that text) to ``stream``; the number of rows."""
     if fmt not in EXPORT_FORMATS:
         raise ExportError(EXPORT_UNKNOWN_FORMAT.format(fmt=fmt))
+    if note and not ledger:
+        raise ExportError(EXPORT_NOTE_NEEDS_LEDGER)
     columns = list(LEDGER_COLUMNS if ledger else CURRENT_COLUMNS)
-    rows = (_plain(row) for row in (labels_ledger_rows() if ledger else labels_current_rows()))
+    found = labels_ledger_rows(note=note) if ledger else labels_current_rows()
+    rows = (_plain(row) for row in found)
     return _write_csv(stream, columns, rows) if fmt == "csv" else _write_jsonl(stream, rows)
 
 

@@ -17,6 +17,12 @@ What a decision writes
     the ledger, so adjudication is "list labels with context conflict" and both decisions
     stay visible. Two reviewers who agree are not a conflict.
 
+A note on the decision
+    Optional, on any decision from the card (``note``: the reviewer's words, up to
+    ``DECISION_NOTE_MAX`` characters), stored on the label (``Label.note``) with a conflict's
+    note after it: the ledger's API (``?note=``), ``export_labels --ledger --note`` and the
+    item's ledger page find and show it, for whoever checks or adjudicates the label.
+
 "Not in the taxonomy"
     A proposal, never a label: a ``Proposal`` row with the reviewer's words, the item and
     what the page showed. A wooden puzzle once became "Apparel > Tops" because the proposal
@@ -65,6 +71,11 @@ BAD_SHOWN = "This review form is damaged or too old; reload the page and decide 
 CATEGORY_MISSING = "Pick a category: a candidate (1–9), a search result or a node of the tree."
 CATEGORY_UNKNOWN = "Category #{pk} does not exist; reload the page and pick again."
 NOTE_REQUIRED = "Say in a few words which category is missing (the note is required)."
+NOTE_TOO_LONG = (
+    "The note is {n:,} characters long; a note on a decision takes at most {limit:,}. "
+    "Nothing was saved."
+)
+DECISION_NOTE_MAX = 2000
 NOTHING_TO_UNDO = "Nothing to undo: you have not labelled anything in this session."
 NOT_YOUR_LABEL = "Label #{pk} is not one of your review decisions; only your own can be undone."
 NO_CURRENT_VERSION_FOR_PROPOSAL = "There is no current taxonomy version to propose a category for."
@@ -197,9 +208,11 @@ def review_decide(
 ) -> Decision:
     """Write the reviewer's decision for ``shown.item`` (see the module docstring).
 
+    ``note``: the reviewer's note on it (optional; refused past ``DECISION_NOTE_MAX``).
     ``version``: the current taxonomy version when the caller has already read it (the
     review page reads it once per request); ``label_create`` reads it otherwise.
     """
+    note = decision_note_clean(note)
     with transaction.atomic():
         item = _locked_item(shown)
         if item.replay_id is not None:
@@ -224,6 +237,15 @@ def review_decide(
         )
         QueueEntry.objects.filter(item_id=item.pk).delete()
     return Decision(label=label, created=True, conflict=conflict)
+
+
+def decision_note_clean(note: str | None) -> str:
+    """A reviewer's note as stored: line breaks as ``\\n``, no spaces around it; a
+    ReviewError past ``DECISION_NOTE_MAX`` characters."""
+    cleaned = (note or "").replace("\r\n", "\n").strip()
+    if len(cleaned) > DECISION_NOTE_MAX:
+        raise ReviewError(NOTE_TOO_LONG.format(n=len(cleaned), limit=DECISION_NOTE_MAX))
+    return cleaned
 
 
 def _locked_item(shown: ShownCard) -> Item:

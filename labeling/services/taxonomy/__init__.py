@@ -7,6 +7,8 @@ plain paths, CSV, JSON, the Google taxonomy; sniffing which one a file is, one p
 ``draft_checks`` (the rules those edits must pass and every message they are refused with),
 ``draft_tree`` (the rows under the edits: copying a tree, paths and keys of a moved subtree),
 ``draft_import`` (a draft from a file: its differences from the current version as edits),
+``guidelines`` (a category's guideline for reviewers: written on a draft or the current
+version, carried with the tree through drafts and publish, audited),
 ``publish_mapping`` (where each category's labels go, and the diff the admin reads first),
 ``publish`` (a draft becomes current: labels mapped, split categories put back on the queue,
 a warm-started training asked for), ``rollback`` (a publish undone while nothing new was

@@ -20,11 +20,12 @@ from labeling.services.taxonomy.draft_checks import (
     name_check,
     path_free_check,
 )
+from labeling.services.taxonomy.guidelines import guidelines_copy
 
 
 def categories_copy(*, source: TaxonomyVersion, target: TaxonomyVersion) -> int:
     """Copy every category of ``source`` into ``target``, level by level (parents first, so
-    each child can point at its parent's new row); the number copied."""
+    each child can point at its parent's new row), with their guidelines; the number copied."""
     new_ids: dict[int, int] = {}
     rows = list(
         Category.objects.filter(version=source)
@@ -57,6 +58,7 @@ def categories_copy(*, source: TaxonomyVersion, target: TaxonomyVersion) -> int:
             new_ids.update({row["id"]: by_key[row["key"]] for row in level})
         else:
             new_ids.update({row["id"]: c.pk for row, c in zip(level, created, strict=True)})
+    guidelines_copy(id_map=new_ids)
     return len(rows)
 
 

@@ -9,7 +9,9 @@ looks like an ordinary add of children), so ``taxonomy_publish`` reads it.
 
 The rules each edit must pass, and the messages it is refused with, are in ``draft_checks``;
 the row writes under the edits (paths, depths, keys, leaf flags) in ``draft_tree``.
-Drafts have no labels, so no operation here touches the ledger.
+Drafts have no labels, so no operation here touches the ledger. Categories' guidelines go
+with their rows (``guidelines``: a merge appends the merged ones to the target's, a
+deprecation drops the category's).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from labeling.services.taxonomy.draft_tree import (
     leaf_flag_refresh,
     subtree_relocate,
 )
+from labeling.services.taxonomy.guidelines import guideline_absorb, guideline_drop
 
 # -- drafts ----------------------------------------------------------------------------------
 
@@ -196,7 +199,7 @@ def category_merge(
     paths = {s.key: s.path for s in sources}
     mapped: dict[str, str] = {}
     for source in sources:
-        mapped |= _merge_one(source, target)
+        mapped |= _merge_one(source, target, author)
     target.refresh_from_db()
     _record(
         draft,
@@ -211,16 +214,19 @@ def category_merge(
     return target
 
 
-def _merge_one(source: Category, target: Category) -> dict[str, str]:
+def _merge_one(
+    source: Category, target: Category, author: AbstractBaseUser | None
+) -> dict[str, str]:
     """Merge one source into ``target``; ``{removed key: key it maps to}``."""
     mapped = {source.key: target.key}
     old_parent = source.parent
     for child in list(source.children.all()):
         twin = Category.objects.filter(parent=target, name=child.name).first()
         if twin is not None:  # same name on both sides: the child merges into the twin
-            mapped |= _merge_one(child, twin)
+            mapped |= _merge_one(child, twin, author)
         else:
             subtree_relocate(child, target, child.name)
+    guideline_absorb(source=source, target=target, author=author)
     source.delete()
     leaf_flag_refresh(target)
     leaf_flag_refresh(old_parent)
@@ -263,6 +269,7 @@ def category_deprecate(
     deprecate_check(category)
     category.deprecated = True
     category.save(update_fields=["deprecated"])
+    guideline_drop(category=category, author=author)
     _record(draft, TaxonomyOperation.Kind.DEPRECATE, author, key=key, path=category.path)
     return category
 

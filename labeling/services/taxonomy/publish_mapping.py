@@ -10,7 +10,8 @@ Mapping (``category_mapping``)
 
 Diff (``draft_diff``)
     The draft's changes against its base version, one row per change with the number of
-    labels it touches: what the admin reads before publishing.
+    labels it touches: what the admin reads before publishing. A changed guideline is a row
+    too (kind ``guideline``; it touches no label).
 
 Both compare the two trees by key and read the draft's ``TaxonomyOperation`` record, the
 only place merges and splits are known from.
@@ -51,7 +52,7 @@ class MappingRow:
 
 @dataclass(frozen=True)
 class DiffRow:
-    kind: str  # added, renamed, moved, edited, merged, split, deprecated
+    kind: str  # added, renamed, moved, edited, merged, split, deprecated, guideline
     key: str
     path: str
     old_path: str = ""
@@ -82,7 +83,15 @@ class _Trees:
 def _rows(version: TaxonomyVersion) -> list[dict[str, Any]]:
     return list(
         Category.objects.filter(version=version).values(
-            "id", "key", "parent_id", "name", "path", "description", "synonyms", "deprecated"
+            "id",
+            "key",
+            "parent_id",
+            "name",
+            "path",
+            "description",
+            "synonyms",
+            "deprecated",
+            "guideline__text",
         )
     )
 
@@ -234,4 +243,8 @@ def _changes(old: dict, new: dict, trees: _Trees, labels: int) -> list[DiffRow]:
         out.append(DiffRow("moved", key, path, old["path"], labels=labels))
     if old["description"] != new["description"] or old["synonyms"] != new["synonyms"]:
         out.append(DiffRow("edited", key, path, old["path"], labels=labels))
+    before, after = old["guideline__text"] or "", new["guideline__text"] or ""
+    if before != after:
+        how = "added" if not before else "removed" if not after else "changed"
+        out.append(DiffRow("guideline", key, path, old["path"], f"guideline {how}"))
     return out

@@ -22,6 +22,7 @@ def test_the_schema_is_a_valid_openapi_3_document(schema):
     assert schema["openapi"].startswith("3.")
     assert sorted(schema["paths"]) == [
         "/api/",
+        "/api/categories/{id}/guideline/",
         "/api/items/",
         "/api/items/bulk/",
         "/api/items/{id}/",
@@ -45,6 +46,7 @@ def test_the_schema_is_a_valid_openapi_3_document(schema):
         "/api/taxonomy-versions/current/",
         "/api/taxonomy-versions/{id}/",
         "/api/taxonomy-versions/{id}/categories/",
+        "/api/taxonomy-versions/{id}/guidelines/",
         "/api/taxonomy-versions/{id}/rollback/",
         "/api/token/",
         "/api/tokens/",

@@ -21,6 +21,8 @@ def test_the_defaults_are_todays_keys_and_one_key_each():
         "tree": "t",
         "skip": "s",
         "note": "n",
+        "comment": "m",  # a note on the decision (issue 16, notes)
+        "guides": "g",  # the candidates' guidelines (issue 16, guidelines)
         "undo": "u",
         "zoom": "z",
         "help": "?",
