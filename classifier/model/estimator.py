@@ -137,9 +137,8 @@ class HierarchicalClassifier:
             warm_start: start from a previous taxonomy version's model instead of a fresh
                 network (see :mod:`classifier.model.warm_start`); leaves it maps inherit its
                 head rows, prototypes and label counts.
-            sample_weight: optional ``(n,)`` weights >= 0 of the rows in the training loss (times
-                the class weights), e.g. how far a reviewer's labels are trusted; a row of
-                weight 0 is left out entirely (also of early stopping and calibration).
+            sample_weight: optional ``(n,)`` row weights >= 0 in the loss (times the class
+                weights); a row of weight 0 is left out (see ``inputs.weighted_rows``).
         """
         y = np.asarray(y, dtype=np.int64).reshape(-1)
         self.modalities_ = [m for m in self.modalities if m in X and inputs.present(X[m], len(y))]
