@@ -92,3 +92,10 @@ class QueueEntryAdmin(admin.ModelAdmin):
     list_display = ["item", "reason", "priority", "lease_holder", "lease_expires_at"]
     list_filter = ["reason"]
     raw_id_fields = ["item"]
+
+
+@admin.register(models.ReviewAssignment)
+class ReviewAssignmentAdmin(admin.ModelAdmin):
+    list_display = ["id", "user", "group", "category_keys", "reasons", "updated_at"]
+    list_select_related = ["user", "group"]
+    raw_id_fields = ["user"]

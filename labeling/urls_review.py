@@ -3,7 +3,7 @@
 from django.urls import path
 
 import labeling.urls_converters  # noqa: F401 -- registers the <id:...> path converter
-from labeling.views import guidelines, hotkeys, review
+from labeling.views import guidelines, hotkeys, review, review_scope
 
 app_name = "review"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("undo/", review.undo, name="undo"),
     path("search/", review.search, name="search"),
     path("tree/", review.tree, name="tree"),
+    path("filter/", review_scope.review_filter, name="filter"),
     path("figures/", review.figures, name="figures"),
     path("keys/", hotkeys.hotkeys, name="keys"),
     path("guidelines/<id:pk>/", guidelines.guideline_detail, name="guideline"),

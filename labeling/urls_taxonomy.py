@@ -3,7 +3,7 @@
 from django.urls import path
 
 import labeling.urls_converters  # noqa: F401 -- registers the <id:...> path converter
-from labeling.views import guidelines
+from labeling.views import assignments, guidelines
 from labeling.views import taxonomy_admin as views
 
 app_name = "taxonomy"
@@ -19,6 +19,9 @@ urlpatterns = [
     path("drafts/<id:pk>/publish/", views.draft_publish, name="draft-publish"),
     path("drafts/<id:pk>/discard/", views.draft_discard, name="draft-discard"),
     path("categories/<id:pk>/guideline/", guidelines.guideline_edit, name="guideline"),
+    path("assignments/", assignments.assignment_list, name="assignments"),
+    path("assignments/save/", assignments.assignment_save, name="assignment-save"),
+    path("assignments/<id:pk>/remove/", assignments.assignment_remove, name="assignment-remove"),
     path("proposals/", views.proposal_list, name="proposals"),
     path("proposals/create/", views.proposal_create, name="proposal-create"),
     path("proposals/dismiss/", views.proposal_dismiss_view, name="proposal-dismiss"),

@@ -8,7 +8,8 @@
 - ``learning``: ``ModelVersion``, ``TrainingRun``, ``Prediction`` (the latest per item),
   ``RescoreJob`` and ``RescoreShard`` (the sharded rescore).
 - ``review``: ``Label`` (the append-only ledger), ``QueueEntry``, ``ReviewSkip``, ``HotkeyMap``
-  (a reviewer's keys on the review page).
+  (a reviewer's keys on the review page), ``ReviewAssignment`` (what the queue may hand a
+  reviewer or a group).
 - ``tokens``: ``ApiToken`` and the token format (``token_generate``, ``token_prefix``,
   ``token_digest``).
 
@@ -30,7 +31,7 @@ from labeling.models.learning import (
     RescoreShard,
     TrainingRun,
 )
-from labeling.models.review import HotkeyMap, Label, QueueEntry, ReviewSkip
+from labeling.models.review import HotkeyMap, Label, QueueEntry, ReviewAssignment, ReviewSkip
 from labeling.models.taxonomy import (
     Category,
     CategoryMapping,
@@ -57,6 +58,7 @@ __all__ = [
     "QueueEntry",
     "RescoreJob",
     "RescoreShard",
+    "ReviewAssignment",
     "ReviewSkip",
     "Taxonomy",
     "TaxonomyOperation",

@@ -163,3 +163,43 @@ class HotkeyMap(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}'s keys"
+
+
+class ReviewAssignment(models.Model):
+    """What the queue may hand one reviewer, or every member of one group: category subtrees
+    (by stable key, so a restriction survives publishes) and/or queue reasons. An empty list
+    does not restrict. A user's own and their groups' assignments combine by union
+    (``labeling.selectors.assignments``)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="review_assignment",
+    )
+    group = models.OneToOneField(
+        "auth.Group",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="review_assignment",
+    )
+    category_keys = models.JSONField(
+        default=list, blank=True, help_text="keys of the subtrees' root categories"
+    )
+    reasons = models.JSONField(default=list, blank=True, help_text="queue reasons, e.g. novel")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, group__isnull=True)
+                | Q(user__isnull=True, group__isnull=False),
+                name="reviewassignment_user_xor_group",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = f"user {self.user_id}" if self.user_id else f"group {self.group_id}"
+        return f"assignment of {who}"

@@ -5,6 +5,7 @@ By page: ``review`` (the card), ``review_reason``, ``category_index`` and ``cate
 ``dashboard`` and ``dashboard_activity``, ``overview``, ``models``, ``items``, ``labels``,
 ``label_origins``, ``predictions``, ``taxonomy`` (current versions) and ``taxonomy_admin``,
 ``version_mapping``, ``api_tokens``, ``hotkeys`` (the review page's keys, per reviewer),
-``guidelines`` (categories' guidelines and their audit trail).
+``guidelines`` (categories' guidelines and their audit trail), ``assignments`` (which queue
+entries a reviewer may be handed).
 Selectors may import ``labeling.models`` and each other, never services, views or tasks.
 """

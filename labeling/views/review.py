@@ -37,6 +37,7 @@ from labeling.services.review import leases
 from labeling.views.access import reviewer_required
 from labeling.views.hotkeys import review_legend
 from labeling.views.params import int_param
+from labeling.views.review_scope import empty_queue_context, filter_options, review_scope
 
 TEMPLATE = "review/page.html"
 SESSION_KEY = "taxoloop_review"
@@ -143,10 +144,12 @@ def _task(entry: QueueEntry, version: TaxonomyVersion | None) -> LeasedCard:
 
 def _card_context(request: HttpRequest, error: str = "") -> dict[str, Any]:
     session = ReviewSession(request)
-    entries = leases.review_lease(reviewer=request.user)
     version = _version(request)
+    scope = review_scope(request, version)
+    entries = leases.review_lease(reviewer=request.user, scope=scope.effective)
     following = entries[1] if len(entries) > 1 else None
-    return {
+    empty = empty_queue_context(request, scope) if not entries else {}
+    return empty | {
         "task": _task(entries[0], version) if entries else None,
         "next_image": (
             reverse("labeling:item_image", args=[following.item.pk])
@@ -161,11 +164,12 @@ def _card_context(request: HttpRequest, error: str = "") -> dict[str, Any]:
         "version": version,
         "hotkeys": HOTKEY_DEFAULTS,
         "note_max": svc.DECISION_NOTE_MAX,
+        "scope": scope,
     }
 
 
 def _page_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
-    context = _card_context(request)
+    context = _card_context(request) | filter_options(request, _version(request))
     context["figures"] = _figures(request)
     # The reviewer's own keys: on the whole page only (one query), never on the card a
     # decision returns (its key hints start as the defaults and review.js puts the

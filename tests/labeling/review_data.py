@@ -54,3 +54,21 @@ def make_queue(
             )
         )
     return entries
+
+
+def queue_entry_at(
+    tree: dict[str, Category], path: str, reason: str = "uncertain", priority: float = 0.5
+) -> QueueEntry:
+    """One entry whose item's top predicted category is ``tree[path]``."""
+    category = tree[path]
+    mv = ModelVersion.objects.filter(taxonomy_version=category.version, status="active").first()
+    mv = mv or ModelVersion.objects.create(taxonomy_version=category.version, status="active")
+    item = ItemFactory(title=f"{path} item {priority}")
+    Prediction.objects.create(
+        item=item,
+        model_version=mv,
+        top_category=category,
+        candidates=[{"category": category.pk, "p": 0.6}],
+        confidence=0.6,
+    )
+    return QueueEntry.objects.create(item=item, priority=priority, reason=reason, model_version=mv)

@@ -12,7 +12,8 @@ card: accept, correct, skip, undo, propose), ``corrections`` (inline and bulk co
 their undo from the report views), ``shown`` (the one shape of ``prediction_shown``: what a
 label records of the prediction its author saw), ``labels`` (the append-only label ledger:
 create, bulk create, retract, and the item's current label), ``disagreement``
-(``Prediction.label_disagrees``) and ``hotkeys`` (a reviewer's keys on the review page).
+(``Prediction.label_disagrees``), ``hotkeys`` (a reviewer's keys on the review page) and
+``assignments`` (restrict a reviewer or a group to subtrees and queue reasons).
 
 May call: ``labeling.models`` and selectors; ``learning.ml`` (tree probabilities for the
 queue) and ``learning.triggers`` (new labels may ask for a training); ``taxonomy.proposals``

@@ -11,6 +11,9 @@ expired lease returns the entry to the pool (``queue_release_expired_leases``, o
 
 Items a reviewer skipped (``decisions.review_skip`` writes a ``ReviewSkip``) are not handed
 to them again for ``SKIP_REMEMBER_HOURS``.
+
+A ``scope`` (``labeling.selectors.assignments.QueueScope``: the reviewer's assignment and
+their own filter) narrows both what they hold and what they take, inside the same statements.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from labeling.models import QueueEntry, ReviewSkip
+from labeling.selectors.assignments import UNRESTRICTED, QueueScope
 
 # A skipped item is not handed to the same reviewer again for this long (a week).
 DEFAULT_SKIP_REMEMBER_HOURS = 7 * 24
@@ -47,12 +51,15 @@ def lease_seconds() -> int:
     return int(settings.TAXOLOOP.get("QUEUE_LEASE_SECONDS", 600))
 
 
-def review_lease(*, reviewer: AbstractBaseUser, count: int = 2) -> list[QueueEntry]:
+def review_lease(
+    *, reviewer: AbstractBaseUser, count: int = 2, scope: QueueScope = UNRESTRICTED
+) -> list[QueueEntry]:
     """The entries ``reviewer`` holds, topped up to ``count`` from the pool.
 
     Ordered highest priority first: the first is the one to show, the rest are prefetched.
     Items the reviewer skipped within ``SKIP_REMEMBER_HOURS`` are left out (they stay in the
-    pool for everyone else), whichever session or login skipped them.
+    pool for everyone else), whichever session or login skipped them; so are entries outside
+    ``scope`` (see ``labeling.selectors.assignments``).
     A lease with less than half its time left is renewed: the reviewer is still working.
     The hot path of the page: on PostgreSQL two statements (top up, read), each atomic on
     its own, so no transaction round trips either.
@@ -60,13 +67,13 @@ def review_lease(*, reviewer: AbstractBaseUser, count: int = 2) -> list[QueueEnt
     now = timezone.now()
     expires = now + timedelta(seconds=lease_seconds())
     if connection.vendor == "postgresql":
-        _top_up(reviewer, count, now, expires)
-        held = _held(reviewer, count, now)
+        _top_up(reviewer, count, now, expires, scope)
+        held = _held(reviewer, count, now, scope)
     else:
-        held = _held(reviewer, count, now)
+        held = _held(reviewer, count, now, scope)
         if len(held) < count:
-            _take_free(reviewer, count - len(held), [e.pk for e in held], now, expires)
-            held = _held(reviewer, count, now)
+            _take_free(reviewer, count - len(held), [e.pk for e in held], now, expires, scope)
+            held = _held(reviewer, count, now, scope)
     stale = [
         e.pk for e in held if e.lease_expires_at - now < timedelta(seconds=lease_seconds() / 2)
     ]
@@ -77,8 +84,8 @@ def review_lease(*, reviewer: AbstractBaseUser, count: int = 2) -> list[QueueEnt
     return held
 
 
-def _held(reviewer: AbstractBaseUser, count: int, now: Any) -> list[QueueEntry]:
-    held = QueueEntry.objects.filter(lease_holder=reviewer, lease_expires_at__gt=now)
+def _held(reviewer: AbstractBaseUser, count: int, now: Any, scope: QueueScope) -> list[QueueEntry]:
+    held = QueueEntry.objects.filter(scope.q(), lease_holder=reviewer, lease_expires_at__gt=now)
     return list(  # not the model version: only its id is needed, and its metrics can be large
         held.exclude(item__in=_skipped_items(reviewer, now))
         .select_related("item", "item__prediction")
@@ -98,30 +105,34 @@ _TOP_UP_SQL = """
     WHERE id = ANY(ARRAY(
         SELECT id FROM {table}
         WHERE (lease_expires_at IS NULL OR lease_expires_at <= %(now)s)
-            AND item_id NOT IN ({skipped})
+            AND item_id NOT IN ({skipped}) AND {scope}
         ORDER BY priority DESC, id
         LIMIT GREATEST(0, %(count)s - (
             SELECT count(*) FROM {table}
             WHERE lease_holder_id = %(reviewer)s AND lease_expires_at > %(now)s
-                AND item_id NOT IN ({skipped})
+                AND item_id NOT IN ({skipped}) AND {scope}
         ))
         FOR UPDATE SKIP LOCKED
     )) AND (lease_expires_at IS NULL OR lease_expires_at <= %(now)s)
 """
 
 
-def _top_up(reviewer: AbstractBaseUser, count: int, now: Any, expires: Any) -> int:
+def _top_up(
+    reviewer: AbstractBaseUser, count: int, now: Any, expires: Any, scope: QueueScope
+) -> int:
     """PostgreSQL: lease free entries until ``reviewer`` holds ``count``, in one statement.
 
     ``SELECT … FOR UPDATE SKIP LOCKED`` lets concurrent reviewers walk past each other's rows
     instead of queueing on them; the outer condition re-checks "still free" (compare-and-set),
     so an entry is never leased to two reviewers. Returns the number of entries taken.
     """
+    scope_sql, scope_params = scope.sql()
     sql = _TOP_UP_SQL.format(
         table=connection.ops.quote_name(QueueEntry._meta.db_table),
         skipped=_SKIPPED_SQL.format(table=connection.ops.quote_name(ReviewSkip._meta.db_table)),
+        scope=scope_sql,
     )
-    params = {
+    params = scope_params | {
         "reviewer": reviewer.pk,
         "expires": expires,
         "now": now,
@@ -134,12 +145,17 @@ def _top_up(reviewer: AbstractBaseUser, count: int, now: Any, expires: Any) -> i
 
 
 def _take_free(
-    reviewer: AbstractBaseUser, n: int, exclude: Sequence[int], now: Any, expires: Any
+    reviewer: AbstractBaseUser,
+    n: int,
+    exclude: Sequence[int],
+    now: Any,
+    expires: Any,
+    scope: QueueScope,
 ) -> int:
     """Elsewhere than PostgreSQL (SQLite: one writer at a time): lease up to ``n`` free entries
     by compare-and-set per row, re-reading when another reviewer won a row."""
     pool = (
-        QueueEntry.objects.filter(_free(now))
+        QueueEntry.objects.filter(_free(now), scope.q())
         .exclude(pk__in=exclude)
         .exclude(item__in=_skipped_items(reviewer, now))
         .order_by("-priority", "id")
@@ -163,6 +179,20 @@ def review_release(*, reviewer: AbstractBaseUser, entry_id: int) -> bool:
             lease_holder=None, lease_expires_at=None
         )
     )
+
+
+def review_release_all(*, reviewer: AbstractBaseUser) -> int:
+    """Give back every entry the reviewer holds (their filter or assignment changed)."""
+    return QueueEntry.objects.filter(lease_holder=reviewer).update(
+        lease_holder=None, lease_expires_at=None
+    )
+
+
+def waiting_count(*, reviewer: AbstractBaseUser, scope: QueueScope = UNRESTRICTED) -> int:
+    """Entries free for ``reviewer`` within ``scope`` (not leased, not skipped by them)."""
+    now = timezone.now()
+    free = QueueEntry.objects.filter(_free(now), scope.q())
+    return free.exclude(item__in=_skipped_items(reviewer, now)).count()
 
 
 # -- skips ---------------------------------------------------------------------------------------
