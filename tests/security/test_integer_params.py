@@ -292,6 +292,8 @@ HTML_PARAMS = [
         lambda w: {"taxonomy": w.version.taxonomy_id, "name": "New"},
     ),
     HtmlParam("POST", "/taxonomy/proposals/dismiss/", "proposals"),
+    HtmlParam("POST", "/taxonomy/assignments/save/", "user"),  # whose assignment
+    HtmlParam("POST", "/taxonomy/assignments/save/", "group"),
 ]
 BAD_HTML_VALUES = [str(ID_MAX + 1), str(HUGE), "-1", "0", str(-HUGE), "12abc", "1_000", "٣"]
 

@@ -26,10 +26,19 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
 from PIL import Image
 
-from labeling.models import ApiToken, Category, Item, Label, ModelVersion, TaxonomyVersion
+from labeling.models import (
+    ApiToken,
+    Category,
+    Item,
+    Label,
+    ModelVersion,
+    ReviewAssignment,
+    TaxonomyVersion,
+)
 from labeling.models.tokens import token_prefix
 from labeling.roles import REVIEWER
 from labeling.services.catalog.items import item_create
+from labeling.services.review.assignments import assignment_set
 from labeling.services.review.labels import label_create
 from labeling.services.taxonomy.drafts import draft_start
 from taxoloop.celery import app as celery_app
@@ -86,6 +95,7 @@ class World:
     model: ModelVersion
     token: ApiToken  # alice's: the others revoking it get 404
     category: Category
+    assignment: ReviewAssignment  # dora's (a reviewer outside the personas)
 
 
 # -- enumerating URLs -------------------------------------------------------------------------
@@ -131,6 +141,7 @@ def _filler(world: World, view: Any, route: str) -> Callable[[str], str]:
         "tokens": world.token.pk,
         "categories": world.category.pk,  # its guideline (taxonomy admin, API)
         "guidelines": world.category.pk,  # its guideline (reviewer's page)
+        "assignments": world.assignment.pk,
     }
     model_admin = _model_admin(view)
 
@@ -204,6 +215,9 @@ def world(version, tree, alice, bob, settings, tmp_path) -> World:
         model=entries[0].model_version,
         token=ApiToken.objects.get(prefix=token_prefix(api_token_for(alice))),
         category=tree[SHIRTS],
+        assignment=assignment_set(
+            user=UserFactory(username="dora", roles=[REVIEWER]), reasons=["audit"]
+        ),
     )
 
 
