@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
 from labeling.models import HotkeyMap
 from labeling.roles import REVIEWER
-from labeling.selectors.category_index import category_index_clear
 from labeling.selectors.hotkeys import HOTKEY_DEFAULTS
 from labeling.services.review import hotkeys as svc
 from labeling.views import hotkeys as views
@@ -24,10 +22,7 @@ KEYS_URL = "/review/keys/"
 HTMX = {"HX-Request": "true"}
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    category_index_clear()
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 @pytest.fixture

@@ -5,12 +5,10 @@ decision's round trip); search results and the tree's rows show theirs too."""
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.urls import reverse
 
 from labeling.models import Label
-from labeling.selectors.category_index import category_index_clear
 from labeling.services.taxonomy.guidelines import guideline_set
 from tests.labeling.review_data import SHIRTS, TSHIRTS, make_queue
 from tests.labeling.views.test_review_queries import MAX_QUERIES
@@ -19,12 +17,7 @@ URL = "/review/"
 HTMX = {"HX-Request": "true"}
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    category_index_clear()
-    cache.clear()
-    yield
-    category_index_clear()
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 @pytest.fixture

@@ -8,13 +8,11 @@ import csv
 import io
 
 import pytest
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from labeling.models import Label
-from labeling.selectors.category_index import category_index_clear
 from labeling.services.review import decisions as svc
 from labeling.services.review.labels import label_create
 from tests.labeling.review_data import SHIRTS, TSHIRTS, make_queue
@@ -24,12 +22,7 @@ HTMX = {"HX-Request": "true"}
 NOTE = "Collar says shirt,\r\nfabric says T-shirt"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    category_index_clear()
-    cache.clear()
-    yield
-    category_index_clear()
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 @pytest.fixture

@@ -8,13 +8,11 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from labeling.models import Label, QueueEntry
-from labeling.selectors.category_index import category_index_clear
 from labeling.services.review.assignments import assignment_set
 from labeling.views.review import QUEUE_SIZES_SECONDS
 from tests.labeling.review_data import make_queue
@@ -37,12 +35,7 @@ MAX_QUERIES = {"postgresql": 25, "sqlite": 27}
 RESTRICTED_EXTRA = 2
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    category_index_clear()
-    cache.clear()
-    yield
-    category_index_clear()
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 @pytest.fixture

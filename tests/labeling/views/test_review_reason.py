@@ -4,11 +4,9 @@ entry was built for an older prediction or an older taxonomy version (issue 14).
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.utils.html import escape
 
 from labeling.models import ModelVersion, Prediction, QueueEntry
-from labeling.selectors.category_index import category_index_clear
 from tests.factories import ItemFactory
 from tests.labeling.review_data import SHIRTS, TSHIRTS, make_queue
 from tests.labeling.views.test_review_after_publish import publish
@@ -19,12 +17,7 @@ SANDALS = "Footwear > Shoes > Sandals"
 WATCHES = "Accessories > Watches"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    category_index_clear()
-    cache.clear()
-    yield
-    category_index_clear()
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 @pytest.fixture
