@@ -99,3 +99,21 @@ class ReviewAssignmentAdmin(admin.ModelAdmin):
     list_display = ["id", "user", "group", "category_keys", "reasons", "updated_at"]
     list_select_related = ["user", "group"]
     raw_id_fields = ["user"]
+
+
+@admin.register(models.HotkeyMap)
+class HotkeyMapAdmin(admin.ModelAdmin):
+    """Reviewers set their own keys on /review/keys/, which checks them (one printable
+    character per action, no clashes): the admin shows them and may delete a map (back to the
+    defaults), but does not write one."""
+
+    list_display = ["user", "keys", "updated_at"]
+    search_fields = ["user__username"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "keys", "updated_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

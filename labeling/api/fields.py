@@ -58,3 +58,22 @@ class IdField(DbIntegerField):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(min_value=ID_MIN, max_value=ID_MAX, **kwargs)
+
+
+class StringListField(serializers.ListField):
+    """A list of strings whose refusal is a flat list of messages, ``"item 4: …"``, as the
+    documented 400 (field -> list of strings) says; DRF nests a child's errors by index."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("child", serializers.CharField())
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not isinstance(exc.detail, dict):
+                raise
+            raise serializers.ValidationError(
+                [f"item {k}: {m}" for k, messages in exc.detail.items() for m in messages]
+            ) from exc

@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 import labeling.urls_converters  # noqa: F401 -- registers the <id:...> path converter
 from labeling.api.views import (
+    assignments,
     auth,
     docs,
     guidelines,
@@ -88,6 +89,17 @@ urlpatterns = [
         "taxonomy-versions/<id:pk>/rollback/",
         taxonomy_drafts.VersionRollbackApi.as_view(),
         name="api-taxonomy-version-rollback",
+    ),
+    # Review assignments (TaxonomyAdmin)
+    path(
+        "review-assignments/",
+        assignments.AssignmentCollectionApi.as_view(),
+        name="api-review-assignments",
+    ),
+    path(
+        "review-assignments/<id:pk>/",
+        assignments.AssignmentMemberApi.as_view(),
+        name="api-review-assignment",
     ),
     # Labels
     path("labels/", labels.LabelCollectionApi.as_view(), name="api-labels"),

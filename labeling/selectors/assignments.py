@@ -201,3 +201,12 @@ def assignment_get(
 
 def assignable_groups() -> QuerySet[Group]:
     return Group.objects.order_by("name")
+
+
+def assignment_list() -> QuerySet[ReviewAssignment]:
+    """Every assignment, oldest first, with its reviewer or group (the API's list)."""
+    return ReviewAssignment.objects.select_related("user", "group").order_by("pk")
+
+
+def assignment_get_by_id(*, pk: int) -> ReviewAssignment | None:
+    return assignment_list().filter(pk=pk).first()

@@ -62,6 +62,7 @@ ROLE_RULES: list[tuple[str, str | dict[str, str]]] = [
     (r"^/api/(taxonomies|taxonomy-drafts)/", ADMIN_ROLE),
     (r"^/api/taxonomy-versions/\d+/rollback/$", ADMIN_ROLE),
     (r"^/api/items/bulk/$", ADMIN_ROLE),
+    (r"^/api/review-assignments/", ADMIN_ROLE),
     (r"^/api/items/(\d+/)?$", {"GET": REVIEWER_ROLE, "*": ADMIN_ROLE}),
     (r"^/api/categories/\d+/guideline/$", {"GET": REVIEWER_ROLE, "*": ADMIN_ROLE}),
     (r"^/api/tokens/", LOGGED_IN),
@@ -142,6 +143,7 @@ def _filler(world: World, view: Any, route: str) -> Callable[[str], str]:
         "categories": world.category.pk,  # its guideline (taxonomy admin, API)
         "guidelines": world.category.pk,  # its guideline (reviewer's page)
         "assignments": world.assignment.pk,
+        "review-assignments": world.assignment.pk,  # the API's
     }
     model_admin = _model_admin(view)
 

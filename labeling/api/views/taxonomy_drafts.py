@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from labeling.api.errors import NO_TAXONOMY_VERSION_ID, raise_not_found
+from labeling.api.fields import StringListField
 from labeling.api.permissions import IsTaxonomyAdmin
 from labeling.models import Taxonomy, TaxonomyOperation, TaxonomyVersion
 from labeling.services.errors import ServiceError
@@ -149,9 +150,7 @@ class DraftAddApi(_OperationApi):
         parent_key = serializers.CharField(required=False, allow_null=True, default=None)
         name = serializers.CharField()
         description = serializers.CharField(required=False, allow_blank=True, default="")
-        synonyms = serializers.ListField(
-            child=serializers.CharField(), required=False, default=list
-        )
+        synonyms = StringListField(required=False, default=list)
         key = serializers.CharField(required=False, allow_null=True, default=None)
 
     run = staticmethod(drafts.category_add)
@@ -185,9 +184,7 @@ class DraftEditApi(_OperationApi):
         description = serializers.CharField(
             required=False, allow_blank=True, allow_null=True, default=None
         )
-        synonyms = serializers.ListField(
-            child=serializers.CharField(), required=False, allow_null=True, default=None
-        )
+        synonyms = StringListField(required=False, allow_null=True, default=None)
 
     run = staticmethod(drafts.category_edit)
 
@@ -217,7 +214,7 @@ class DraftMoveApi(_OperationApi):
 
 class DraftMergeApi(_OperationApi):
     class InputSerializer(serializers.Serializer):
-        source_keys = serializers.ListField(child=serializers.CharField(), allow_empty=False)
+        source_keys = StringListField(allow_empty=False)
         target_key = serializers.CharField()
 
     run = staticmethod(drafts.category_merge)
@@ -233,7 +230,7 @@ class DraftMergeApi(_OperationApi):
 
 class DraftSplitApi(_OperationApi):
     class InputSerializer(_KeyInput):
-        names = serializers.ListField(child=serializers.CharField(), min_length=2)
+        names = StringListField(min_length=2)
 
     run = staticmethod(drafts.category_split)
 

@@ -32,6 +32,8 @@ def test_the_schema_is_a_valid_openapi_3_document(schema):
         "/api/model-versions/",
         "/api/model-versions/{id}/",
         "/api/predictions/",
+        "/api/review-assignments/",
+        "/api/review-assignments/{id}/",
         "/api/taxonomies/{id}/drafts/",
         "/api/taxonomy-drafts/{id}/add/",
         "/api/taxonomy-drafts/{id}/deprecate/",
