@@ -98,4 +98,4 @@ def weighted_rows(
     if w is None or w.all():
         return X, y, w
     keep = w > 0
-    return {m: x[keep] for m, x in X.items()}, y[keep], check_weights(w[keep], int(keep.sum()))
+    return {m: x[keep] for m, x in X.items()}, y[keep], w[keep] / w[keep].mean()

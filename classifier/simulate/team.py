@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from classifier.reliability import dawid_skene
+from classifier.reliability import Reliability, dawid_skene
 from classifier.simulate.loop import MODALITIES, Task, evaluate_model, take
 from classifier.tree import Tree
 
@@ -166,14 +166,7 @@ def collect_second(
         if len(rows) >= next_fit:
             next_fit += REFIT_EVERY
             answers = _answers(rows)
-            rel = dawid_skene(
-                answers.items,
-                answers.reviewers,
-                branch[answers.leaves],
-                n_items=len(truth),
-                n_reviewers=spec.reviewers,
-                n_classes=int(branch.max()) + 1,
-            )
+            rel = branch_reliability(answers, branch, len(truth), spec.reviewers)
             low = rel.accuracy() < spec.second_below
             for j in np.flatnonzero(low[answers.reviewers]):
                 i = int(answers.items[j])
@@ -193,18 +186,11 @@ def _answers(rows: list[tuple[int, int, int]]) -> Answers:
     return Answers(items, reviewers, leaves)
 
 
-def training_rows(
-    policy: str, answers: Answers, branch: np.ndarray, n_reviewers: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(items, leaf columns, weights)`` a policy trains on."""
-    if policy == "equal":
-        return answers.items, answers.leaves, np.ones(len(answers.items))
-    items, first = np.unique(answers.items, return_index=True)
-    if policy == "majority":
-        leaves = np.array([_majority(answers.leaves[answers.items == i]) for i in items])
-        return items, leaves, np.ones(len(items))
-    n_items = int(answers.items.max()) + 1
-    rel = dawid_skene(
+def branch_reliability(
+    answers: Answers, branch: np.ndarray, n_items: int, n_reviewers: int
+) -> Reliability:
+    """Dawid–Skene over the top-level branches the answers fall in."""
+    return dawid_skene(
         answers.items,
         answers.reviewers,
         branch[answers.leaves],
@@ -212,6 +198,19 @@ def training_rows(
         n_reviewers=n_reviewers,
         n_classes=int(branch.max()) + 1,
     )
+
+
+def training_rows(
+    policy: str, answers: Answers, branch: np.ndarray, n_reviewers: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(items, leaf columns, weights)`` a policy trains on."""
+    if policy == "equal":
+        return answers.items, answers.leaves, np.ones(len(answers.items))
+    items = np.unique(answers.items)
+    if policy == "majority":
+        leaves = np.array([_majority(answers.leaves[answers.items == i]) for i in items])
+        return items, leaves, np.ones(len(items))
+    rel = branch_reliability(answers, branch, int(answers.items.max()) + 1, n_reviewers)
     post = rel.posterior[answers.items, branch[answers.leaves]]  # per answer: its branch's
     leaves, weights = np.empty(len(items), np.int64), np.empty(len(items))
     for j, item in enumerate(items):
