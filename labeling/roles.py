@@ -6,7 +6,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 REVIEWER = "Reviewer"
 TAXONOMY_ADMIN = "TaxonomyAdmin"
-ALL_ROLES = (REVIEWER, TAXONOMY_ADMIN)
+ADJUDICATOR = "Adjudicator"
+ALL_ROLES = (REVIEWER, TAXONOMY_ADMIN, ADJUDICATOR)
 
 
 def has_role(user: AbstractBaseUser | AnonymousUser, role: str) -> bool:
@@ -28,3 +29,8 @@ def is_reviewer(user: AbstractBaseUser | AnonymousUser) -> bool:
 
 def is_taxonomy_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
     return has_role(user, TAXONOMY_ADMIN)
+
+
+def is_adjudicator(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Adjudicators decide overlap items whose answers disagree; taxonomy admins may too."""
+    return has_role(user, ADJUDICATOR) or has_role(user, TAXONOMY_ADMIN)

@@ -9,7 +9,9 @@
   ``RescoreJob`` and ``RescoreShard`` (the sharded rescore).
 - ``review``: ``Label`` (the append-only ledger), ``QueueEntry``, ``ReviewSkip``, ``HotkeyMap``
   (a reviewer's keys on the review page), ``ReviewAssignment`` (what the queue may hand a
-  reviewer or a group).
+  reviewer or a group), ``Overlap`` and ``OverlapAnswer`` (an item answered blind by several
+  reviewers, and its adjudication), ``ReviewerReliability`` (what their answers say of a
+  reviewer).
 - ``tokens``: ``ApiToken`` and the token format (``token_generate``, ``token_prefix``,
   ``token_digest``).
 
@@ -31,7 +33,16 @@ from labeling.models.learning import (
     RescoreShard,
     TrainingRun,
 )
-from labeling.models.review import HotkeyMap, Label, QueueEntry, ReviewAssignment, ReviewSkip
+from labeling.models.review import (
+    HotkeyMap,
+    Label,
+    Overlap,
+    OverlapAnswer,
+    QueueEntry,
+    ReviewAssignment,
+    ReviewerReliability,
+    ReviewSkip,
+)
 from labeling.models.taxonomy import (
     Category,
     CategoryMapping,
@@ -53,12 +64,15 @@ __all__ = [
     "Item",
     "Label",
     "ModelVersion",
+    "Overlap",
+    "OverlapAnswer",
     "Prediction",
     "Proposal",
     "QueueEntry",
     "RescoreJob",
     "RescoreShard",
     "ReviewAssignment",
+    "ReviewerReliability",
     "ReviewSkip",
     "Taxonomy",
     "TaxonomyOperation",

@@ -116,6 +116,9 @@ class QueueEntry(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    answers_needed = models.PositiveSmallIntegerField(
+        default=1, help_text="reviewers who answer it blind (overlap when > 1)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -203,3 +206,100 @@ class ReviewAssignment(models.Model):
     def __str__(self) -> str:
         who = f"user {self.user_id}" if self.user_id else f"group {self.group_id}"
         return f"assignment of {who}"
+
+
+class Overlap(models.Model):
+    """One item answered blind by several reviewers (issue 16).
+
+    Each answer is a ledger row (``Label`` with ``context="overlap"``) that never becomes the
+    item's current label itself, linked here by an ``OverlapAnswer``. When ``needed`` answers
+    are in, they agree (the same node at ``depth``; None: the same leaf) and the item is
+    labelled with their lowest common ancestor (``agreed``), or they do not and the item waits
+    for an adjudicator (``disputed``), whose decision is its label (``adjudicated``). The
+    workflow is ``labeling.services.review.overlap``.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        AGREED = "agreed"
+        DISPUTED = "disputed"
+        ADJUDICATED = "adjudicated"
+
+    class Why(models.TextChoices):
+        SAMPLE = "sample"  # the taxonomy version's overlap share
+        AUDIT = "audit"  # every audit item
+        SECOND_OPINION = "second-opinion"  # the first answer's reviewer is not reliable enough
+
+    item = models.ForeignKey("labeling.Item", on_delete=models.PROTECT, related_name="overlaps")
+    taxonomy_version = models.ForeignKey(
+        "labeling.TaxonomyVersion", on_delete=models.PROTECT, related_name="overlaps"
+    )
+    why = models.CharField(max_length=20, choices=Why.choices)
+    needed = models.PositiveSmallIntegerField()
+    depth = models.PositiveSmallIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    label = models.ForeignKey(
+        Label, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    adjudicator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item"],
+                condition=Q(status__in=["open", "disputed"]),
+                name="overlap_one_live_per_item",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="overlap_status")]
+
+    def __str__(self) -> str:
+        return f"overlap #{self.pk} item {self.item_id} ({self.status})"
+
+
+class OverlapAnswer(models.Model):
+    """A reviewer's answer to an overlap item: at most one per reviewer and overlap."""
+
+    overlap = models.ForeignKey(Overlap, on_delete=models.CASCADE, related_name="answers")
+    item = models.ForeignKey("labeling.Item", on_delete=models.CASCADE, related_name="+")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="overlap_answers"
+    )
+    label = models.OneToOneField(Label, on_delete=models.PROTECT, related_name="overlap_answer")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["overlap", "reviewer"], name="overlapanswer_once"),
+        ]
+        indexes = [models.Index(fields=["reviewer", "item"], name="overlapanswer_reviewer")]
+
+    def __str__(self) -> str:
+        return f"answer of {self.reviewer_id} to overlap #{self.overlap_id}"
+
+
+class ReviewerReliability(models.Model):
+    """What the team's answers say about one reviewer (Dawid–Skene over the top-level branches,
+    ``labeling.services.review.reliability``): refreshed by a task, read by training (a
+    label's weight) and by decisions (a second opinion below ``SECOND_OPINION_BELOW``)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reliability"
+    )
+    taxonomy_version = models.ForeignKey(
+        "labeling.TaxonomyVersion", on_delete=models.CASCADE, related_name="+"
+    )
+    accuracy = models.FloatField(help_text="estimated probability of a right top-level branch")
+    answers = models.PositiveIntegerField(default=0)
+    shared = models.PositiveIntegerField(default=0, help_text="answers on items with two or more")
+    trust = models.JSONField(
+        default=dict, blank=True, help_text="branch key -> probability their answer there is right"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"reliability of {self.user_id}: {self.accuracy:.3f}"

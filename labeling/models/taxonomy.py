@@ -51,6 +51,18 @@ class TaxonomyVersion(models.Model):
     queue_stale_since = models.DateTimeField(
         null=True, blank=True, help_text="new predictions since then await a queue rebuild"
     )
+    # Overlap (issue 16): the share of queue items, besides every audit item, that go to
+    # ``overlap_reviewers`` reviewers blind to each other; answers that differ at
+    # ``adjudication_depth`` (None: the leaf) go to an adjudicator. Carried into drafts.
+    overlap_share = models.FloatField(
+        default=0.1, help_text="share of queue items answered by several reviewers (0-1)"
+    )
+    overlap_reviewers = models.PositiveSmallIntegerField(
+        default=2, help_text="reviewers per overlap item (2-5)"
+    )
+    adjudication_depth = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="depth at which answers must agree; empty: the leaf"
+    )
 
     class Meta:
         ordering = ["taxonomy", "-number"]
@@ -62,6 +74,11 @@ class TaxonomyVersion(models.Model):
             models.CheckConstraint(
                 condition=Q(is_current=False) | Q(status="published"),
                 name="taxver_current_is_published",
+            ),
+            models.CheckConstraint(
+                condition=Q(overlap_share__gte=0, overlap_share__lte=1)
+                & Q(overlap_reviewers__gte=2, overlap_reviewers__lte=5),
+                name="taxver_overlap_settings",
             ),
         ]
 

@@ -33,7 +33,7 @@ from labeling.selectors.review_reason import card_reason
 from labeling.selectors.taxonomy import current_version
 from labeling.services.errors import ServiceError
 from labeling.services.review import decisions as svc
-from labeling.services.review import leases
+from labeling.services.review import leases, proposing
 from labeling.views.access import reviewer_required
 from labeling.views.hotkeys import review_legend
 from labeling.views.params import int_param
@@ -262,7 +262,7 @@ def propose(request: HttpRequest) -> HttpResponse:
         shown = svc.ShownCard.load(request.POST.get("shown", ""))
         raw = request.POST.get("category")  # empty: the reviewer vouches for no category
         vouched = svc.category_for(raw) if raw else None
-        decision = svc.review_propose(
+        decision = proposing.review_propose(
             reviewer=request.user, shown=shown, text=request.POST.get("note", ""), vouched=vouched
         )
     except ServiceError as exc:

@@ -45,7 +45,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.db import transaction
-from django.db.models import Max, Subquery
+from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from labeling.models import (
@@ -53,8 +53,10 @@ from labeling.models import (
     Item,
     Label,
     ModelVersion,
-    Proposal,
+    Overlap,
+    OverlapAnswer,
     QueueEntry,
+    ReviewerReliability,
     ReviewSkip,
     TaxonomyVersion,
 )
@@ -62,6 +64,7 @@ from labeling.selectors.taxonomy import current_versions
 from labeling.services.errors import ServiceError
 from labeling.services.review.labels import label_create, label_retract
 from labeling.services.review.leases import lease_seconds, review_release
+from labeling.services.review.overlap import overlap_answer, overlap_answer_undo, overlap_route
 from labeling.services.review.shown import prediction_shown
 
 SHOWN_SALT = "taxoloop.review.shown"
@@ -70,7 +73,6 @@ SHOWN_MAX_AGE = 7 * 24 * 3600  # a page left open over a weekend may still be su
 BAD_SHOWN = "This review form is damaged or too old; reload the page and decide again."
 CATEGORY_MISSING = "Pick a category: a candidate (1–9), a search result or a node of the tree."
 CATEGORY_UNKNOWN = "Category #{pk} does not exist; reload the page and pick again."
-NOTE_REQUIRED = "Say in a few words which category is missing (the note is required)."
 NOTE_TOO_LONG = (
     "The note is {n:,} characters long; a note on a decision takes at most {limit:,}. "
     "Nothing was saved."
@@ -78,12 +80,9 @@ NOTE_TOO_LONG = (
 DECISION_NOTE_MAX = 2000
 NOTHING_TO_UNDO = "Nothing to undo: you have not labelled anything in this session."
 NOT_YOUR_LABEL = "Label #{pk} is not one of your review decisions; only your own can be undone."
-NO_CURRENT_VERSION_FOR_PROPOSAL = "There is no current taxonomy version to propose a category for."
 
 CONTEXT_QUEUE = "queue"
 CONTEXT_CONFLICT = "conflict"
-CONTEXT_PROPOSAL = "proposal"
-PROPOSAL_NOTE = "not in taxonomy: {text}"
 CONFLICT_NOTE = (
     "Conflict: item was labelled meanwhile by {author} as {path!r} (label #{pk}); "
     "both decisions are in the ledger for adjudication."
@@ -124,6 +123,7 @@ class ShownCard:
     audit: bool
     key: str = field(default_factory=lambda: f"review:{uuid.uuid4().hex}")
     confidence: float | None = None  # the prediction's; tokens signed before it have none
+    answers_needed: int = 1  # reviewers who answer the entry blind (overlap when > 1)
 
     @classmethod
     def of(cls, entry: QueueEntry, candidates: list[dict[str, Any]] | None = None) -> ShownCard:
@@ -143,6 +143,7 @@ class ShownCard:
             base_label=entry.item.current_label_id,
             audit=entry.reason == QueueEntry.Reason.AUDIT,
             confidence=prediction.confidence if prediction is not None else None,
+            answers_needed=entry.answers_needed,
         )
 
     def sign(self) -> str:
@@ -175,6 +176,7 @@ class Decision:
     label: Label
     created: bool  # False: a replay of the same idempotency key
     conflict: Label | None = None  # the other reviewer's label this one contradicts
+    overlap: Overlap | None = None  # an overlap answer's overlap (the label is not the item's)
 
 
 def category_for(pk: object) -> Category:
@@ -214,9 +216,31 @@ def review_decide(
     """
     note = decision_note_clean(note)
     with transaction.atomic():
-        item = _locked_item(shown)
+        item = _locked_item(shown, reviewer)
         if item.replay_id is not None:
             return Decision(label=Label.objects.get(pk=item.replay_id), created=False)
+        route = overlap_route(
+            item=item,
+            live_overlap=item.overlap_id,
+            reliability=item.reliability,
+            answers_needed=shown.answers_needed,
+            reason=shown.reason,
+        )
+        if route is not None:
+            answer = overlap_answer(
+                item=item,
+                reviewer=reviewer,
+                category=category,
+                needed=route[0],
+                why=route[1],
+                model_version=ModelVersion(pk=item.model_id) if item.model_id else None,
+                prediction_shown=shown.prediction_shown(),
+                is_audit=shown.audit,
+                note=note,
+                idempotency_key=shown.key,
+                version=version,
+            )
+            return Decision(label=answer.label, created=True, overlap=answer.overlap)
         conflict = _conflicting_label(item, shown, reviewer, category)
         if conflict is not None:
             context = CONTEXT_CONFLICT
@@ -248,15 +272,25 @@ def decision_note_clean(note: str | None) -> str:
     return cleaned
 
 
-def _locked_item(shown: ShownCard) -> Item:
-    """The item, locked, with two facts read in the same statement (one round trip instead of
-    three on the page's hot path): ``replay_id``, the label this very form already wrote (a
-    double click or a retry), and ``model_id``, the shown model version if it still exists."""
+def _locked_item(shown: ShownCard, reviewer: AbstractBaseUser) -> Item:
+    """The item, locked, with facts read in the same statement (one round trip instead of
+    five on the page's hot path): ``replay_id``, the label this very form already wrote (a
+    double click or a retry), ``model_id``, the shown model version if it still exists,
+    ``overlap_id``, its open or disputed overlap, and ``reliability``, the reviewer's."""
     replay = Label.objects.filter(idempotency_key=shown.key).values("pk")[:1]
     model = ModelVersion.objects.filter(pk=shown.model_version).values("pk")[:1]
+    live = Overlap.objects.filter(
+        item=OuterRef("pk"), status__in=[Overlap.Status.OPEN, Overlap.Status.DISPUTED]
+    )
+    trust = ReviewerReliability.objects.filter(user_id=reviewer.pk).values("accuracy")[:1]
     return (
         Item.objects.select_for_update()
-        .annotate(replay_id=Subquery(replay), model_id=Subquery(model))
+        .annotate(
+            replay_id=Subquery(replay),
+            model_id=Subquery(model),
+            overlap_id=Subquery(live.values("pk")[:1]),
+            reliability=Subquery(trust),
+        )
         .get(pk=shown.item)
     )
 
@@ -281,71 +315,6 @@ def _join(*parts: str) -> str:
     return " ".join(p for p in parts if p)
 
 
-@dataclass(frozen=True)
-class ProposalDecision:
-    proposal: Proposal
-    created: bool  # False: a replay of the same form
-    label: Label | None  # the label of the ancestor the reviewer vouched for, if any
-
-
-def review_propose(
-    *, reviewer: AbstractBaseUser, shown: ShownCard, text: str, vouched: Category | None = None
-) -> ProposalDecision:
-    """Record "not in the taxonomy": a Proposal, not a label (see the module docstring).
-
-    Only an ancestor the reviewer explicitly vouches for (``vouched``) becomes a label, with
-    ``context="proposal"``; without one the item stays unlabelled. Either way its queue entry
-    is done. Replaying the same form (a retry) records nothing more."""
-    text = " ".join((text or "").split())
-    if not text:
-        raise ReviewError(NOTE_REQUIRED)
-    key = f"proposal:{shown.key}"
-    with transaction.atomic():
-        replay = Proposal.objects.filter(idempotency_key=key).select_related("label").first()
-        if replay is not None:
-            return ProposalDecision(replay, False, replay.label)
-        label = None
-        if vouched is not None:
-            label = review_decide(
-                reviewer=reviewer,
-                shown=shown,
-                category=vouched,
-                context=CONTEXT_PROPOSAL,
-                note=PROPOSAL_NOTE.format(text=text),
-            ).label
-        else:
-            QueueEntry.objects.filter(item_id=shown.item).delete()
-        version_id = vouched.version_id if vouched is not None else _proposal_version(shown)
-        proposal = Proposal.objects.create(
-            item_id=shown.item,
-            taxonomy_version_id=version_id,
-            author=reviewer,
-            text=text,
-            vouched=vouched,
-            label=label,
-            model_version_id=shown.model_version,
-            prediction_shown=shown.prediction_shown(),
-            idempotency_key=key,
-        )
-    return ProposalDecision(proposal, True, label)
-
-
-def _proposal_version(shown: ShownCard) -> int:
-    """The taxonomy version the page showed: its candidates' (else the current one)."""
-    if shown.candidates:
-        version = (
-            Category.objects.filter(pk=shown.candidates[0]["category"])
-            .values_list("version_id", flat=True)
-            .first()
-        )
-        if version is not None:
-            return int(version)
-    current = current_versions().values_list("pk", flat=True).first()
-    if current is None:
-        raise ReviewError(NO_CURRENT_VERSION_FOR_PROPOSAL)
-    return int(current)
-
-
 def review_undo(*, reviewer: AbstractBaseUser, label_id: int | None) -> Label:
     """Retract the reviewer's label ``label_id`` and give its item back to the reviewer on top
     of their queue; returns the retraction. Idempotent: undoing twice writes one retraction."""
@@ -355,14 +324,20 @@ def review_undo(*, reviewer: AbstractBaseUser, label_id: int | None) -> Label:
     if label is None or label.author_id != reviewer.pk or label.source != Label.Source.REVIEW:
         raise ReviewError(NOT_YOUR_LABEL.format(pk=label_id))
     with transaction.atomic():
-        retraction = label_retract(
-            label=label, author=reviewer, note="undo", idempotency_key=f"undo:{label.pk}"
-        )
-        _requeue(label, reviewer)
+        answer = OverlapAnswer.objects.filter(label=label).first()
+        if answer is not None:  # an overlap answer: its overlap reopens
+            needed = answer.overlap.needed
+            retraction = overlap_answer_undo(answer=answer, reviewer=reviewer)
+        else:
+            needed = 1
+            retraction = label_retract(
+                label=label, author=reviewer, note="undo", idempotency_key=f"undo:{label.pk}"
+            )
+        _requeue(label, reviewer, needed)
     return retraction
 
 
-def _requeue(label: Label, reviewer: AbstractBaseUser) -> QueueEntry:
+def _requeue(label: Label, reviewer: AbstractBaseUser, needed: int = 1) -> QueueEntry:
     shown = label.prediction_shown or {}
     top = QueueEntry.objects.aggregate(m=Max("priority"))["m"] or 0.0
     entry, _ = QueueEntry.objects.update_or_create(
@@ -374,6 +349,7 @@ def _requeue(label: Label, reviewer: AbstractBaseUser) -> QueueEntry:
             "priority": top + 1.0,
             "lease_holder": reviewer,
             "lease_expires_at": timezone.now() + timedelta(seconds=lease_seconds()),
+            "answers_needed": needed,
         },
     )
     return entry

@@ -65,9 +65,12 @@ def label_create(
     context: str = "",
     note: str = "",
     idempotency_key: str | None = None,
+    current: bool = True,
 ) -> Label:
     """Append a decision for ``item`` and make it the item's current label.
 
+    ``current=False``: an overlap answer (``context="overlap"``), a ledger row that is never
+    the item's current label itself (``labeling.services.review.overlap``).
     ``version`` defaults to the current taxonomy version; the category must belong to it.
     With an ``idempotency_key`` a repeated call (double click, retry) returns the label the
     first call wrote instead of writing a second one.
@@ -92,15 +95,16 @@ def label_create(
                 source=source,
                 model_version=model_version,
                 prediction_shown=dict(prediction_shown or {}),
-                supersedes_id=item.current_label_id,
+                supersedes_id=item.current_label_id if current else None,
                 is_audit=is_audit,
                 context=context,
                 note=note,
                 idempotency_key=idempotency_key or None,
             )
-            Item.objects.filter(pk=item.pk).update(current_label=label)
-            disagreement_refresh(item_ids=[item.pk])
-            _notify_labels_added(target)
+            if current:
+                Item.objects.filter(pk=item.pk).update(current_label=label)
+                disagreement_refresh(item_ids=[item.pk])
+                _notify_labels_added(target)
     except IntegrityError:
         if idempotency_key:  # a concurrent request with the same key won the race
             return Label.objects.get(idempotency_key=idempotency_key)
@@ -143,10 +147,14 @@ def label_retract(
     return retraction
 
 
+OVERLAP_ANSWER = "overlap"  # the context of an overlap answer: never an item's current label
+
+
 def newest_standing_label(*, item: Item) -> Label | None:
-    """The item's newest label that no retraction has taken back."""
+    """The item's newest label that no retraction has taken back (overlap answers aside)."""
     return (
         Label.objects.filter(item=item, kind=Label.Kind.LABEL, retractions__isnull=True)
+        .exclude(context=OVERLAP_ANSWER)
         .order_by("-created_at", "-id")
         .first()
     )

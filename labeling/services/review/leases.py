@@ -10,7 +10,9 @@ reviewer already holds; every lease is taken with a conditional UPDATE (compare-
 expired lease returns the entry to the pool (``queue_release_expired_leases``, on beat).
 
 Items a reviewer skipped (``decisions.review_skip`` writes a ``ReviewSkip``) are not handed
-to them again for ``SKIP_REMEMBER_HOURS``.
+to them again for ``SKIP_REMEMBER_HOURS``; an overlap item they answered is not handed to
+them again while its overlap is open (``labeling.services.review.overlap``): at most once
+each, and blind to the other answers, which are not on the card.
 
 A ``scope`` (``labeling.selectors.assignments.QueueScope``: the reviewer's assignment and
 their own filter) narrows both what they hold and what they take, inside the same statements.
@@ -28,7 +30,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from labeling.models import QueueEntry, ReviewSkip
+from labeling.models import Overlap, OverlapAnswer, QueueEntry, ReviewSkip
 from labeling.selectors.assignments import UNRESTRICTED, QueueScope
 
 # A skipped item is not handed to the same reviewer again for this long (a week).
@@ -88,6 +90,7 @@ def _held(reviewer: AbstractBaseUser, count: int, now: Any, scope: QueueScope) -
     held = QueueEntry.objects.filter(scope.q(), lease_holder=reviewer, lease_expires_at__gt=now)
     return list(  # not the model version: only its id is needed, and its metrics can be large
         held.exclude(item__in=_skipped_items(reviewer, now))
+        .exclude(item__in=_answered_items(reviewer))
         .select_related("item", "item__prediction")
         .order_by("-priority", "id")[:count]
     )
@@ -129,7 +132,11 @@ def _top_up(
     scope_sql, scope_params = scope.sql()
     sql = _TOP_UP_SQL.format(
         table=connection.ops.quote_name(QueueEntry._meta.db_table),
-        skipped=_SKIPPED_SQL.format(table=connection.ops.quote_name(ReviewSkip._meta.db_table)),
+        skipped=_SKIPPED_SQL.format(
+            table=connection.ops.quote_name(ReviewSkip._meta.db_table),
+            answers=connection.ops.quote_name(OverlapAnswer._meta.db_table),
+            overlaps=connection.ops.quote_name(Overlap._meta.db_table),
+        ),
         scope=scope_sql,
     )
     params = scope_params | {
@@ -158,6 +165,7 @@ def _take_free(
         QueueEntry.objects.filter(_free(now), scope.q())
         .exclude(pk__in=exclude)
         .exclude(item__in=_skipped_items(reviewer, now))
+        .exclude(item__in=_answered_items(reviewer))
         .order_by("-priority", "id")
     )
     taken: list[int] = []
@@ -192,14 +200,18 @@ def waiting_count(*, reviewer: AbstractBaseUser, scope: QueueScope = UNRESTRICTE
     """Entries free for ``reviewer`` within ``scope`` (not leased, not skipped by them)."""
     now = timezone.now()
     free = QueueEntry.objects.filter(_free(now), scope.q())
-    return free.exclude(item__in=_skipped_items(reviewer, now)).count()
+    free = free.exclude(item__in=_skipped_items(reviewer, now))
+    return free.exclude(item__in=_answered_items(reviewer)).count()
 
 
 # -- skips ---------------------------------------------------------------------------------------
 
+# Items the reviewer skipped recently, and items of open overlaps they answered.
 _SKIPPED_SQL = (
     "SELECT item_id FROM {table} WHERE reviewer_id = %(reviewer)s"
     " AND created_at > %(skipped_since)s"
+    " UNION ALL SELECT a.item_id FROM {answers} a JOIN {overlaps} o ON o.id = a.overlap_id"
+    " WHERE a.reviewer_id = %(reviewer)s AND o.status = 'open'"
 )
 
 
@@ -215,6 +227,12 @@ def _skip_cutoff(now: Any) -> Any:
 def _skipped_items(reviewer: AbstractBaseUser, now: Any) -> QuerySet[ReviewSkip]:
     recent = ReviewSkip.objects.filter(reviewer=reviewer, created_at__gt=_skip_cutoff(now))
     return recent.values("item_id")
+
+
+def _answered_items(reviewer: AbstractBaseUser) -> QuerySet[OverlapAnswer]:
+    """Items of open overlaps the reviewer has answered."""
+    mine = OverlapAnswer.objects.filter(reviewer=reviewer, overlap__status=Overlap.Status.OPEN)
+    return mine.values("item_id")
 
 
 def review_unskip_all(*, reviewer: AbstractBaseUser) -> int:

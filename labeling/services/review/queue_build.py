@@ -66,9 +66,10 @@ from classifier.acquisition.typical import (
     typical_scores,
     typical_share,
 )
-from labeling.models import ModelVersion, QueueEntry, TaxonomyVersion
+from labeling.models import ModelVersion, Overlap, QueueEntry, TaxonomyVersion
 from labeling.services.learning import ml
 from labeling.services.review import queue_candidates, queue_settings
+from labeling.services.review.overlap import answers_needed
 from labeling.services.review.queue_candidates import CandidatePool, contradicted_rows
 from labeling.services.review.queue_refresh import queue_refresh_claim
 from labeling.services.review.re_review_rank import rerank_split_re_review
@@ -350,12 +351,17 @@ def _replace(picks: Sequence[_Pick], mv: ModelVersion, now: Any) -> list[_Pick]:
         # Re-review entries made by a taxonomy publish (a split node's items) stay until
         # someone decides them: the model cannot rank those items in the new tree yet.
         from_publish = Q(reason=QueueEntry.Reason.RE_REVIEW, detail__has_key="publish")
+        # An overlap item with answers in stays until the rest are; a disputed one waits for
+        # an adjudicator, not for the queue (``labeling.services.review.overlap``).
+        live = Overlap.objects.filter(status__in=[Overlap.Status.OPEN, Overlap.Status.DISPUTED])
         QueueEntry.objects.filter(ours).exclude(lease_expires_at__gt=now).exclude(
             from_publish
-        ).delete()
+        ).exclude(item__in=live.values("item_id")).delete()
         kept = set(QueueEntry.objects.values_list("item_id", flat=True))
+        kept |= set(live.values_list("item_id", flat=True))
         fresh = [p for p in picks if p.item_id not in kept]
         n = len(fresh)
+        version = mv.taxonomy_version
         QueueEntry.objects.bulk_create(
             [
                 QueueEntry(
@@ -364,6 +370,9 @@ def _replace(picks: Sequence[_Pick], mv: ModelVersion, now: Any) -> list[_Pick]:
                     priority=1.0 - i / max(n, 1),
                     detail=p.detail,
                     model_version=mv,
+                    answers_needed=answers_needed(
+                        item_id=p.item_id, version=version, audit=p.reason == AUDIT
+                    ),
                 )
                 for i, p in enumerate(fresh)
             ],

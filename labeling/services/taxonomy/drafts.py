@@ -64,6 +64,9 @@ def draft_start(*, taxonomy: Taxonomy, author: AbstractBaseUser | None) -> Taxon
         based_on=current,
         created_by=author,
         notes=f"draft of v{current.number}",
+        overlap_share=current.overlap_share,
+        overlap_reviewers=current.overlap_reviewers,
+        adjudication_depth=current.adjudication_depth,
     )
     categories_copy(source=current, target=draft)
     return draft

@@ -15,6 +15,7 @@ from django.utils.html import escape
 from labeling.models import Label, Proposal, QueueEntry
 from labeling.selectors.category_index import category_index_clear
 from labeling.services.review import decisions as svc
+from labeling.services.review import proposing
 from tests.labeling.review_data import JEANS, SHIRTS, TSHIRTS, make_queue
 
 URL = "/review/"
@@ -170,7 +171,7 @@ def test_a_proposal_labels_the_ancestor_the_reviewer_picks(as_alice, tree, entri
 def test_a_proposal_without_a_note_is_explained(as_alice, entries):
     data = {"shown": token(as_alice), "note": ""}
     html = as_alice.post(reverse("review:propose"), data, headers=HTMX).content.decode()
-    assert svc.NOTE_REQUIRED in html and not Label.objects.exists()
+    assert proposing.NOTE_REQUIRED in html and not Label.objects.exists()
 
 
 def test_undo_retracts_the_last_decision_and_shows_its_item_again(as_alice, tree, entries):

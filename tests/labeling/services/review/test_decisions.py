@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from labeling.models import Item, Label, Proposal, QueueEntry
 from labeling.services.review import decisions as review
-from labeling.services.review import leases
+from labeling.services.review import leases, proposing
 from labeling.services.review.labels import ALREADY_RETRACTED, LabelError
 from tests.factories import UserFactory
 from tests.labeling.review_data import JEANS, SHIRTS, TSHIRTS, candidates_of, make_queue
@@ -165,8 +165,8 @@ def test_an_agreeing_decision_meanwhile_is_no_conflict(alice, bob, tree, entries
 
 def test_a_proposal_needs_a_note(alice, tree, entries):
     shown = review.ShownCard.of(lease_one(alice))
-    with pytest.raises(review.ReviewError, match=re.escape(review.NOTE_REQUIRED)):
-        review.review_propose(reviewer=alice, shown=shown, text="  ")
+    with pytest.raises(review.ReviewError, match=re.escape(proposing.NOTE_REQUIRED)):
+        proposing.review_propose(reviewer=alice, shown=shown, text="  ")
     assert not Label.objects.exists() and not Proposal.objects.exists()
 
 
@@ -174,7 +174,7 @@ def test_a_proposal_is_not_a_label(alice, tree, entries, version):
     """It wrote a label on a guessed "closest category" (a wooden puzzle became "Apparel >
     Tops"); now nothing is labelled unless the reviewer vouches for a category."""
     shown = review.ShownCard.of(lease_one(alice))
-    decision = review.review_propose(reviewer=alice, shown=shown, text="  Smart\n rings ")
+    decision = proposing.review_propose(reviewer=alice, shown=shown, text="  Smart\n rings ")
     assert decision.label is None and not Label.objects.exists()
     proposal = Proposal.objects.get()
     assert (proposal.item_id, proposal.text, proposal.author, proposal.status) == (
@@ -192,7 +192,7 @@ def test_a_proposal_is_not_a_label(alice, tree, entries, version):
 def test_a_proposal_labels_only_the_ancestor_the_reviewer_vouches_for(alice, tree, entries):
     shown = review.ShownCard.of(lease_one(alice))
     topwear = tree["Apparel > Topwear"]
-    decision = review.review_propose(reviewer=alice, shown=shown, text="Kurtas", vouched=topwear)
+    decision = proposing.review_propose(reviewer=alice, shown=shown, text="Kurtas", vouched=topwear)
     assert decision.label.category == topwear and decision.label.context == "proposal"
     assert Proposal.objects.get().label == decision.label
     assert Item.objects.get(pk=shown.item).current_label == decision.label
@@ -200,8 +200,8 @@ def test_a_proposal_labels_only_the_ancestor_the_reviewer_vouches_for(alice, tre
 
 def test_a_proposal_sent_twice_is_recorded_once(alice, tree, entries):
     shown = review.ShownCard.of(lease_one(alice))
-    first = review.review_propose(reviewer=alice, shown=shown, text="Kurtas")
-    again = review.review_propose(reviewer=alice, shown=shown, text="Kurtas")
+    first = proposing.review_propose(reviewer=alice, shown=shown, text="Kurtas")
+    again = proposing.review_propose(reviewer=alice, shown=shown, text="Kurtas")
     assert (first.created, again.created) == (True, False)
     assert again.proposal == first.proposal and Proposal.objects.count() == 1
 
