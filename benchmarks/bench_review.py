@@ -1,7 +1,7 @@
 """The review queue under load: 100,000 queue entries, 20 reviewers at once, real HTTP (Locust).
 
     python benchmarks/bench_review.py [--entries 100000] [--reviewers 20] [--decisions 30]
-                                      [--think 2 0.5] [--workers 4] [--keep-db]
+                                      [--think 2 0.5] [--workers 4] [--overlap 0.1] [--keep-db]
     python benchmarks/bench_review.py --reviewers 50 --duration 600 --think 2   # sustained
 
 Builds a throwaway PostgreSQL database (``taxoloop_bench_review``: created, migrated, dropped
@@ -15,14 +15,18 @@ page makes after each decision, thinking ``--think`` seconds in between. The def
 a realistic pace (2 s per item: reviewers read the item) and then a stress pace (0.5 s).
 With ``--duration S`` each reviewer instead goes on for S seconds (counted from the moment
 every reviewer has logged in), however many decisions that makes: the sustained-load run.
+``--overlap`` (default 0.1, the product's default share) sends that share of the entries to
+two reviewers each, blind (issue 16): their first answer puts the entry back in the pool, the
+second resolves it (the bench always picks the top candidate, so they agree).
 
 Figures per run: server time of "decide and get the next item" as the server measured it
 (the ``Server-Timing`` header's ``app`` duration: the application's time, without waiting
 for a free worker or the wire), p50/p95/p99/max; the client's round trip beside it; the
 figures refresh; throughput. Target: server p95 under 50 ms. Checks per run: no item was
-handed to two reviewers (nor twice to one), and no decision was lost (every accepted POST is
-one label in the ledger, its item's entry is gone, and the queue shrank by exactly that
-many). Skips with a message when PostgreSQL is not reachable or Locust is not installed
+handed to two reviewers (nor twice to one; an overlap item to at most two, never twice to
+one), and no decision was lost (every accepted POST is one label of its reviewer in the
+ledger, its item's entry is gone once all its answers are in, and the queue shrank by
+exactly that many). Skips with a message when PostgreSQL is not reachable or Locust is not installed
 (``pip install -e '.[bench]'``).
 
 Environment: ``BENCH_DATABASE_URL`` (default postgres://postgres@127.0.0.1:5432/taxoloop_bench_review;
@@ -61,7 +65,7 @@ LOCUSTFILE = ROOT / "benchmarks" / "locust_review.py"
 SETTINGS = "taxoloop.settings.bench_review"
 
 
-def seed(n_entries: int, n_reviewers: int) -> list[str]:
+def seed(n_entries: int, n_reviewers: int, overlap_share: float) -> list[str]:
     """Taxonomy, items, predictions, queue entries (COPY) and reviewers; their usernames."""
     import random
 
@@ -77,6 +81,7 @@ def seed(n_entries: int, n_reviewers: int) -> list[str]:
     )
     from labeling.roles import REVIEWER
     from labeling.services.review.labels import rows_insert
+    from labeling.services.review.overlap import answers_needed
     from labeling.services.taxonomy.imports import taxonomy_import_text
 
     a, b, c = SHAPE
@@ -88,6 +93,8 @@ def seed(n_entries: int, n_reviewers: int) -> list[str]:
     )
     taxonomy_import_text(text=text, name="Bench", fmt="paths", publish=True)
     version = TaxonomyVersion.objects.get(is_current=True)
+    version.overlap_share = overlap_share
+    version.save(update_fields=["overlap_share"])
     leaves = list(
         Category.objects.filter(version=version, is_leaf=True).values_list("pk", flat=True)
     )
@@ -123,6 +130,7 @@ def seed(n_entries: int, n_reviewers: int) -> list[str]:
                     reason="uncertain",
                     model_version=mv,
                     detail={"between": top[:2], "margin": 0.2},
+                    answers_needed=answers_needed(item_id=item_id, version=version, audit=False),
                 )
             )
         Prediction.objects.bulk_create(preds, batch_size=2000)
@@ -262,28 +270,41 @@ def spread(values: list[float]) -> str:
     )
 
 
-def check(run: Run, n_entries: int, accepted_before: int) -> list[str]:
-    """Problems of one run: items handed out twice, decisions missing from the ledger."""
-    from labeling.models import Label, QueueEntry
+def check(run: Run, n_entries: int, done_before: int) -> list[str]:
+    """Problems of one run: items handed out twice (an overlap item: more than its answers,
+    or twice to one reviewer), decisions missing from the ledger."""
+    from labeling.models import Label, OverlapAnswer, QueueEntry
 
     problems = []
-    handed = [i for u in run.users for i in u["shown"]]
-    if len(handed) != len(set(handed)):
-        problems.append(f"{len(handed) - len(set(handed))} item(s) handed out twice")
-    accepted = [i for u in run.users for i in u["accepted"]]
-    labels = Label.objects.filter(source="review", item_id__in=accepted).count()
-    if labels != len(accepted) or len(set(accepted)) != len(accepted):
-        problems.append(f"{len(accepted)} decisions accepted but {labels} labels written")
-    total = Label.objects.filter(source="review").count()
-    if total != accepted_before + len(accepted):
-        problems.append(
-            f"{total} review labels in the ledger, expected {accepted_before + len(accepted)}"
-        )
-    if QueueEntry.objects.filter(item_id__in=accepted).exists():
+    needed = dict(QueueEntry.objects.values_list("item_id", "answers_needed"))
+    overlapped = set(OverlapAnswer.objects.values_list("item_id", flat=True))
+    for user in run.users:
+        if len(user["shown"]) != len(set(user["shown"])):
+            problems.append(f"{user['user']} was handed an item twice")
+    handed: dict[int, int] = {}
+    for i in (i for u in run.users for i in set(u["shown"])):
+        handed[i] = handed.get(i, 0) + 1
+    twice = [i for i, n in handed.items() if n > (2 if i in overlapped else 1)]
+    if twice:
+        problems.append(f"{len(twice)} item(s) handed out to more reviewers than they need")
+    accepted = [(u["user"], i) for u in run.users for i in u["accepted"]]
+    answers = Label.objects.filter(source="review", item_id__in=[i for _, i in accepted])
+    written = set(answers.exclude(context="agreed").values_list("author__username", "item_id"))
+    if written != set(accepted) or len(set(accepted)) != len(accepted):
+        problems.append(f"{len(accepted)} decisions accepted but {len(written)} labels written")
+    open_items = set(
+        OverlapAnswer.objects.filter(overlap__status="open").values_list("item_id", flat=True)
+    )
+    decided = {i for _, i in accepted} - open_items
+    if QueueEntry.objects.filter(item_id__in=decided).exists():
         problems.append("a decided item is still in the queue")
-    expected = n_entries - accepted_before - len(accepted)
+    still = sum(1 for i in open_items if needed.get(i, 0) > 1)
+    expected = n_entries - done_before - len(decided)
     if QueueEntry.objects.count() != expected:
-        problems.append(f"queue has {QueueEntry.objects.count()} entries, expected {expected}")
+        problems.append(
+            f"queue has {QueueEntry.objects.count()} entries, expected {expected} "
+            f"({still} overlap items waiting for their second answer)"
+        )
     return problems + [f"error: {e}" for u in run.users for e in u["errors"]][:10]
 
 
@@ -314,6 +335,21 @@ def report(run: Run, problems: list[str], args: Any) -> bool:
     return ok
 
 
+def _overlap_figures() -> None:
+    from django.db.models import Count
+
+    from labeling.models import Overlap, OverlapAnswer
+
+    by_status = dict(Overlap.objects.values_list("status").annotate(n=Count("id")))
+    print(f"overlap: {OverlapAnswer.objects.count()} answers so far; items by status {by_status}")
+
+
+def _queue_size() -> int:
+    from labeling.models import QueueEntry
+
+    return QueueEntry.objects.count()
+
+
 def release_leases() -> None:
     """Between runs: every lease ends, as if the reviewers had gone home."""
     from labeling.models import QueueEntry
@@ -334,6 +370,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument(
         "--duration", type=float, default=0, help="seconds per run instead of --decisions"
+    )
+    parser.add_argument(
+        "--overlap", type=float, default=0.1, help="share of entries answered by two reviewers"
     )
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
@@ -358,7 +397,7 @@ def main() -> int:
         try:
             t0 = time.perf_counter()
             django_setup(env)
-            names = seed(args.entries, args.reviewers)
+            names = seed(args.entries, args.reviewers, args.overlap)
             print(
                 f"seeded {args.entries:,} queue entries, {len(names)} reviewers "
                 f"in {time.perf_counter() - t0:.1f} s"
@@ -374,7 +413,8 @@ def main() -> int:
                 decisions = 10**9 if args.duration else args.decisions
                 run = locust_run(port, names, think, decisions, scratch / f"run{n}", args.duration)
                 ok = report(run, check(run, args.entries, accepted), args) and ok
-                accepted += sum(len(u["accepted"]) for u in run.users)
+                _overlap_figures()
+                accepted = args.entries - _queue_size()
             return 0 if ok else 1
         finally:
             if server is not None:

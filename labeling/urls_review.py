@@ -3,7 +3,7 @@
 from django.urls import path
 
 import labeling.urls_converters  # noqa: F401 -- registers the <id:...> path converter
-from labeling.views import guidelines, hotkeys, review, review_scope
+from labeling.views import adjudication, guidelines, hotkeys, review, review_scope
 
 app_name = "review"
 
@@ -20,4 +20,7 @@ urlpatterns = [
     path("figures/", review.figures, name="figures"),
     path("keys/", hotkeys.hotkeys, name="keys"),
     path("guidelines/<id:pk>/", guidelines.guideline_detail, name="guideline"),
+    path("adjudicate/", adjudication.adjudicate_next, name="adjudicate"),
+    path("adjudicate/search/", adjudication.adjudicate_search, name="adjudicate-search"),
+    path("adjudicate/<id:pk>/", adjudication.adjudicate_decide, name="adjudicate-decide"),
 ]

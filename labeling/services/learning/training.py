@@ -36,6 +36,7 @@ from classifier.model import HierarchicalClassifier
 from labeling.models import ModelVersion, TrainingRun
 from labeling.services.errors import ServiceError
 from labeling.services.learning.cold_start import cold_start_model
+from labeling.services.learning.label_weights import label_weights_prepare, weight_summary
 from labeling.services.learning.ml import (
     VersionTree,
     active_model_version,
@@ -179,6 +180,7 @@ def _execute(run: TrainingRun, tracker: _Tracker, config: TrainingConfig) -> Non
     tracker.delay = config.epoch_delay
     tracker.stage("gathering labels", 0.02)
     vt = version_tree(version)
+    label_weights_prepare(version=version)  # fresh reviewer estimates before labels are read
     labels = current_labels(version, vt)
     tracker.stage("loading embeddings", 0.05)
     features = item_features(labels.item_ids)
@@ -207,6 +209,7 @@ def _execute(run: TrainingRun, tracker: _Tracker, config: TrainingConfig) -> Non
     )
     metrics["n_train"] = int((~held).sum())
     metrics["warm_start"] = warm.metrics() if warm else None
+    metrics["label_weights"] = weight_summary(labels.weights_of(~held))
     tracker.stage("saving", 0.9)
     save_artifact(model, candidate)
     candidate.metrics, candidate.status = metrics, ModelVersion.Status.CANDIDATE
@@ -261,6 +264,7 @@ def _fit(
         zero_shot=_zero_shot_or_none(vt),
         progress=tracker.epochs(0.1, 0.8),
         warm_start=warm.warm_start if warm else None,
+        sample_weight=labels.weights_of(train),
     )
 
 

@@ -32,6 +32,7 @@ from classifier.splits import (
     stable_unit,
 )
 from labeling.models import Item, Label, TaxonomyVersion
+from labeling.services.learning.label_weights import label_weights
 from labeling.services.learning.ml import VersionTree
 
 DEFAULT_EVAL_FRACTION = 0.2
@@ -76,6 +77,7 @@ class LabelSet:
     is_audit: np.ndarray  # (n,) bool
     newest_label_at: datetime | None  # newest ledger row of the version when gathered
     titles: np.ndarray | None = None  # (n,) object: item titles (they group duplicates)
+    weights: np.ndarray | None = None  # (n,) float64 (``label_weights``); None: unweighted
 
     def __len__(self) -> int:
         return len(self.item_ids)
@@ -87,11 +89,16 @@ class LabelSet:
             self.is_audit[mask],
             self.newest_label_at,
             None if self.titles is None else self.titles[mask],
+            self.weights_of(mask),
         )
+
+    def weights_of(self, mask: np.ndarray) -> np.ndarray | None:
+        return None if self.weights is None else self.weights[mask]
 
 
 def current_labels(version: TaxonomyVersion, vt: VersionTree) -> LabelSet:
-    """Every item's current label in ``version`` (retracted and superseded ones left out).
+    """Every item's current label in ``version`` (retracted and superseded ones left out),
+    weighed by what is known of its author (``label_weights``).
 
     ``newest_label_at`` is read first, so every ledger row up to that instant is reflected in
     the labels returned: the label-to-model latency is never understated.
@@ -102,14 +109,25 @@ def current_labels(version: TaxonomyVersion, vt: VersionTree) -> LabelSet:
             current_label__taxonomy_version=version, current_label__kind=Label.Kind.LABEL
         )
         .order_by("id")
-        .values_list("id", "current_label__category_id", "current_label__is_audit", "title")
+        .values_list(
+            "id",
+            "current_label__category_id",
+            "current_label__is_audit",
+            "title",
+            "current_label__author_id",
+            "current_label__context",
+        )
     )
+    nodes = vt.nodes_of([r[1] for r in rows])
     return LabelSet(
         item_ids=np.array([r[0] for r in rows], dtype=np.int64),
-        nodes=vt.nodes_of([r[1] for r in rows]),
+        nodes=nodes,
         is_audit=np.array([r[2] for r in rows], dtype=bool),
         newest_label_at=newest,
         titles=np.array([r[3] for r in rows], dtype=object),
+        weights=label_weights(
+            vt=vt, nodes=nodes, authors=[r[4] for r in rows], contexts=[r[5] for r in rows]
+        ),
     )
 
 
