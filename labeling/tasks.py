@@ -16,10 +16,11 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from labeling.models import ModelVersion, TaxonomyVersion, TrainingRun
+from labeling.selectors.taxonomy import current_version
 from labeling.services import dispatch
 from labeling.services.catalog import embeddings
 from labeling.services.learning import ml, rescore_jobs, scoring, training, triggers
-from labeling.services.review import leases, queue_build, queue_refresh
+from labeling.services.review import leases, queue_build, queue_refresh, reliability
 
 log = logging.getLogger(__name__)
 # A rescore whose shard tasks the broker refused is tried again this much later.
@@ -176,3 +177,13 @@ def train_waiting_labels_task() -> list[int]:
     """Beat, every minute: train every current taxonomy version whose oldest unseen label has
     waited TRAIN_MAX_LABEL_WAIT_SECONDS (the bounded wait; cheap when there is nothing to do)."""
     return _request_for_current_versions(triggers.training_for_waiting_labels)
+
+
+@shared_task(acks_late=True)
+def reliability_refresh_task() -> int:
+    """Beat, hourly: estimate every reviewer's reliability from the working taxonomy version's
+    answers (training runs refresh it too, when the ledger moved); returns the reviewers."""
+    version = current_version()
+    if version is None:
+        return 0
+    return len(reliability.reliability_refresh(version=version))

@@ -4,13 +4,14 @@ and of the dashboard (``dashboard:index``), mounted at dashboard/."""
 from django.urls import path
 
 import labeling.urls_converters  # noqa: F401 -- registers the <id:...> path converter
-from labeling.views import dashboard, reports
+from labeling.views import dashboard, reports, review_quality
 
 app_name = "reports"
 
 urlpatterns = [
     path("", reports.index, name="index"),
     path("confused/", reports.confused, name="confused"),
+    path("quality/", review_quality.quality, name="quality"),
     path("items/<id:pk>/", reports.item_ledger, name="item"),
     path("rows/<id:pk>/", reports.row, name="row"),
     path("search/", reports.search, name="search"),

@@ -3,7 +3,7 @@
 from django.urls import path
 
 import labeling.urls_converters  # noqa: F401 -- registers the <id:...> path converter
-from labeling.views import assignments, guidelines
+from labeling.views import assignments, guidelines, overlap_settings
 from labeling.views import taxonomy_admin as views
 
 app_name = "taxonomy"
@@ -22,6 +22,7 @@ urlpatterns = [
     path("assignments/", assignments.assignment_list, name="assignments"),
     path("assignments/save/", assignments.assignment_save, name="assignment-save"),
     path("assignments/<id:pk>/remove/", assignments.assignment_remove, name="assignment-remove"),
+    path("overlap/", overlap_settings.overlap_settings, name="overlap"),
     path("proposals/", views.proposal_list, name="proposals"),
     path("proposals/create/", views.proposal_create, name="proposal-create"),
     path("proposals/dismiss/", views.proposal_dismiss_view, name="proposal-dismiss"),

@@ -56,4 +56,11 @@ app.conf.beat_schedule = {
         "task": "labeling.tasks.reap_stale_runs_task",
         "schedule": 60.0,
     },
+    # Every hour: estimate each reviewer's reliability (Dawid-Skene over the top-level
+    # branches) from the working taxonomy version's overlap and adjudicated answers; it weighs
+    # their labels in training and decides who gets second opinions. Runs refresh it too.
+    "refresh-reviewer-reliability": {
+        "task": "labeling.tasks.reliability_refresh_task",
+        "schedule": 3600.0,
+    },
 }

@@ -18,6 +18,10 @@ random other leaf). At the same number of *answers* (what a team pays for), thre
   the budget.
 - ``majority``: every item answered by three reviewers (a third as many items), trained on the
   most frequent answer (a three-way tie: the first).
+- ``neither`` and ``ancestor``: the ``equal`` answers as the product's overlap treats them
+  before an adjudicator has decided (``labeling.services.review.overlap``): two answers that
+  agree train once, and two that disagree train on neither (``neither``) or on their lowest
+  common ancestor, a partial label (``ancestor``).
 
 Items are taken in a random order (no active learning: the question here is how to use the
 answers, not which items to ask for). The test split is scored at a quarter, half and all of
@@ -37,7 +41,8 @@ from classifier.reliability import Reliability, dawid_skene
 from classifier.simulate.loop import MODALITIES, Task, evaluate_model, take
 from classifier.tree import Tree
 
-POLICIES = ("equal", "weighted", "second", "majority")
+POLICIES = ("equal", "weighted", "second", "majority", "neither", "ancestor")
+BLIND = ("neither", "ancestor")
 # ``second``: the lone answers of a reviewer whose estimated accuracy is below this get a
 # second reviewer's.
 SECOND_OPINION_BELOW = 0.9
@@ -220,6 +225,25 @@ def training_rows(
     return items, leaves, weights
 
 
+def blind_rows(policy: str, answers: Answers, tree: Tree) -> tuple[np.ndarray, np.ndarray]:
+    """``(items, tree nodes)``: one row per item; a disputed item (answers naming different
+    leaves) left out (``neither``) or labelled with the answers' common ancestor."""
+    items = np.unique(answers.items)
+    keep, nodes = [], []
+    for item in items:
+        mine = np.unique(answers.leaves[answers.items == item])
+        if len(mine) == 1:
+            keep.append(item)
+            nodes.append(int(tree.leaves[mine[0]]))
+        elif policy == "ancestor":
+            paths = [tree.path(int(tree.leaves[leaf])) for leaf in mine]
+            common = [level[0] for level in zip(*paths, strict=False) if len(set(level)) == 1]
+            if common:  # no common top-level branch: nothing to train on
+                keep.append(item)
+                nodes.append(int(common[-1]))
+    return np.array(keep, dtype=np.int64), np.array(nodes, dtype=np.int64)
+
+
 def _majority(leaves: np.ndarray) -> int:
     values, counts = np.unique(leaves, return_counts=True)
     if counts.max() == 1:
@@ -257,12 +281,22 @@ def run_team(
         }
         for n in sorted({budget // 4, budget // 2, budget}):
             for policy in POLICIES:
-                answers = pools["equal" if policy == "weighted" else policy].first(n)
-                items, leaves, w = training_rows(policy, answers, branch, spec.reviewers)
+                pool = "equal" if policy in ("weighted", *BLIND) else policy
+                answers = pools[pool].first(n)
+                if policy in BLIND:
+                    items, nodes = blind_rows(policy, answers, tree)
+                    w = np.ones(len(items))
+                    wrong = [
+                        n not in tree.path(int(tree.leaves[truth[i]]))
+                        for i, n in zip(items, nodes, strict=True)
+                    ]
+                else:
+                    items, leaves, w = training_rows(policy, answers, branch, spec.reviewers)
+                    nodes, wrong = tree.leaves[leaves], leaves != truth[items]
                 model = HierarchicalClassifier(tree, modalities=MODALITIES[task.modality], seed=s)
-                model.fit(take(task.X_train, items), tree.leaves[leaves], sample_weight=w)
+                model.fit(take(task.X_train, items), nodes, sample_weight=w)
                 row = {"repeat": rep, "answers": n, "policy": policy, "items": len(items)}
-                row["label_error"] = float(np.average(leaves != truth[items], weights=w))
+                row["label_error"] = float(np.average(wrong, weights=w))
                 row |= {
                     k: v
                     for k, v in evaluate_model(task, model, 0.85).items()

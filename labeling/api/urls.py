@@ -11,7 +11,10 @@ from labeling.api.views import (
     labels,
     models,
     not_found,
+    overlaps,
     predictions,
+    reliability,
+    review_quality,
     root,
     taxonomy,
     taxonomy_drafts,
@@ -104,6 +107,20 @@ urlpatterns = [
     # Labels
     path("labels/", labels.LabelCollectionApi.as_view(), name="api-labels"),
     path("labels/<id:pk>/retract/", labels.LabelRetractApi.as_view(), name="api-label-retract"),
+    # Overlaps and reliability (issue 16; adjudicating needs the Adjudicator role)
+    path("overlaps/", overlaps.OverlapListApi.as_view(), name="api-overlaps"),
+    path("overlaps/<id:pk>/", overlaps.OverlapDetailApi.as_view(), name="api-overlap"),
+    path(
+        "overlaps/<id:pk>/adjudicate/",
+        overlaps.OverlapAdjudicateApi.as_view(),
+        name="api-overlap-adjudicate",
+    ),
+    path(
+        "reviewer-reliability/",
+        reliability.ReviewerReliabilityListApi.as_view(),
+        name="api-reviewer-reliability",
+    ),
+    path("review-quality/", review_quality.ReviewQualityApi.as_view(), name="api-review-quality"),
     # Predictions and models
     path("predictions/", predictions.PredictionListApi.as_view(), name="api-predictions"),
     path("model-versions/", models.ModelVersionListApi.as_view(), name="api-model-versions"),

@@ -60,6 +60,12 @@ class AdjudicationCard:
     chosen: ChosenRow | None
     older_version: bool  # the answers were given in a version that is no longer current
 
+    @property
+    def answer_ids(self) -> set[int]:
+        """The answers' categories in the current version (a candidate naming one of them is
+        not marked as the choice a second time)."""
+        return {a.category_id for a in self.answers if a.category_id is not None}
+
 
 def disputed_overlaps() -> QuerySet[Overlap]:
     """Overlaps waiting for an adjudicator, oldest first (the ``overlap_status`` index)."""
@@ -99,7 +105,9 @@ def adjudication_card(
     )
     shown = {a.category_id for a in answers} | {c.category.pk for c in candidates}
     node = index.by_pk.get(chosen_id) if chosen_id is not None else None
-    chosen = ChosenRow(node.pk, node.path, node.guideline) if node and node.pk not in shown else None
+    chosen = (
+        ChosenRow(node.pk, node.path, node.guideline) if node and node.pk not in shown else None
+    )
     return AdjudicationCard(
         overlap=overlap,
         item=item,

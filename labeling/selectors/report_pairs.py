@@ -12,6 +12,7 @@ from typing import Any
 from labeling.models import Category, Item, Label, Prediction, TaxonomyVersion
 from labeling.selectors import version_mapping as vmap
 from labeling.selectors.label_origins import label_origins_in
+from labeling.selectors.labels import Viewer, labels_visible_to
 
 # -- most confused pairs ----------------------------------------------------------------------
 
@@ -129,18 +130,19 @@ class ItemLedger:
     lines: list[LedgerLine]
 
 
-def item_ledger(*, item_id: int) -> ItemLedger | None:
-    """Every ledger line of an item, oldest first: who, when, from where, what the model had
-    predicted then; and the current prediction (with the previous model's top category).
-    A migrated line's who and from where are its original decision's (``origin``)."""
+def item_ledger(*, item_id: int, viewer: Viewer = None) -> ItemLedger | None:
+    """Every ledger line of an item ``viewer`` may see, oldest first: who, when, from where,
+    what the model had predicted then; and the current prediction (with the previous model's
+    top category). A migrated line's who and from where are its original decision's
+    (``origin``). Overlap answers still blind to ``viewer`` are left out
+    (``labels.labels_visible_to``; no viewer: every blind answer is)."""
     item = Item.objects.select_related("current_label").filter(pk=item_id).first()
     if item is None:
         return None
-    labels = list(
-        Label.objects.filter(item=item)
-        .select_related("category", "author", "model_version", "retracts")
-        .order_by("created_at", "id")
+    rows = Label.objects.filter(item=item).select_related(
+        "category", "author", "model_version", "retracts"
     )
+    labels = list(labels_visible_to(rows, viewer=viewer).order_by("created_at", "id"))
     retracted = {lab.retracts_id for lab in labels if lab.retracts_id}
     tops = Category.objects.in_bulk({t for t in map(_top_of, labels) if t is not None})
     origins = label_origins_in(labels)  # a migration chain stays within its item

@@ -24,8 +24,14 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from classifier.tree import NO_PARENT, Tree
-from labeling.models import Category, Label, Overlap, OverlapAnswer, ReviewerReliability
-from labeling.models import TaxonomyVersion
+from labeling.models import (
+    Category,
+    Label,
+    Overlap,
+    OverlapAnswer,
+    ReviewerReliability,
+    TaxonomyVersion,
+)
 from labeling.selectors.review_quality_figures import (
     Answers,
     BranchRow,
@@ -90,27 +96,11 @@ def review_quality(
         found = figures(tree, category_ids, _answers(version, tree, category_ids, start, end))
     ids = sorted(found.reviewers.keys() | decisions.keys())
     names = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "username"))
-    reliability = dict(
-        ReviewerReliability.objects.filter(user_id__in=ids, taxonomy_version=version).values_list(
-            "user_id", "accuracy"
-        )
-    )
-    reviewers = []
-    for r in ids:
-        median, gaps = median_gap(decisions.get(r, []))
-        reviewers.append(
-            ReviewerRow(
-                reviewer_id=r,
-                username=names.get(r, f"#{r}"),
-                answers=len(decisions.get(r, [])),
-                agreement=found.reviewers.get(r, ReviewerAgreement()),
-                median_seconds=median,
-                timed_gaps=gaps,
-                reliability=reliability.get(r),
-            )
-        )
+    reviewers = _reviewer_rows(version, ids, names, found, decisions)
     pairs = tuple(
-        replace(p, first_name=names.get(p.first_id, ""), second_name=names.get(p.second_id or 0, ""))
+        replace(
+            p, first_name=names.get(p.first_id, ""), second_name=names.get(p.second_id or 0, "")
+        )
         for p in found.pairs
     )
     return QualityReport(
@@ -124,6 +114,35 @@ def review_quality(
         branches=found.branches,
         weeks=found.weeks,
     )
+
+
+def _reviewer_rows(
+    version: TaxonomyVersion,
+    ids: list[int],
+    names: dict[int, str],
+    found: Figures,
+    decisions: dict[int, list[datetime]],
+) -> list[ReviewerRow]:
+    reliability = dict(
+        ReviewerReliability.objects.filter(user_id__in=ids, taxonomy_version=version).values_list(
+            "user_id", "accuracy"
+        )
+    )
+    rows = []
+    for r in ids:
+        median, gaps = median_gap(decisions.get(r, []))
+        rows.append(
+            ReviewerRow(
+                reviewer_id=r,
+                username=names.get(r, f"#{r}"),
+                answers=len(decisions.get(r, [])),
+                agreement=found.reviewers.get(r, ReviewerAgreement()),
+                median_seconds=median,
+                timed_gaps=gaps,
+                reliability=reliability.get(r),
+            )
+        )
+    return rows
 
 
 def review_quality_for_reviewer(
@@ -144,7 +163,13 @@ def own_view(report: QualityReport, reviewer_id: int) -> QualityReport:
     name = rows[0].username if rows else ""
     theirs = [p for p in report.pairs if reviewer_id in (p.first_id, p.second_id)]
     pairs = tuple(
-        replace(p, first_id=reviewer_id, first_name=name, second_id=None, second_name=COLLEAGUE.format(n=n))
+        replace(
+            p,
+            first_id=reviewer_id,
+            first_name=name,
+            second_id=None,
+            second_name=COLLEAGUE.format(n=n),
+        )
         for n, p in enumerate(theirs, start=1)
     )
     return replace(

@@ -154,7 +154,9 @@ def figures(tree: Tree, category_ids: np.ndarray, answers: Answers) -> Figures:
             for d in range(1, tree.max_depth + 1)
         ),
         alpha_tree=_none_if_nan(krippendorff_alpha(tree, shared.overlap, shared.node, "tree")),
-        alpha_nominal=_none_if_nan(krippendorff_alpha(None, shared.overlap, shared.node, "nominal")),
+        alpha_nominal=_none_if_nan(
+            krippendorff_alpha(None, shared.overlap, shared.node, "nominal")
+        ),
     )
     return Figures(
         overall=overall,
@@ -212,8 +214,8 @@ def _vs_final(tree: Tree, mine: Answers, which: np.ndarray) -> Share:
 def pair_rows(shared: Answers) -> tuple[PairRow, ...]:
     """Each pair of reviewers who answered the same items, most items in common first."""
     agree: dict[tuple[int, int], int] = Counter()
-    for rows in _groups(shared.overlap):
-        for i, j in combinations(rows, 2):
+    for group in _groups(shared.overlap):
+        for i, j in combinations(group, 2):
             a, b = sorted((int(shared.reviewer[i]), int(shared.reviewer[j])))
             agree[(a, b)] += int(shared.node[i] == shared.node[j])
     kappas = pairwise_kappa(shared.overlap, shared.reviewer, shared.node)

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from labeling.models import Overlap, TaxonomyVersion
-from labeling.roles import is_adjudicator
+from labeling.roles import ADJUDICATOR, is_adjudicator
 from labeling.selectors import adjudication as sel
 from labeling.selectors.category_index import candidates_in_version
 from labeling.selectors.category_search import category_search
@@ -34,7 +37,6 @@ from labeling.services.review.decisions import (
     decision_note_clean,
 )
 from labeling.services.review.overlap import adjudicate
-from labeling.views.access import _requires
 from labeling.views.params import int_param
 
 TEMPLATE = "review/adjudicate.html"
@@ -46,14 +48,27 @@ DECIDED = "Overlap #{pk} decided: {path}."
 KEYS = (
     ("1–9", "pick that reviewer's answer"),
     ("↑ ↓", "move between the choices"),
-    ("Enter", "decide with the chosen category (in the search: choose its first result)"),
+    ("Enter", "decide with the chosen category (in the search: mark its first result)"),
     ("n", "write a note (Ctrl+Enter there decides)"),
     ("/", "search the whole taxonomy"),
     ("Esc", "leave the note or the search"),
 )
 
-# One line rather than an edit of labeling.views.access, which another change holds now.
-adjudicator_required = _requires(is_adjudicator, "Adjudicator")
+View = Callable[..., HttpResponse]
+
+
+def adjudicator_required(view: View) -> View:
+    """Login first, then the Adjudicator role (or TaxonomyAdmin), with the 403 page of
+    ``labeling.views.access`` (whose helper is private; it could move there)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if not is_adjudicator(request.user):
+            return render(request, "403.html", {"role": ADJUDICATOR}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 def _overlap_or_404(pk: int) -> Overlap:
@@ -104,20 +119,19 @@ def adjudicate_decide(request: HttpRequest, pk: int) -> HttpResponse:
     overlap = _overlap_or_404(pk)
     nonce = request.POST.get("nonce", "")
     nonce = nonce if NONCE.fullmatch(nonce) else uuid.uuid4().hex
-    raw = request.POST.get("category", "")
+    chosen = int_param(request.POST, "category")  # a bad value is a 400 naming it
     note = request.POST.get("note", "")
     try:
-        if not raw.strip():
+        if chosen is None:
             raise ServiceError(PICK_A_CATEGORY)
         label = adjudicate(
             overlap=overlap,
             adjudicator=request.user,
-            category=category_for(raw),
+            category=category_for(chosen),
             note=decision_note_clean(note),
             idempotency_key=f"adjudicate:{overlap.pk}:{nonce}",
         )
     except ServiceError as exc:
-        chosen = int(raw) if raw.strip().isdigit() and len(raw) < 12 else None
         context = _context(overlap, chosen=chosen, note=note, nonce=nonce, error=str(exc))
         return render(request, TEMPLATE, context, status=400)
     messages.success(request, DECIDED.format(pk=overlap.pk, path=label.category.path))

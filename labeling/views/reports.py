@@ -21,10 +21,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from labeling.models import Category, TaxonomyVersion
+from labeling.roles import is_adjudicator
 from labeling.selectors import report_pairs as pairs_sel
 from labeling.selectors import reports as rsel
 from labeling.selectors import review as review_sel
 from labeling.selectors.category_search import category_search
+from labeling.selectors.labels import LedgerViewer
 from labeling.selectors.taxonomy import current_version
 from labeling.services.errors import ServiceError
 from labeling.services.review import corrections
@@ -373,7 +375,8 @@ def confused(request: HttpRequest) -> HttpResponse:
 @require_GET
 @reviewer_required
 def item_ledger(request: HttpRequest, pk: int) -> HttpResponse:
-    ledger = pairs_sel.item_ledger(item_id=pk)
+    viewer = LedgerViewer(request.user.pk, sees_every_answer=is_adjudicator(request.user))
+    ledger = pairs_sel.item_ledger(item_id=pk, viewer=viewer)
     if ledger is None:
         raise Http404(ITEM_UNKNOWN.format(pk=pk))
     return render(request, "reports/item.html", {"ledger": ledger, "reports": rsel.REPORTS})

@@ -10,6 +10,7 @@ import pytest
 from classifier.simulate.team import (
     Answers,
     TeamSpec,
+    blind_rows,
     collect,
     noisy_branches,
     top_branches,
@@ -77,6 +78,23 @@ def test_policies_build_their_training_rows_by_hand() -> None:
     assert 0.5 < w[0] < 1.0 and (w > 0).all() and (w <= 1).all()
 
 
+def test_disputed_items_train_on_neither_answer_or_on_their_common_ancestor() -> None:
+    t = tree()  # leaves a1, a2 (under A), b1, c1
+    # item 0: a1 and a2 disagree under A; item 1: a1 and b1 share no branch; item 2: agree on b1;
+    # item 3: a lone answer c1.
+    answers = Answers(
+        items=np.array([0, 0, 1, 1, 2, 2, 3]),
+        reviewers=np.array([0, 1, 0, 2, 1, 2, 0]),
+        leaves=np.array([0, 1, 0, 2, 2, 2, 3]),
+    )
+    items, nodes = blind_rows("neither", answers, t)
+    assert items.tolist() == [2, 3]
+    assert nodes.tolist() == [int(t.leaves[2]), int(t.leaves[3])]
+    items, nodes = blind_rows("ancestor", answers, t)
+    assert items.tolist() == [0, 2, 3]
+    assert nodes.tolist() == [t.path(int(t.leaves[0]))[0], int(t.leaves[2]), int(t.leaves[3])]
+
+
 def test_the_command_writes_every_policy_at_each_answer_count(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -86,7 +104,7 @@ def test_the_command_writes_every_policy_at_each_answer_count(
     assert run_cli(catalog, out, "--team", "--budget", "40", "--repeats", "1") == 0
     table = (out / "team.md").read_text()
     for n in (10, 20, 40):
-        for policy in ("equal", "weighted", "second", "majority"):
+        for policy in ("equal", "weighted", "second", "majority", "neither", "ancestor"):
             assert f"| {n} | {policy} |" in table
 
 

@@ -27,10 +27,13 @@ from django.urls.converters import IntConverter
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from labeling.models import Item, Label, ModelVersion, TaxonomyVersion
+from labeling.models import Category, Item, Label, ModelVersion, Overlap, TaxonomyVersion
+from labeling.roles import REVIEWER
 from labeling.services.review.labels import label_create
 from labeling.services.taxonomy.drafts import draft_start
 from labeling.urls_converters import DB_INT_MAX, DB_INT_MIN, ID_MAX
+from tests.factories import UserFactory
+from tests.labeling.overlap_data import TSHIRTS, answer
 from tests.labeling.review_data import SHIRTS, make_queue
 
 VIEWS = Path(__file__).resolve().parents[2] / "labeling" / "views"
@@ -44,6 +47,7 @@ class World:
     item: Item
     label: Label
     model: ModelVersion
+    overlap: Overlap  # disputed: alice and carol disagree
 
     def id_for(self, segment: str) -> int:
         """A real id for the path parameter after ``segment`` (``items/{id}/``)."""
@@ -71,7 +75,13 @@ def world(version, tree, alice, bob) -> World:
         item=item,
         label=label_create(item=item, category=tree[SHIRTS], author=bob, source="review"),
         model=entries[0].model_version,
+        overlap=_disputed(entries[1].item, tree),
     )
+
+
+def _disputed(item: Item, tree: dict[str, Category]) -> Overlap:
+    answer(UserFactory(username="carol", roles=[REVIEWER]), item, tree[SHIRTS])
+    return answer(UserFactory(username="erin", roles=[REVIEWER]), item, tree[TSHIRTS]).overlap
 
 
 def row_counts() -> dict[str, int]:
@@ -294,6 +304,8 @@ HTML_PARAMS = [
     HtmlParam("POST", "/taxonomy/proposals/dismiss/", "proposals"),
     HtmlParam("POST", "/taxonomy/assignments/save/", "user"),  # whose assignment
     HtmlParam("POST", "/taxonomy/assignments/save/", "group"),
+    HtmlParam("GET", "/review/adjudicate/search/", "overlap"),
+    HtmlParam("POST", "/review/adjudicate/{overlap}/", "category"),  # the adjudicator's choice
 ]
 BAD_HTML_VALUES = [str(ID_MAX + 1), str(HUGE), "-1", "0", str(-HUGE), "12abc", "1_000", "٣"]
 
@@ -312,9 +324,10 @@ def _html_request(client: Client, param: HtmlParam, value: str, world: World, ht
     if param.in_qs:
         data = {"qs": f"{param.name}={value}"}
     headers = {"HX-Request": "true"} if htmx or param.in_qs else {}
+    path = param.path.format(overlap=world.overlap.pk)
     if param.method == "GET":
-        return client.get(param.path, data, headers=headers)
-    return client.post(param.path, data, headers=headers)
+        return client.get(path, data, headers=headers)
+    return client.post(path, data, headers=headers)
 
 
 @pytest.mark.parametrize("param", HTML_PARAMS, ids=str)

@@ -5,8 +5,9 @@ path must match one of ROLE_RULES, which say who may use it (a URL that matches 
 walk: decide who may see it). Path parameters are filled with real rows of a small world.
 
 anonymous -> pages redirect to the login, the API answers 401; a user without a role -> 403;
-a Reviewer -> only reviewer URLs; a TaxonomyAdmin and a superuser -> everything except the
-Django admin, which only staff reach. Unsafe methods without a CSRF token are refused. No
+a Reviewer -> only reviewer URLs; an Adjudicator (and no other role) -> only the adjudication
+pages and the overlap, reliability and agreement reads; a TaxonomyAdmin and a superuser ->
+everything except the Django admin, which only staff reach. Unsafe methods without a CSRF token are refused. No
 request may end in a 500 (the test client re-raises a view's exception: it is recorded too).
 """
 
@@ -32,20 +33,24 @@ from labeling.models import (
     Item,
     Label,
     ModelVersion,
+    Overlap,
     ReviewAssignment,
     TaxonomyVersion,
 )
 from labeling.models.tokens import token_prefix
-from labeling.roles import REVIEWER
+from labeling.roles import ADJUDICATOR, REVIEWER
 from labeling.services.catalog.items import item_create
 from labeling.services.review.assignments import assignment_set
 from labeling.services.review.labels import label_create
 from labeling.services.taxonomy.drafts import draft_start
 from taxoloop.celery import app as celery_app
-from tests.factories import UserFactory, api_token_for
+from tests.factories import ItemFactory, UserFactory, api_token_for
+from tests.labeling.overlap_data import TSHIRTS, answer
 from tests.labeling.review_data import SHIRTS, make_queue
 
 PUBLIC, STAFF, REVIEWER_ROLE, ADMIN_ROLE = "public", "staff", "reviewer", "taxonomy-admin"
+ADJUDICATOR_ROLE = "adjudicator"  # Adjudicators, taxonomy admins, superusers (issue 16)
+TEAM_ROLE = "reviewer-or-adjudicator"  # the overlap, reliability and agreement reads
 LOGGED_IN = "logged-in"  # any user, with or without a role (their own API tokens)
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -63,6 +68,9 @@ ROLE_RULES: list[tuple[str, str | dict[str, str]]] = [
     (r"^/api/taxonomy-versions/\d+/rollback/$", ADMIN_ROLE),
     (r"^/api/items/bulk/$", ADMIN_ROLE),
     (r"^/api/review-assignments/", ADMIN_ROLE),
+    (r"^/review/adjudicate/", ADJUDICATOR_ROLE),
+    (r"^/api/overlaps/\d+/adjudicate/$", ADJUDICATOR_ROLE),
+    (r"^/api/(overlaps|reviewer-reliability|review-quality)/", TEAM_ROLE),
     (r"^/api/items/(\d+/)?$", {"GET": REVIEWER_ROLE, "*": ADMIN_ROLE}),
     (r"^/api/categories/\d+/guideline/$", {"GET": REVIEWER_ROLE, "*": ADMIN_ROLE}),
     (r"^/api/tokens/", LOGGED_IN),
@@ -97,6 +105,7 @@ class World:
     token: ApiToken  # alice's: the others revoking it get 404
     category: Category
     assignment: ReviewAssignment  # dora's (a reviewer outside the personas)
+    overlap: Overlap  # disputed: dora and erin disagree on an item
 
 
 # -- enumerating URLs -------------------------------------------------------------------------
@@ -144,6 +153,8 @@ def _filler(world: World, view: Any, route: str) -> Callable[[str], str]:
         "guidelines": world.category.pk,  # its guideline (reviewer's page)
         "assignments": world.assignment.pk,
         "review-assignments": world.assignment.pk,  # the API's
+        "overlaps": world.overlap.pk,
+        "adjudicate": world.overlap.pk,
     }
     model_admin = _model_admin(view)
 
@@ -209,6 +220,12 @@ def world(version, tree, alice, bob, settings, tmp_path) -> World:
     Image.new("RGB", (4, 3)).save(buffer, format="PNG")
     item = item_create(external_id="walk-1", title="Walked shirt", image=buffer.getvalue())
     label = label_create(item=item, category=tree[SHIRTS], author=alice, source="review")
+    dora = UserFactory(username="dora", roles=[REVIEWER])
+    disputed = ItemFactory(external_id="walk-2", title="Disputed shirt")
+    answer(dora, disputed, tree[SHIRTS])
+    overlap = answer(
+        UserFactory(username="erin", roles=[REVIEWER]), disputed, tree[TSHIRTS]
+    ).overlap
     return World(
         version=version,
         draft=draft_start(taxonomy=version.taxonomy, author=bob),
@@ -217,9 +234,8 @@ def world(version, tree, alice, bob, settings, tmp_path) -> World:
         model=entries[0].model_version,
         token=ApiToken.objects.get(prefix=token_prefix(api_token_for(alice))),
         category=tree[SHIRTS],
-        assignment=assignment_set(
-            user=UserFactory(username="dora", roles=[REVIEWER]), reasons=["audit"]
-        ),
+        assignment=assignment_set(user=dora, reasons=["audit"]),
+        overlap=overlap,
     )
 
 
@@ -227,6 +243,7 @@ PERSONAS: dict[str, Callable[[], Any]] = {
     "anonymous": lambda: None,
     "no-role": lambda: UserFactory(username="charlie"),
     "reviewer": lambda: UserFactory(username="alice", roles=[REVIEWER]),
+    "adjudicator": lambda: UserFactory(username="judge", roles=[ADJUDICATOR]),
     "taxonomy-admin": lambda: UserFactory(username="bob"),  # roles: the world's bob
     "superuser": lambda: UserFactory(username="root", is_staff=True, is_superuser=True),
 }
@@ -243,7 +260,11 @@ def expected(persona: str, role: str, is_api: bool) -> str:
         return "login"
     if role == LOGGED_IN:
         return "allow"
-    if persona == "no-role" or (persona == "reviewer" and role == ADMIN_ROLE):
+    if persona == "no-role":
+        return "deny"
+    if persona == "reviewer" and role in (ADMIN_ROLE, ADJUDICATOR_ROLE):
+        return "deny"
+    if persona == "adjudicator" and role not in (ADJUDICATOR_ROLE, TEAM_ROLE):
         return "deny"
     return "allow"
 

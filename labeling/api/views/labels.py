@@ -26,8 +26,14 @@ from labeling.api.permissions import CanRetractLabel, IsReviewer
 from labeling.api.serializers import LabelSerializer
 from labeling.api.throttling import LABELS_WRITE
 from labeling.models import Category, Item, Label
+from labeling.roles import is_adjudicator
 from labeling.selectors.items import item_get, item_get_by_external_id
-from labeling.selectors.labels import label_by_idempotency_key, label_get, label_list
+from labeling.selectors.labels import (
+    LedgerViewer,
+    label_by_idempotency_key,
+    label_get,
+    label_list,
+)
 from labeling.selectors.taxonomy import category_in_current_version
 from labeling.services.review.decisions import DECISION_NOTE_MAX
 from labeling.services.review.labels import LabelError, label_create, label_retract
@@ -66,6 +72,11 @@ class IdempotentInputSerializer(serializers.Serializer):
             )
         attrs["idempotency_key"] = header or body or None
         return attrs
+
+
+def ledger_viewer(request: Request) -> LedgerViewer:
+    """Who reads the ledger, for the blindness of overlap answers (labeling.selectors.labels)."""
+    return LedgerViewer(request.user.pk, sees_every_answer=is_adjudicator(request.user))
 
 
 def _context(request: Request) -> dict[str, Any]:
@@ -203,10 +214,14 @@ class LabelListApi(ListApiView):
         parameters=[FilterSerializer],
         responses=LabelSerializer(many=True),
         description="Decisions and retractions, newest first. ``note`` finds the lines "
-        "whose note (a reviewer's note on the decision, a conflict, an undo) contains the text.",
+        "whose note (a reviewer's note on the decision, a conflict, an undo) contains the text. "
+        "Overlap answers (context overlap) are blind: while their overlap is open or disputed "
+        "only their author and adjudicators (and TaxonomyAdmins) see them, or their "
+        "retractions.",
     )
     def get(self, request: Request) -> Response:
-        labels = label_list(**self.filters(request, self.FilterSerializer))
+        filters = self.filters(request, self.FilterSerializer)
+        labels = label_list(**filters, viewer=ledger_viewer(request))
         return self.page_response(self.paginate(labels), LabelSerializer)
 
 

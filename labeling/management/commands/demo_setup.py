@@ -11,14 +11,21 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
-from labeling.roles import REVIEWER, TAXONOMY_ADMIN
+from labeling.roles import ADJUDICATOR, REVIEWER, TAXONOMY_ADMIN
 
-DEMO_USERS = {"admin": None, "reviewer": REVIEWER, "taxadmin": TAXONOMY_ADMIN}
+DEMO_USERS = {
+    "admin": None,
+    "reviewer": REVIEWER,
+    "reviewer2": REVIEWER,  # a second reviewer: overlap items need two
+    "taxadmin": TAXONOMY_ADMIN,
+    "adjudicator": ADJUDICATOR,
+}
 
 
 class Command(BaseCommand):
     help = (
-        "Create demo users (admin superuser, a reviewer, a taxonomy admin) and print credentials."
+        "Create demo users (admin superuser, two reviewers, a taxonomy admin, an adjudicator) "
+        "and print credentials."
     )
 
     def handle(self, *args: object, **options: object) -> None:
@@ -37,4 +44,4 @@ class Command(BaseCommand):
         path.write_text(json.dumps(creds, indent=2))
         path.chmod(0o600)
         for username, role in DEMO_USERS.items():
-            self.stdout.write(f"  {username:<9} {creds[username]:<14} ({role or 'superuser'})")
+            self.stdout.write(f"  {username:<11} {creds[username]:<14} ({role or 'superuser'})")

@@ -18,12 +18,19 @@ class Command(BaseCommand):
     help = (
         "Export the current label of every item, or with --ledger every ledger row. A label a "
         "taxonomy publish carried over shows its original author and source; its migrated_from "
-        "column holds the original label's id."
+        "column holds the original label's id. The ledger's last columns show overlaps: "
+        "overlap_id, overlap_status, overlap_role (answer: a reviewer's blind answer; agreed: "
+        "the label their agreement wrote; adjudicated: an adjudicator's decision; empty "
+        "otherwise) and author_reliability (the author's estimated accuracy, empty when none)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--format", dest="fmt", choices=EXPORT_FORMATS, default="csv")
-        parser.add_argument("--ledger", action="store_true", help="every row, retractions too")
+        parser.add_argument(
+            "--ledger",
+            action="store_true",
+            help="every row, retractions and overlap answers too, with overlap columns",
+        )
         parser.add_argument("--output", type=Path, help="file to write (default: standard output)")
         parser.add_argument(
             "--note",

@@ -7,6 +7,12 @@ A label a taxonomy publish carried over (``Label.migrated_from``) keeps the orig
 ``author`` and ``source``: the migration is provenance, not authorship, and shows in the
 ``migrated_from`` column (the original label's id). Origins are looked up per chunk of rows
 (``label_origins``: one query per publish crossed), never per row.
+
+The ledger's last columns show overlaps (issue 16) with their provenance: ``overlap_id`` and
+``overlap_status`` of the overlap a row answers or resolves, ``overlap_role`` (``answer`` for a
+reviewer's blind answer, ``agreed`` for the label their agreement wrote, ``adjudicated`` for an
+adjudicator's decision; empty for any other row) and ``author_reliability``, the author's
+estimated accuracy (empty when there is none). Three queries per chunk, never per row.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any, TextIO
 
 from labeling.models import Item, Label
 from labeling.selectors.label_origins import label_origins
+from labeling.selectors.labels import ledger_overlap_links, reliability_by_username
 from labeling.services.errors import ServiceError
 
 EXPORT_FORMATS = ("csv", "jsonl")
@@ -54,7 +61,14 @@ LEDGER_COLUMNS = {
     "migrated_from": "migrated_from_id",  # then the original's id
     "is_audit": "is_audit",
     "note": "note",
+    # Computed per chunk (_with_overlaps), not read from the row:
+    "overlap_id": None,
+    "overlap_status": None,
+    "overlap_role": None,
+    "author_reliability": None,
 }
+# A ledger row's context -> its overlap_role.
+OVERLAP_ROLES = {"overlap": "answer", "agreed": "agreed", "adjudicated": "adjudicated"}
 
 
 class ExportError(ServiceError):
@@ -77,16 +91,24 @@ def labels_ledger_rows(*, note: str | None = None) -> Iterator[dict[str, Any]]:
     queryset = Label.objects.order_by("id")
     if note:
         queryset = queryset.filter(note__icontains=note)
-    queryset = queryset.values_list(*LEDGER_COLUMNS.values())
-    yield from _with_origins(queryset, LEDGER_COLUMNS)
+    read = {column: lookup for column, lookup in LEDGER_COLUMNS.items() if lookup}
+    read["context"] = "context"  # for overlap_role; not a column of its own
+    queryset = queryset.values_list(*read.values())
+    for chunk in _chunks(queryset, read):
+        yield from _with_overlaps(_originals(chunk))
 
 
 def _with_origins(queryset: Any, columns: dict[str, str]) -> Iterator[dict[str, Any]]:
     """The rows as dicts; a migrated label's author and source replaced by its original's,
     its ``migrated_from`` by the original's id (one lookup per chunk)."""
+    for chunk in _chunks(queryset, columns):
+        yield from _originals(chunk)
+
+
+def _chunks(queryset: Any, columns: dict[str, str]) -> Iterator[list[dict[str, Any]]]:
     values = queryset.iterator(chunk_size=CHUNK_SIZE)
     while chunk := [dict(zip(columns, row, strict=True)) for row in islice(values, CHUNK_SIZE)]:
-        yield from _originals(chunk)
+        yield chunk
 
 
 def _originals(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -96,6 +118,22 @@ def _originals(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         origin = origins.get(row["migrated_from"]) if row["migrated_from"] else None
         if origin is not None:
             row.update(author=origin.author, source=origin.source, migrated_from=origin.label_id)
+        yield row
+
+
+def _with_overlaps(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Each row with its overlap columns, in place of its context (three queries a chunk)."""
+    rows = list(rows)
+    links = ledger_overlap_links(label_ids=[row["label_id"] for row in rows])
+    accuracy = reliability_by_username(usernames={r["author"] for r in rows if r["author"]})
+    for row in rows:
+        overlap_id, overlap_status = links.get(row["label_id"], (None, None))
+        row.update(
+            overlap_id=overlap_id,
+            overlap_status=overlap_status,
+            overlap_role=OVERLAP_ROLES.get(row.pop("context")),
+            author_reliability=accuracy.get(row["author"]) if row["author"] else None,
+        )
         yield row
 
 

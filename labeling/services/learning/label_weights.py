@@ -42,8 +42,9 @@ def label_weights_prepare(*, version: TaxonomyVersion) -> None:
     try:
         reliability_refresh_stale(version=version)
     except Exception:
-        log.warning("reviewer reliability could not be refreshed; using the stored estimates",
-                    exc_info=True)
+        log.warning(
+            "reviewer reliability could not be refreshed; using the stored estimates", exc_info=True
+        )
 
 
 def label_weights(

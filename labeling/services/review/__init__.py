@@ -13,7 +13,10 @@ their undo from the report views), ``shown`` (the one shape of ``prediction_show
 label records of the prediction its author saw), ``labels`` (the append-only label ledger:
 create, bulk create, retract, and the item's current label), ``disagreement``
 (``Prediction.label_disagrees``), ``hotkeys`` (a reviewer's keys on the review page) and
-``assignments`` (restrict a reviewer or a group to subtrees and queue reasons).
+``assignments`` (restrict a reviewer or a group to subtrees and queue reasons),
+``overlap`` (items answered blind by several reviewers: agreement, disputes, adjudication,
+second opinions), ``reliability`` (each reviewer's Dawid–Skene reliability) and ``proposing``
+("not in the taxonomy" from the review card).
 
 May call: ``labeling.models`` and selectors; ``learning.ml`` (tree probabilities for the
 queue) and ``learning.triggers`` (new labels may ask for a training); ``taxonomy.proposals``

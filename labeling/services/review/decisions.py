@@ -64,7 +64,12 @@ from labeling.selectors.taxonomy import current_versions
 from labeling.services.errors import ServiceError
 from labeling.services.review.labels import label_create, label_retract
 from labeling.services.review.leases import lease_seconds, review_release
-from labeling.services.review.overlap import overlap_answer, overlap_answer_undo, overlap_route
+from labeling.services.review.overlap import (
+    overlap_answer,
+    overlap_answer_undo,
+    overlap_route,
+    second_opinion_evidence,
+)
 from labeling.services.review.shown import prediction_shown
 
 SHOWN_SALT = "taxoloop.review.shown"
@@ -282,7 +287,9 @@ def _locked_item(shown: ShownCard, reviewer: AbstractBaseUser) -> Item:
     live = Overlap.objects.filter(
         item=OuterRef("pk"), status__in=[Overlap.Status.OPEN, Overlap.Status.DISPUTED]
     )
-    trust = ReviewerReliability.objects.filter(user_id=reviewer.pk).values("accuracy")[:1]
+    trust = ReviewerReliability.objects.filter(
+        user_id=reviewer.pk, shared__gte=second_opinion_evidence()
+    ).values("accuracy")[:1]
     return (
         Item.objects.select_for_update()
         .annotate(

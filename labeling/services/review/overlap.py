@@ -57,6 +57,7 @@ from labeling.services.review.labels import OVERLAP_ANSWER, label_create, label_
 AGREED = "agreed"
 ADJUDICATED = "adjudicated"
 DEFAULT_SECOND_OPINION_BELOW = 0.9
+DEFAULT_SECOND_OPINION_EVIDENCE = 20
 
 NOT_DISPUTED = "Overlap #{pk} is {status}, not waiting for an adjudicator; reload the page."
 ALREADY_ADJUDICATED = (
@@ -88,6 +89,13 @@ def answers_needed(*, item_id: int, version: TaxonomyVersion, audit: bool) -> in
     return 1
 
 
+def second_opinion_evidence() -> int:
+    """``TAXOLOOP["SECOND_OPINION_MIN_SHARED"]`` (default 20): a reviewer's answers on items
+    others answered too before their reliability can send anything for a second opinion
+    (without overlap every reviewer sits at the team prior, which says nothing of them)."""
+    return int(settings.TAXOLOOP.get("SECOND_OPINION_MIN_SHARED", DEFAULT_SECOND_OPINION_EVIDENCE))
+
+
 def second_opinion_below() -> float:
     """``TAXOLOOP["SECOND_OPINION_BELOW"]``: reliability under which a lone answer gets a
     second reviewer's (0 turns second opinions off)."""
@@ -104,7 +112,7 @@ def overlap_route(
 ) -> tuple[int, str] | None:
     """Whether a review decision on ``item`` is an overlap answer: ``(needed, why)``, or None
     for a plain label. ``live_overlap``: the item's open or disputed overlap; ``reliability``:
-    the deciding reviewer's; ``answers_needed`` and ``reason``: the queue entry's, as shown."""
+    the deciding reviewer's (None: not estimated, or on too few shared answers); ``answers_needed`` and ``reason``: the queue entry's, as shown."""
     if live_overlap is not None:
         return 0, ""
     if item.current_label_id is not None or reason == QueueEntry.Reason.RE_REVIEW:
@@ -297,7 +305,7 @@ def adjudicate(
             idempotency_key=idempotency_key,
         )
         overlap.label = label
-        overlap.adjudicator = adjudicator  # type: ignore[assignment]
+        overlap.adjudicator = adjudicator
         overlap.status = Overlap.Status.ADJUDICATED
         overlap.resolved_at = timezone.now()
         overlap.save(update_fields=["label", "adjudicator", "status", "resolved_at"])

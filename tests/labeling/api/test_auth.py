@@ -8,6 +8,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from labeling.api.permissions import REVIEWER_REQUIRED, TAXONOMY_ADMIN_REQUIRED
+from labeling.api.views.overlaps import ADJUDICATOR_REQUIRED, REVIEWER_OR_ADJUDICATOR_REQUIRED
 from labeling.models import ApiToken, Item, Label
 from tests.factories import ItemFactory, api_token_for
 
@@ -49,8 +50,9 @@ def label_payload(tree):
 def test_every_operation_refuses_anonymous_callers_with_401_and_a_token_challenge(db):
     operations = [op for op in schema_operations() if op[0] != "/api/token/"]
     # so that a schema that lost its paths cannot pass (38: review assignments' list, put,
-    # get and delete)
-    assert len(operations) == 38
+    # get and delete; 43: overlaps' list, detail and adjudicate, reviewer reliability and
+    # review quality)
+    assert len(operations) == 43
     for path, method in operations:
         response = call(APIClient(), method, path)
         assert response.status_code == 401, (method, path)
@@ -66,7 +68,12 @@ def test_every_operation_refuses_a_user_without_a_role_with_403(charlie):
             continue
         response = call(client, method, path)
         assert response.status_code == 403, (method, path)
-        assert response.json()["detail"] in (REVIEWER_REQUIRED, TAXONOMY_ADMIN_REQUIRED)
+        assert response.json()["detail"] in (
+            REVIEWER_REQUIRED,
+            TAXONOMY_ADMIN_REQUIRED,
+            REVIEWER_OR_ADJUDICATOR_REQUIRED,
+            ADJUDICATOR_REQUIRED,
+        )
     assert not Item.objects.exists() and not Label.objects.exists()
 
 

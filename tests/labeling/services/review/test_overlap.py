@@ -203,8 +203,12 @@ def test_three_reviewers_when_the_version_asks_for_three(alice, carol, dave, tre
 def test_a_lone_answer_of_an_unreliable_reviewer_gets_a_second_opinion(
     alice, carol, version, tree, entries
 ):
-    ReviewerReliability.objects.create(user=alice, taxonomy_version=version, accuracy=0.7)
-    ReviewerReliability.objects.create(user=carol, taxonomy_version=version, accuracy=0.97)
+    ReviewerReliability.objects.create(
+        user=alice, taxonomy_version=version, accuracy=0.7, shared=20
+    )
+    ReviewerReliability.objects.create(
+        user=carol, taxonomy_version=version, accuracy=0.97, shared=40
+    )
     entry = QueueEntry.objects.select_related("item").get(pk=entries[1].pk)
     QueueEntry.objects.filter(lease_holder__isnull=False).update(lease_holder=None)
     decision = review.review_decide(
@@ -269,3 +273,15 @@ def test_only_one_live_overlap_per_item(alice, tree, entries):
     answer(alice, tree, SHIRTS)
     assert OverlapAnswer.objects.count() == 1
     assert Overlap.objects.filter(item_id=entries[0].item_id).count() == 1
+
+
+def test_a_reviewer_estimated_on_too_few_shared_answers_gets_no_second_opinion(
+    alice, version, tree, entries
+):
+    ReviewerReliability.objects.create(user=alice, taxonomy_version=version, accuracy=0.8, shared=3)
+    entry = QueueEntry.objects.select_related("item").get(pk=entries[1].pk)
+    decision = review.review_decide(
+        reviewer=alice, shown=review.ShownCard.of(entry), category=tree[SHIRTS]
+    )
+    assert decision.overlap is None
+    assert Item.objects.get(pk=entry.item_id).current_label_id == decision.label.pk
