@@ -130,7 +130,9 @@ def seed(n_entries: int, n_reviewers: int, overlap_share: float) -> list[str]:
                     reason="uncertain",
                     model_version=mv,
                     detail={"between": top[:2], "margin": 0.2},
-                    answers_needed=answers_needed(item_id=item_id, version=version, audit=False),
+                    answers_needed=answers_needed(
+                        item_id=item_id, version=version, reason="uncertain"
+                    ),
                 )
             )
         Prediction.objects.bulk_create(preds, batch_size=2000)

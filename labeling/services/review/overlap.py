@@ -81,9 +81,13 @@ def overlap_unit(item_id: int, version_id: int) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def answers_needed(*, item_id: int, version: TaxonomyVersion, audit: bool) -> int:
-    """How many reviewers answer this queue item: ``overlap_reviewers`` for an audit item or
-    one in the version's overlap share, else 1."""
+def answers_needed(*, item_id: int, version: TaxonomyVersion, reason: str) -> int:
+    """How many reviewers answer a queue item queued for ``reason``: ``overlap_reviewers``
+    for an audit item or one in the version's overlap share, else 1 (and 1 for a re-review:
+    a labelled item gets one person's second look)."""
+    if reason == QueueEntry.Reason.RE_REVIEW:
+        return 1
+    audit = reason == QueueEntry.Reason.AUDIT
     if audit or overlap_unit(item_id, version.pk) < version.overlap_share:
         return int(version.overlap_reviewers)
     return 1
@@ -149,7 +153,24 @@ def overlap_settings_update(
     version.overlap_reviewers = int(str(reviewers).strip())
     version.adjudication_depth = depth_i
     version.save(update_fields=["overlap_share", "overlap_reviewers", "adjudication_depth"])
+    _queue_follow(version)
     return version
+
+
+def _queue_follow(version: TaxonomyVersion) -> None:
+    """The version's waiting queue entries take the new settings at once (not at the next
+    rebuild); entries whose overlap already has answers keep theirs."""
+    entries = QueueEntry.objects.filter(model_version__taxonomy_version=version).exclude(
+        item__overlaps__status__in=_LIVE
+    )
+    rows = list(entries.values_list("pk", "item_id", "reason"))
+    by_need: dict[int, list[int]] = {}
+    for pk, item_id, reason in rows:
+        need = answers_needed(item_id=item_id, version=version, reason=reason)
+        by_need.setdefault(need, []).append(pk)
+    for need, pks in by_need.items():
+        for start in range(0, len(pks), 5000):
+            QueueEntry.objects.filter(pk__in=pks[start : start + 5000]).update(answers_needed=need)
 
 
 # -- answers -----------------------------------------------------------------------------------

@@ -371,7 +371,7 @@ def _replace(picks: Sequence[_Pick], mv: ModelVersion, now: Any) -> list[_Pick]:
                     detail=p.detail,
                     model_version=mv,
                     answers_needed=answers_needed(
-                        item_id=p.item_id, version=version, audit=p.reason == AUDIT
+                        item_id=p.item_id, version=version, reason=p.reason
                     ),
                 )
                 for i, p in enumerate(fresh)

@@ -227,12 +227,15 @@ def test_a_lone_answer_of_an_unreliable_reviewer_gets_a_second_opinion(
 def test_answers_needed_follows_the_versions_share_and_every_audit_item(version):
     version.overlap_share = 0.25
     version.overlap_reviewers = 3
-    needed = [overlap.answers_needed(item_id=i, version=version, audit=False) for i in range(2000)]
+    needed = [
+        overlap.answers_needed(item_id=i, version=version, reason="uncertain") for i in range(2000)
+    ]
     share = sum(n == 3 for n in needed) / len(needed)
     assert set(needed) == {1, 3} and 0.22 < share < 0.28
-    assert overlap.answers_needed(item_id=5, version=version, audit=True) == 3
+    assert overlap.answers_needed(item_id=5, version=version, reason="audit") == 3
+    assert overlap.answers_needed(item_id=5, version=version, reason="re-review") == 1
     version.overlap_share = 0.0
-    assert overlap.answers_needed(item_id=5, version=version, audit=False) == 1
+    assert overlap.answers_needed(item_id=5, version=version, reason="uncertain") == 1
 
 
 @pytest.mark.parametrize(
@@ -285,3 +288,11 @@ def test_a_reviewer_estimated_on_too_few_shared_answers_gets_no_second_opinion(
     )
     assert decision.overlap is None
     assert Item.objects.get(pk=entry.item_id).current_label_id == decision.label.pk
+
+
+def test_new_overlap_settings_reach_the_waiting_queue_at_once(alice, version, tree, entries):
+    answer(alice, tree, SHIRTS)  # entries[0]'s overlap has an answer: it keeps its two
+    QueueEntry.objects.filter(pk=entries[2].pk).update(reason="audit")
+    overlap.overlap_settings_update(version=version, share="0", reviewers="3", depth="")
+    needed = dict(QueueEntry.objects.values_list("pk", "answers_needed"))
+    assert needed == {entries[0].pk: 2, entries[1].pk: 1, entries[2].pk: 3}
