@@ -228,6 +228,8 @@ TAXOLOOP = {
     # A reviewer's skip keeps the item away from them, across sessions and logins, this long.
     "SKIP_REMEMBER_HOURS": env.float("TAXOLOOP_SKIP_REMEMBER_HOURS", default=7 * 24),
     "TRAIN_EVERY_N_LABELS": env.int("TAXOLOOP_TRAIN_EVERY_N_LABELS", default=50),
+    # A web process counts the labels towards that at most this often (per taxonomy version).
+    "TRAIN_CHECK_INTERVAL_SECONDS": env.float("TAXOLOOP_TRAIN_CHECK_INTERVAL_SECONDS", default=1.0),
     # The learning loop (issue: the loop). Beat's default schedule is in taxoloop/celery.py.
     "TRAIN_EVERY_MINUTES": env.int("TAXOLOOP_TRAIN_EVERY_MINUTES", default=10),
     # The bound on label-to-model latency: beat checks every minute and trains once the oldest

@@ -38,6 +38,8 @@ TAXOLOOP = {  # noqa: F405
     **TAXOLOOP,  # noqa: F405
     "TRAIN_EPOCH_DELAY_SECONDS": float(os.environ.get("TAXOLOOP_TRAIN_EPOCH_DELAY") or 0),
     "RESCORE_CHUNK_DELAY_SECONDS": float(os.environ.get("TAXOLOOP_RESCORE_CHUNK_DELAY") or 0),
+    # Every label is counted at once: tests save labels faster than once a second.
+    "TRAIN_CHECK_INTERVAL_SECONDS": 0.0,
 }
 
 # Whitenoise warns at start-up when the static root is missing.

@@ -13,6 +13,7 @@ inserts nothing and is coalesced into it.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -51,20 +52,39 @@ def training_request(
     return run
 
 
+# Per process: when it last counted a version's labels (``labels_added``'s gate).
+_last_count: dict[int, float] = {}
+
+
 def labels_added(version: TaxonomyVersion) -> TrainingRun | None:
     """Request a training when TRAIN_EVERY_N_LABELS ledger rows (labels, retractions) arrived
     since the last training; meant for ``transaction.on_commit`` after a label is saved.
-
     Counted since the newest label the last *finished* training saw (promoted or not), so a
     rejected candidate does not retrain on the same labels after every new one. After a
     failed run it waits TRAIN_EVERY_MINUTES, so a broken setup does not train per label.
+
+    A web process counts at most once per TRAIN_CHECK_INTERVAL_SECONDS (1 s) and version:
+    the four queries were a sixth of a review decision's time with 20 reviewers at work
+    (benchmarks/bench_review.py). A label saved within the interval is counted by the next
+    one, or by beat's bounded wait (``training_for_waiting_labels``) if none comes.
     """
     every = int(settings.TAXOLOOP["TRAIN_EVERY_N_LABELS"])
-    if every <= 0 or _in_flight(version) or _recently_failed(version):
+    if every <= 0 or not _count_due(version):
+        return None
+    if _in_flight(version) or _recently_failed(version):
         return None
     if _labels_since_training(version, limit=every) < every:
         return None
     return training_request(version, trigger="labels")
+
+
+def _count_due(version: TaxonomyVersion) -> bool:
+    interval = float(settings.TAXOLOOP.get("TRAIN_CHECK_INTERVAL_SECONDS", 1.0))
+    now = time.monotonic()
+    if interval > 0 and now - _last_count.get(version.pk, -interval) < interval:
+        return False
+    _last_count[version.pk] = now
+    return True
 
 
 def training_for_waiting_labels(version: TaxonomyVersion) -> TrainingRun | None:

@@ -13,7 +13,7 @@ from classifier.metrics import evaluate
 from labeling.models import Label, ModelVersion, TrainingRun
 from labeling.services import dispatch
 from labeling.services.catalog.embeddings import embed_items
-from labeling.services.learning import ml
+from labeling.services.learning import ml, triggers
 from labeling.services.learning import promotion as model_eval
 from labeling.services.learning import training as svc
 from labeling.services.learning.training_data import current_labels, evaluation_mask
@@ -408,6 +408,24 @@ def test_labels_added_requests_training_every_n_labels(tree, version, sent):
     run = svc.labels_added(version)
     assert (run.status, run.trigger) == ("queued", "labels")
     assert svc.labels_added(version) is None  # in flight: coalesced
+
+
+def test_a_web_process_counts_labels_at_most_once_per_interval(
+    tree, version, sent, settings, django_assert_num_queries
+):
+    settings.TAXOLOOP = {**settings.TAXOLOOP, "TRAIN_CHECK_INTERVAL_SECONDS": 60.0}
+    triggers._last_count.clear()
+    items = ItemFactory.create_batch(5)
+    shirts = tree["Apparel > Topwear > Shirts"]
+    for item in items:
+        label_svc.label_create(item=item, category=shirts, author=None, source="review")
+    run = svc.labels_added(version)  # the first count: 5 labels, a training
+    assert (run.status, run.trigger) == ("queued", "labels")
+    with django_assert_num_queries(0):  # within the minute: no count at all
+        assert svc.labels_added(version) is None
+    triggers._last_count.clear()  # as if the minute had passed
+    with django_assert_num_queries(1):  # due again: counted (one in flight: coalesced)
+        assert svc.labels_added(version) is None
 
 
 def test_labels_added_counts_from_the_last_finished_training(tree, version, sent):
