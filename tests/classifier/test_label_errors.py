@@ -19,8 +19,11 @@ t0 = (.75 + .5 + .125) / 3 = .4583, t1 = (.5 + .375 + .375) / 3 = .4167, t2 = .4
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
+import torch
 
 from classifier import label_errors as le
 from classifier.tree import Tree
@@ -40,6 +43,16 @@ PROBA = np.array(
         [0.625, 0.25, 0.125],
     ]
 )
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """As in tests/classifier/model: on a shared 2-core machine a second torch thread made the
+    tiny fits ten times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def test_thresholds_are_the_mean_probability_of_each_class_over_its_own_labels():
@@ -140,6 +153,7 @@ def test_it_rejects_an_unknown_filter_and_mismatched_shapes():
         le.label_issues(np.array([0, 3]), PROBA[:2])
 
 
+@pytest.mark.usefixtures("one_torch_thread")
 def test_out_of_fold_probabilities_catch_a_flipped_label_on_toy_clusters():
     tree: Tree = two_level_tree()
     X, y = clustered(tree, 160, seed=3, image_missing=0.0, noise=0.3)
