@@ -314,7 +314,10 @@ def _conflicting_label(
 
 
 def _conflict_note(other: Label) -> str:
-    author = other.author.get_username() if other.author else "an import"
+    if other.author:
+        author = other.author.get_username()
+    else:
+        author = "an overlap's agreement" if other.context == "agreed" else "an import"
     return CONFLICT_NOTE.format(author=author, path=other.category.path, pk=other.pk)
 
 

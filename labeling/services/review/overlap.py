@@ -19,7 +19,8 @@ Answers
 Resolution
     Answers agree when they name the same node at the overlap's ``depth`` (the version's
     ``adjudication_depth``; None: the same leaf). Agreed: the item is labelled with their
-    lowest common ancestor (the leaf when they name one leaf), ``context="agreed"``.
+    lowest common ancestor (the leaf when they name one leaf), ``context="agreed"``, with no
+    author (it is nobody's decision: the answers are; the note names their authors).
     Disputed: the item waits in the adjudication queue and trains on *neither* answer until
     an adjudicator decides (``adjudicate``): the decision is the item's label,
     ``context="adjudicated"``, and the answers stay in the ledger with their authors. Why
@@ -55,6 +56,7 @@ from labeling.services.errors import ServiceError
 from labeling.services.review.labels import OVERLAP_ANSWER, label_create, label_retract
 
 AGREED = "agreed"
+AGREED_NOTE = "agreed by {names} (overlap #{pk})"
 ADJUDICATED = "adjudicated"
 DEFAULT_SECOND_OPINION_BELOW = 0.9
 DEFAULT_SECOND_OPINION_EVIDENCE = 20
@@ -263,14 +265,17 @@ def _resolve(overlap: Overlap) -> None:
         overlap.label = label_create(
             item=overlap.item,
             category=lca,
-            author=answers[-1].author,
+            author=None,  # the answers' consensus, nobody's decision: theirs are the answers
             source=Label.Source.REVIEW,
             version=version,
             model_version=answers[-1].model_version,
             prediction_shown=answers[-1].prediction_shown,
             is_audit=any(a.is_audit for a in answers),
             context=AGREED,
-            note=f"agreed by {len(answers)} reviewers (overlap #{overlap.pk})",
+            note=AGREED_NOTE.format(
+                names=", ".join(a.author.get_username() for a in answers if a.author),
+                pk=overlap.pk,
+            ),
         )
         overlap.status = Overlap.Status.AGREED
         overlap.resolved_at = timezone.now()

@@ -213,7 +213,7 @@ def test_a_deprecated_category_is_a_400_naming_category(ov, tree):
 def ledger_of(user, item_id) -> list[tuple[str, str]]:
     response = client_for(user).get("/api/labels/", {"item": item_id})
     assert response.status_code == 200
-    return sorted((row["author"], row["kind"]) for row in response.json()["results"])
+    return sorted((row["author"] or "", row["kind"]) for row in response.json()["results"])
 
 
 def test_the_ledger_hides_another_reviewers_answer_to_a_live_overlap(ov, alice, bob):

@@ -78,6 +78,9 @@ def test_agreeing_answers_label_the_item_with_their_leaf(alice, carol, tree, ent
         "agreed",
         tree[SHIRTS].pk,
     )
+    # Nobody's decision: the answers are theirs; the note names them.
+    assert item.current_label.author_id is None
+    assert item.current_label.note == f"agreed by alice, carol (overlap #{ov.pk})"
     assert decision.overlap.pk == ov.pk
     assert not QueueEntry.objects.filter(item_id=entries[0].item_id).exists()
     assert Label.objects.filter(item_id=entries[0].item_id, context="overlap").count() == 2
