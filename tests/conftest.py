@@ -40,6 +40,12 @@ def bob(db):
 
 
 @pytest.fixture
+def carol(db):
+    """A second reviewer (overlap: two reviewers answer one item)."""
+    return UserFactory(username="carol", roles=[REVIEWER])
+
+
+@pytest.fixture
 def charlie(db):
     return UserFactory(username="charlie")
 

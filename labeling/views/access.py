@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from labeling.roles import is_reviewer, is_taxonomy_admin
+from labeling.roles import is_adjudicator, is_reviewer, is_taxonomy_admin
 
 View = Callable[..., HttpResponse]
 
@@ -30,3 +30,4 @@ def _requires(check: Callable[..., bool], role_name: str) -> Callable[[View], Vi
 
 reviewer_required = _requires(is_reviewer, "Reviewer")
 taxonomy_admin_required = _requires(is_taxonomy_admin, "TaxonomyAdmin")
+adjudicator_required = _requires(is_adjudicator, "Adjudicator")

@@ -14,18 +14,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from labeling.models import Overlap, TaxonomyVersion
-from labeling.roles import ADJUDICATOR, is_adjudicator
 from labeling.selectors import adjudication as sel
 from labeling.selectors.category_index import candidates_in_version
 from labeling.selectors.category_search import category_search
@@ -37,6 +33,7 @@ from labeling.services.review.decisions import (
     decision_note_clean,
 )
 from labeling.services.review.overlap import adjudicate
+from labeling.views.access import adjudicator_required
 from labeling.views.params import int_param
 
 TEMPLATE = "review/adjudicate.html"
@@ -53,22 +50,6 @@ KEYS = (
     ("/", "search the whole taxonomy"),
     ("Esc", "leave the note or the search"),
 )
-
-View = Callable[..., HttpResponse]
-
-
-def adjudicator_required(view: View) -> View:
-    """Login first, then the Adjudicator role (or TaxonomyAdmin), with the 403 page of
-    ``labeling.views.access`` (whose helper is private; it could move there)."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        if not is_adjudicator(request.user):
-            return render(request, "403.html", {"role": ADJUDICATOR}, status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _overlap_or_404(pk: int) -> Overlap:

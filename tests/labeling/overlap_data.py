@@ -18,18 +18,21 @@ TSHIRTS = "Apparel > Topwear > Tshirts"
 _keys = count()
 
 
-def answer(user: AbstractBaseUser, item: Item, category: Category) -> AnswerOutcome:
-    """``user``'s blind answer to ``item``: an overlap of two reviewers, as a sample."""
+def answer(
+    user: AbstractBaseUser, item: Item, category: Category, *, audit: bool = False
+) -> AnswerOutcome:
+    """``user``'s blind answer to ``item`` (locked, as a decision locks it): an overlap of two
+    reviewers, as a sample (``audit``: the answer is on an audit item)."""
     with transaction.atomic():
         return overlap_answer(
-            item=item,
+            item=Item.objects.select_for_update().get(pk=item.pk),
             reviewer=user,
             category=category,
             needed=2,
             why="sample",
             model_version=None,
             prediction_shown={},
-            is_audit=False,
+            is_audit=audit,
             note=f"{user.get_username()}'s reason",
             idempotency_key=f"overlap-test-{next(_keys)}",
         )

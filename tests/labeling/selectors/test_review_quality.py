@@ -17,15 +17,14 @@ from itertools import count
 
 import pytest
 import time_machine
-from django.db import transaction
 
-from labeling.models import Item, Overlap, ReviewerReliability
-from labeling.roles import REVIEWER
+from labeling.models import Overlap, ReviewerReliability
 from labeling.selectors.review_quality import review_quality, review_quality_for_reviewer
 from labeling.selectors.review_quality_figures import Share, median_gap
 from labeling.services.review.labels import label_retract
-from labeling.services.review.overlap import adjudicate, overlap_answer
-from tests.factories import ItemFactory, UserFactory
+from labeling.services.review.overlap import adjudicate
+from tests.factories import ItemFactory
+from tests.labeling import overlap_data
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # a Monday: ISO week 2025-W10
 SHIRTS = "Apparel > Topwear > Shirts"
@@ -36,25 +35,8 @@ _keys = count()
 
 
 def answer(item, user, category, seconds, audit=False):
-    with time_machine.travel(T0 + timedelta(seconds=seconds), tick=False), transaction.atomic():
-        locked = Item.objects.select_for_update().get(pk=item.pk)
-        return overlap_answer(
-            item=locked,
-            reviewer=user,
-            category=category,
-            needed=2,
-            why="sample",
-            model_version=None,
-            prediction_shown={},
-            is_audit=audit,
-            note="",
-            idempotency_key=f"quality-{next(_keys)}",
-        )
-
-
-@pytest.fixture
-def carol(db):
-    return UserFactory(username="carol", roles=[REVIEWER])
+    with time_machine.travel(T0 + timedelta(seconds=seconds), tick=False):
+        return overlap_data.answer(user, item, category, audit=audit)
 
 
 @pytest.fixture

@@ -5,14 +5,13 @@ from __future__ import annotations
 from itertools import count
 
 import pytest
-from django.db import transaction
 from django.urls import reverse
 
-from labeling.models import Item, ReviewerReliability, TaxonomyVersion
-from labeling.roles import REVIEWER
-from labeling.services.review.overlap import adjudicate, overlap_answer
+from labeling.models import ReviewerReliability, TaxonomyVersion
+from labeling.services.review.overlap import adjudicate
 from labeling.views import review_quality as views
-from tests.factories import ItemFactory, UserFactory
+from tests.factories import ItemFactory
+from tests.labeling import overlap_data
 
 HTMX = {"HX-Request": "true"}
 URL = "/reports/quality/"
@@ -22,24 +21,7 @@ _keys = count()
 
 
 def answer(item, user, category):
-    with transaction.atomic():
-        overlap_answer(
-            item=Item.objects.select_for_update().get(pk=item.pk),
-            reviewer=user,
-            category=category,
-            needed=2,
-            why="sample",
-            model_version=None,
-            prediction_shown={},
-            is_audit=False,
-            note="",
-            idempotency_key=f"quality-view-{next(_keys)}",
-        )
-
-
-@pytest.fixture
-def carol(db):
-    return UserFactory(username="carol", roles=[REVIEWER])
+    overlap_data.answer(user, item, category)
 
 
 @pytest.fixture

@@ -15,11 +15,6 @@ from tests.labeling.review_data import JEANS, SHIRTS, TSHIRTS, make_queue
 
 
 @pytest.fixture
-def carol(db):
-    return UserFactory(username="carol", roles=[REVIEWER])
-
-
-@pytest.fixture
 def dave(db):
     return UserFactory(username="dave", roles=[REVIEWER])
 

@@ -13,6 +13,7 @@ from labeling.services.review import overlap
 from labeling.services.review.reliability import reliability_refresh, reliability_refresh_stale
 from taxoloop.celery import app
 from tests.factories import ItemFactory, UserFactory, make_tree
+from tests.labeling import overlap_data
 
 BRANCHES = {name: {f"{name}1": {}, f"{name}2": {}} for name in ("North", "East", "South", "West")}
 ERROR_RATES = {"ann": 0.02, "ben": 0.02, "cal": 0.30}  # wrong top-level branch this often
@@ -117,18 +118,7 @@ def test_retracted_answers_are_ignored(version, team, overlap_answers):
 def test_the_adjudicator_counts_as_one_more_reviewer_on_the_item(version, leaves, team, bob):
     item = ItemFactory()
     for reviewer, leaf in ((team["ann"], leaves["North"][0]), (team["cal"], leaves["East"][0])):
-        overlap.overlap_answer(
-            item=item,
-            reviewer=reviewer,
-            category=leaf,
-            needed=2,
-            why="sample",
-            model_version=None,
-            prediction_shown={},
-            is_audit=False,
-            note="",
-            idempotency_key=f"answer-{reviewer.pk}",
-        )
+        overlap_data.answer(reviewer, item, leaf)
     disputed = Overlap.objects.get(item=item)
     assert disputed.status == "disputed"
     overlap.adjudicate(overlap=disputed, adjudicator=bob, category=leaves["North"][1])
