@@ -37,7 +37,7 @@ label was judged by a model that never saw that class.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -252,6 +252,7 @@ def out_of_fold_proba(
     seed: int = 0,
     groups: np.ndarray | None = None,
     params: Mapping[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """``(n, n_leaves)`` float32 leaf probabilities of each item from a model that did not
     train on it: ``n_folds`` ``HierarchicalClassifier`` fits, each on the other folds.
@@ -262,6 +263,7 @@ def out_of_fold_proba(
         groups: ``(n,)`` group ids kept in one fold (``classifier.splits.duplicate_groups`` of
             the titles); by default identical rows of the first modality.
         params: more ``HierarchicalClassifier`` arguments (``modalities``, ``max_epochs``...).
+        progress: called as ``progress(folds_done, n_folds)`` after each fold's fit.
     """
     from classifier.model import HierarchicalClassifier, training
 
@@ -277,4 +279,6 @@ def out_of_fold_proba(
         model = HierarchicalClassifier(tree, **{"seed": seed, **(params or {})})
         model.fit({m: v[rest] for m, v in X.items()}, y[rest])
         out[held] = model.predict_proba({m: v[held] for m, v in X.items()})
+        if progress is not None:
+            progress(k + 1, n_folds)
     return out

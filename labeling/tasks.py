@@ -19,7 +19,7 @@ from labeling.models import ModelVersion, TaxonomyVersion, TrainingRun
 from labeling.selectors.taxonomy import current_version
 from labeling.services import dispatch
 from labeling.services.catalog import embeddings
-from labeling.services.learning import ml, rescore_jobs, scoring, training, triggers
+from labeling.services.learning import label_issues, ml, rescore_jobs, scoring, training, triggers
 from labeling.services.review import leases, queue_build, queue_refresh, reliability
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,25 @@ def train_model_task(run_id: int) -> str:
     run = training.training_run(run_id)
     log.info("training run %s: %s %s", run.pk, run.status, run.outcome)
     return run.status
+
+
+@shared_task(acks_late=True)
+def find_label_errors_task(version_id: int, run_id: int | None = None) -> int | None:
+    """After a training run: judge the version's labels out of fold and store the suspected
+    label errors (``label_issues_refresh``), then ask for a queue refresh so they reach
+    re-review; at most once per ``LABEL_ERRORS_EVERY_MINUTES`` (60) and version. Returns the flags stored (None: skipped, or the version is gone or no longer
+    current). A redelivery computes the same flags again."""
+    version = TaxonomyVersion.objects.filter(pk=version_id, is_current=True).first()
+    if version is None:
+        return None
+    if not label_issues.label_issues_due(version=version):
+        return None  # a recent pass: five fits per training would hog the worker
+    run = TrainingRun.objects.filter(pk=run_id).first() if run_id is not None else None
+    outcome = label_issues.label_issues_refresh(version=version, training_run=run)
+    if outcome.scan is None:
+        return None
+    queue_refresh.queue_refresh_request(version)
+    return outcome.flags
 
 
 @shared_task(bind=True, acks_late=True, max_retries=5)

@@ -6,7 +6,8 @@
   category's Markdown guideline for reviewers), ``Proposal`` (a reviewer's "not in the
   taxonomy" flag).
 - ``learning``: ``ModelVersion``, ``TrainingRun``, ``Prediction`` (the latest per item),
-  ``RescoreJob`` and ``RescoreShard`` (the sharded rescore).
+  ``RescoreJob`` and ``RescoreShard`` (the sharded rescore), ``LabelErrorScan`` and
+  ``SuspectedLabelError`` (labels confident learning suspects, issue 17).
 - ``review``: ``Label`` (the append-only ledger), ``QueueEntry``, ``ReviewSkip``, ``HotkeyMap``
   (a reviewer's keys on the review page), ``ReviewAssignment`` (what the queue may hand a
   reviewer or a group), ``Overlap`` and ``OverlapAnswer`` (an item answered blind by several
@@ -27,10 +28,12 @@ ledger that cannot be updated in place (a trigger, same migration).
 
 from labeling.models.catalog import Embedding, Item
 from labeling.models.learning import (
+    LabelErrorScan,
     ModelVersion,
     Prediction,
     RescoreJob,
     RescoreShard,
+    SuspectedLabelError,
     TrainingRun,
 )
 from labeling.models.review import (
@@ -63,6 +66,7 @@ __all__ = [
     "HotkeyMap",
     "Item",
     "Label",
+    "LabelErrorScan",
     "ModelVersion",
     "Overlap",
     "OverlapAnswer",
@@ -74,6 +78,7 @@ __all__ = [
     "ReviewAssignment",
     "ReviewerReliability",
     "ReviewSkip",
+    "SuspectedLabelError",
     "Taxonomy",
     "TaxonomyOperation",
     "TaxonomyVersion",

@@ -1,5 +1,5 @@
-"""The model side: model versions, training runs, the latest prediction per item, and the
-sharded rescores of the catalog (issue 8).
+"""The model side: model versions, training runs, the latest prediction per item, the
+sharded rescores of the catalog (issue 8), and the labels confident learning suspects (issue 17).
 
 Foreign keys to models of other modules are by name (``"labeling.Item"``): the model modules
 never import each other.
@@ -217,3 +217,72 @@ class RescoreShard(models.Model):
 
     def __str__(self) -> str:
         return f"shard {self.number} of rescore job #{self.job_id} ({self.status})"
+
+
+class LabelErrorScan(models.Model):
+    """One confident-learning pass over a taxonomy version's current labels (issue 17,
+    ``labeling.services.learning.label_issues``): what it read and how many it flagged. Its
+    flags are the version's ``SuspectedLabelError`` rows until the next pass replaces them;
+    the queue falls back to its in-sample re-review rule while a version has no pass yet."""
+
+    taxonomy_version = models.ForeignKey(
+        "labeling.TaxonomyVersion", on_delete=models.CASCADE, related_name="label_error_scans"
+    )
+    training_run = models.ForeignKey(
+        TrainingRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the training that asked for it; empty: run by hand",
+    )
+    label_count = models.PositiveIntegerField(default=0)
+    flag_count = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0.0)
+    config = models.JSONField(default=dict, blank=True, help_text="folds, filter, ranking")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"label error scan #{self.pk}: {self.flag_count} of {self.label_count} labels"
+
+
+class SuspectedLabelError(models.Model):
+    """A label confident learning suspects: out of fold, the model gives its category
+    ``p_given`` and another leaf ``p_suggested``. Live only while ``label`` is still the item's
+    current label: a new label, a retraction or a re-review decision leaves it stale."""
+
+    scan = models.ForeignKey(LabelErrorScan, on_delete=models.CASCADE, related_name="flags")
+    taxonomy_version = models.ForeignKey(
+        "labeling.TaxonomyVersion", on_delete=models.CASCADE, related_name="+"
+    )
+    item = models.ForeignKey(
+        "labeling.Item", on_delete=models.CASCADE, related_name="suspected_label_errors"
+    )
+    label = models.ForeignKey("labeling.Label", on_delete=models.CASCADE, related_name="+")
+    given = models.ForeignKey("labeling.Category", on_delete=models.CASCADE, related_name="+")
+    suggested = models.ForeignKey("labeling.Category", on_delete=models.CASCADE, related_name="+")
+    p_given = models.FloatField()
+    p_suggested = models.FloatField()
+    score = models.FloatField(help_text="label quality in [0, 1]: lowest is the most suspect")
+    rank = models.PositiveIntegerField(help_text="0: the most suspect of its scan")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["taxonomy_version", "rank"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["taxonomy_version", "item"], name="suspectedlabelerror_one_per_item"
+            ),
+        ]
+        indexes = [models.Index(fields=["taxonomy_version", "rank"], name="suspected_rank")]
+
+    def __str__(self) -> str:
+        return f"item {self.item_id}: label #{self.label_id} suspected ({self.p_given:.2f})"
+
+    @property
+    def is_live(self) -> bool:
+        """The flagged label is still the item's current label (reads ``item``)."""
+        return self.label_id == self.item.current_label_id

@@ -4,8 +4,10 @@ A queue entry stores its reason and a ``detail`` (the categories it was queued b
 heads' votes, the nearest labelled item's category...) written when the queue was built.
 ``reason_in_words`` says it as a reviewer reads it; ``card_reason`` says it only while the
 prediction shown beside it still bears it out (the item may have been rescored, or a publish
-may have mapped its categories since). Names come from the in-memory index of the version's
-categories (``labeling.selectors.category_index``), without a query.
+may have mapped its categories since); a suspected label error's evidence comes from models
+that never saw the item, not from the prediction, and is shown as stored. Names come from the
+in-memory index of the version's categories (``labeling.selectors.category_index``), without a
+query.
 """
 
 from __future__ import annotations
@@ -53,12 +55,26 @@ def reason_in_words(
         if region > 1:
             return f"typical of about {region} similar items no one has labelled yet"
         return "typical of a region no one has labelled yet"
+    if reason == QueueEntry.Reason.RE_REVIEW and detail.get("suspected"):
+        return _suspected_in_words(detail, names)
     if reason == QueueEntry.Reason.RE_REVIEW and "label" in detail:
         label = names.get(int(detail["label"]), "?")
         model = names.get(int(detail.get("model_says", 0)), "?")
         return f"labelled {label}, but the model says {model} (p {float(detail.get('p', 0)):.2f})"
     return {"uncertain": "the model is uncertain", "boundary": "near a category boundary"}.get(
         reason, reason
+    )
+
+
+def _suspected_in_words(detail: Mapping[str, Any], names: Mapping[int, str]) -> str:
+    """A suspected label error (``queue_re_review``): the given label and the out-of-fold
+    evidence, the model's share for it and for the category it suggests."""
+    label = names.get(int(detail["label"]), "?")
+    suggested = names.get(int(detail.get("suggested", 0)), "?")
+    p_given, p_suggested = float(detail.get("p_given", 0)), float(detail.get("p_suggested", 0))
+    return (
+        f"suspected label error: labelled {label}; out of fold the model gives it "
+        f"{p_given:.2f} and {suggested} {p_suggested:.2f}"
     )
 
 
@@ -74,7 +90,7 @@ def _detail_ids(detail: Mapping[str, Any]) -> set[int]:
 
 
 def _names_a_category(key: str) -> bool:
-    return key.endswith("_says") or key in ("nearest", "label", "model_says")
+    return key.endswith("_says") or key in ("nearest", "label", "model_says", "suggested")
 
 
 def _names(detail: Mapping[str, Any], version: TaxonomyVersion | None) -> dict[int, str]:
@@ -129,10 +145,12 @@ def card_reason(
 
 
 def _about_the_prediction(entry: QueueEntry) -> bool:
-    """An audit, or a re-review a publish made (a split node), says nothing of the model."""
-    if entry.reason == QueueEntry.Reason.AUDIT:
+    """An audit, or a re-review a publish made (a split node), says nothing of the model; a
+    suspected label error's evidence is out of fold, not the prediction shown: true as stored."""
+    detail = entry.detail or {}
+    if entry.reason == QueueEntry.Reason.AUDIT or detail.get("suspected"):
         return False
-    return entry.reason != QueueEntry.Reason.RE_REVIEW or "label" in (entry.detail or {})
+    return entry.reason != QueueEntry.Reason.RE_REVIEW or "label" in detail
 
 
 def _detail_in_version(

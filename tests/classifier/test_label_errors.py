@@ -162,7 +162,11 @@ def test_out_of_fold_probabilities_catch_a_flipped_label_on_toy_clusters():
     true_col = int(tree.leaf_index[y[wrong]])
     y[wrong] = tree.leaves[(true_col + 1) % tree.n_leaves]
     params = {**small_model_params(), "calibration_folds": 0}
-    proba = le.out_of_fold_proba(tree, X, y, n_folds=4, params=params)
+    folds: list[tuple[int, int]] = []
+    proba = le.out_of_fold_proba(
+        tree, X, y, n_folds=4, params=params, progress=lambda *done: folds.append(done)
+    )
+    assert folds == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert proba.shape == (160, 4)
     assert np.allclose(proba.sum(axis=1), 1.0, atol=1e-5)
     issues = le.label_issues(tree.leaf_index[y], proba)

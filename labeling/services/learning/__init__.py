@@ -7,7 +7,9 @@ the bounded wait, beat), ``training_data`` (current labels and the held-out spli
 any label), ``warm_start`` (a new taxonomy version starts from the old model),
 ``promotion`` (metrics, the paired promotion rule, the swap), ``scoring`` (predictions for
 items: the reads and the forward pass), ``prediction_writes`` (a scored chunk's Prediction
-rows, written) and ``rescore_jobs`` (a full rescore split into shards across workers).
+rows, written), ``rescore_jobs`` (a full rescore split into shards across workers) and
+``label_issues`` (suspected label errors: confident learning on out-of-fold probabilities, stored
+for re-review).
 
 May call: ``classifier`` (all the array work), ``labeling.models`` and selectors;
 ``review.labels`` and ``review.disagreement`` (what is labelled, and where the model

@@ -3,8 +3,9 @@
 The loop's services, by module: ``triggers`` (when to train: coalesced requests,
 the label counter, beat), this module (one run end to end), ``training_data`` (labels and
 the held-out split), ``promotion`` (metrics, the promotion rule, the swap), ``cold_start``
-and ``zero_shot`` (the model before any label), ``dispatch`` (sending tasks by name). Everything
-callers need is importable from here.
+and ``zero_shot`` (the model before any label), ``label_issues`` (suspected label errors, sent
+after a run that built a model), ``dispatch`` (sending tasks by name). Everything callers need
+is importable from here.
 
 A run never changes what reviewers see unless it promotes: the candidate is stored with its
 artifact and metrics first, and promotion (old active → retired, candidate → active) is one
@@ -36,6 +37,7 @@ from classifier.model import HierarchicalClassifier
 from labeling.models import ModelVersion, TrainingRun
 from labeling.services.errors import ServiceError
 from labeling.services.learning.cold_start import cold_start_model
+from labeling.services.learning.label_issues import label_issues_after_training
 from labeling.services.learning.label_weights import label_weights_prepare, weight_summary
 from labeling.services.learning.ml import (
     VersionTree,
@@ -218,6 +220,7 @@ def _execute(run: TrainingRun, tracker: _Tracker, config: TrainingConfig) -> Non
     promote, reason = promotion_decision(metrics, active, config.margin)
     reason += WARM_STARTED.format(pk=warm.source_model.pk) if warm else ""
     _conclude(run, candidate, active, promote, reason, tracker)
+    label_issues_after_training(run=run, labels=len(labels))  # suspected label errors, issue 17
 
 
 def _candidate(

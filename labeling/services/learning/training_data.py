@@ -78,6 +78,7 @@ class LabelSet:
     newest_label_at: datetime | None  # newest ledger row of the version when gathered
     titles: np.ndarray | None = None  # (n,) object: item titles (they group duplicates)
     weights: np.ndarray | None = None  # (n,) float64 (``label_weights``); None: unweighted
+    label_ids: np.ndarray | None = None  # (n,) int64 ``Label.id`` of each current label
 
     def __len__(self) -> int:
         return len(self.item_ids)
@@ -90,6 +91,7 @@ class LabelSet:
             self.newest_label_at,
             None if self.titles is None else self.titles[mask],
             self.weights_of(mask),
+            None if self.label_ids is None else self.label_ids[mask],
         )
 
     def weights_of(self, mask: np.ndarray) -> np.ndarray | None:
@@ -116,6 +118,7 @@ def current_labels(version: TaxonomyVersion, vt: VersionTree) -> LabelSet:
             "title",
             "current_label__author_id",
             "current_label__context",
+            "current_label_id",
         )
     )
     nodes = vt.nodes_of([r[1] for r in rows])
@@ -128,6 +131,7 @@ def current_labels(version: TaxonomyVersion, vt: VersionTree) -> LabelSet:
         weights=label_weights(
             vt=vt, nodes=nodes, authors=[r[4] for r in rows], contexts=[r[5] for r in rows]
         ),
+        label_ids=np.array([r[6] for r in rows], dtype=np.int64),
     )
 
 

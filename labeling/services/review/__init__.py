@@ -4,7 +4,9 @@ Owns: ``queue_build`` (which items the queue holds and in what order: uncertaint
 committee disagreement, coverage, audit, diversity; the ORM side: the reasons' scores and mix
 are ``classifier.acquisition.queue_reasons``, the tree math ``classifier.acquisition.topk``),
 ``queue_settings`` (its quotas, typical share, size and novel boost, checked),
-``queue_candidates`` (the stored predictions it chooses from, as arrays), ``queue_refresh``
+``queue_candidates`` (the stored predictions it chooses from, as arrays), ``queue_re_review``
+(which labelled items re-review takes: suspected label errors, or the in-sample rule before a
+version's first scan), ``queue_refresh``
 (a debounced rebuild for items scored one by one), ``re_review_rank`` (a publish's split
 re-review ranked by the new model), ``leases``
 (who holds which queue entry, and which items a reviewer skipped), ``decisions`` (the review

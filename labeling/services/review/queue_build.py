@@ -6,9 +6,10 @@ The queue mixes reasons by ``settings.TAXOLOOP["QUEUE_QUOTAS"]``:
   the other reasons' reach, so that the labels it yields (``Label.is_audit``) are an
   unbiased sample for evaluation. Letting the other reasons take items from it would
   censor exactly the hard items.
-- ``re-review``: labelled items whose current label the model contradicts with
-  ``p > RE_REVIEW_CONFIDENCE`` (``queue_candidates``; the one reason that looks at labelled
-  items).
+- ``re-review``: labelled items whose label is suspect (``queue_re_review``; the one reason
+  that looks at labelled items): the version's live suspected label errors, found out of fold
+  by confident learning, most suspect first; before the version's first such scan, the labels
+  the active model contradicts with ``p > RE_REVIEW_CONFIDENCE`` (``queue_candidates``).
 - ``uncertain`` (flat leaf margin), ``disagreement`` (committee KL), ``boundary``
   (hierarchical margin between siblings) and ``novel`` (distance to every labelled
   prototype): mixed by ``classifier.acquisition.QuotaMixer``, each diversified by
@@ -28,8 +29,9 @@ a rebuild reads a few floats per item, not the embeddings; only a shortlist, the
 thousand items any reason could pick, has its embeddings read for diversity.
 
 ``queue_settings`` reads and checks the quotas, the size and the boost; ``queue_candidates``
-reads the stored predictions into arrays; this module chooses the batch, says why each item
-is in it, and writes it.
+reads the stored predictions into arrays; ``queue_re_review`` says which labelled items
+re-review may take and why; this module chooses the batch, says why each item is in it, and
+writes it.
 """
 
 from __future__ import annotations
@@ -54,7 +56,6 @@ from classifier.acquisition.queue_reasons import (
     RANKED_REASONS,
     TYPICAL,
     UNCERTAIN,
-    StoredScore,
     reason_inputs,
     reason_mixer,
     reason_scores,
@@ -70,7 +71,8 @@ from labeling.models import ModelVersion, Overlap, QueueEntry, TaxonomyVersion
 from labeling.services.learning import ml
 from labeling.services.review import queue_candidates, queue_settings
 from labeling.services.review.overlap import answers_needed
-from labeling.services.review.queue_candidates import CandidatePool, contradicted_rows
+from labeling.services.review.queue_candidates import CandidatePool
+from labeling.services.review.queue_re_review import re_review_candidates
 from labeling.services.review.queue_refresh import queue_refresh_claim
 from labeling.services.review.re_review_rank import rerank_split_re_review
 
@@ -157,17 +159,17 @@ def _choose(
     """The batch in queue order: every reason's picks interleaved by quota, a reason in
     ``pull`` moved that many times nearer the top."""
     open_rows = np.flatnonzero(pool.label_cat < 0)
-    contradicted = contradicted_rows(pool, vtree)
+    re_review = re_review_candidates(pool, vtree, mv.taxonomy_version_id)
     weights = {r: q for r, q in quotas.items() if q > 0}
     # Shares of what can be filled: with 20 open items and a 60-slot queue, audit gets its
     # share of the 20, not all of them.
-    fillable = min(want, len(open_rows) + len(contradicted))
+    fillable = min(want, len(open_rows) + len(re_review))
     targets = apportion(fillable, weights) if weights else {}
     audit = RandomSampling(seed).select(None, open_rows, targets.get(AUDIT, 0))
-    review = StoredScore().select(pool.confidence, contradicted, targets.get(RE_REVIEW, 0))
+    review = re_review.head(targets.get(RE_REVIEW, 0))
     picks = {
         AUDIT: [_Pick(int(pool.item_ids[r]), AUDIT, {"audit": True}) for r in audit],
-        RE_REVIEW: [_re_review_pick(pool, r) for r in review],
+        RE_REVIEW: [_Pick(int(pool.item_ids[r]), RE_REVIEW, d) for r, d in review],
     }
     rest = np.setdiff1d(open_rows, audit)
     mixed_weights = {r: weights[r] for r in MIXED_REASONS if r in weights}
@@ -177,15 +179,6 @@ def _choose(
         context = _MixContext(vtree, mv, labelled, seed)
         picks.update(_mixed(pool.take(rest), mixed_weights, n_rest, context))
     return _interleave(picks, list(quotas), pull)
-
-
-def _re_review_pick(pool: CandidatePool, row: int) -> _Pick:
-    detail = {
-        "label": int(pool.label_cat[row]),
-        "model_says": int(pool.top_cat[row]),
-        "p": round(float(pool.confidence[row]), 4),
-    }
-    return _Pick(int(pool.item_ids[row]), RE_REVIEW, detail)
 
 
 @dataclass(frozen=True)

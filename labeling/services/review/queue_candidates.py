@@ -3,7 +3,7 @@
 ``load_pool`` reads the numbers ``rescore`` wrote for the active model (a few floats and the
 top-k per item, never the embeddings) into arrays, leased items left out. From those,
 ``contradicted_rows`` finds the labelled items the model questions (the ``re-review``
-reason) and ``boundary_margins`` the hierarchical margin of every item (the ``boundary``
+reason's fallback before a version's first label-error scan, ``queue_re_review``) and ``boundary_margins`` the hierarchical margin of every item (the ``boundary``
 reason; the array work is ``classifier.acquisition.topk``).
 """
 
