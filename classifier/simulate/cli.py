@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from classifier.datasets import DatasetError
+from classifier.simulate.queue_mix import QUEUE_QUOTAS
 from classifier.simulate.run import DEFAULT_STRATEGIES, SimConfig, SimulationError, simulate
 
 DESCRIPTION = """\
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_loop(p.add_argument_group("active learning"))
     _add_features(p.add_argument_group("features"))
     _add_team(p.add_argument_group("a team of reviewers (issue 16; classifier/simulate/team.py)"))
+    _add_certify(p.add_argument_group("auto-accept (issue 17; classifier/certify)"))
     return p
 
 
@@ -218,6 +220,32 @@ def _add_team(g: argparse._ArgumentGroup) -> None:
         type=float,
         default=0.1,
         help="share of items answered by two reviewers (default: 0.1)",
+    )
+
+
+def _add_certify(g: argparse._ArgumentGroup) -> None:
+    g.add_argument(
+        "--target-precision",
+        type=float,
+        default=None,
+        help="hold a uniform audit share of each batch out of training, certify auto-accept "
+        "thresholds on it at this precision (one-sided 95%%), and report per round the share "
+        "of the pool auto-accepted (per depth), audit labels spent and the true precision "
+        "(default: off)",
+    )
+    g.add_argument(
+        "--audit-share",
+        type=float,
+        default=QUEUE_QUOTAS["audit"],
+        help="audit share of each batch with --target-precision (default: the queue's, "
+        "%(default)s)",
+    )
+    g.add_argument(
+        "--max-audit-share",
+        type=float,
+        default=0.5,
+        help="the share audit may rise to while the policy lacks labels to certify "
+        "(default: %(default)s)",
     )
 
 

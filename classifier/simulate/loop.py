@@ -49,6 +49,9 @@ class LoopSettings:
     max_epochs: int | None = None
     diverse: bool = False
     seed: int = 0
+    target_precision: float | None = None  # auto-accept certified on held-out audit (issue 17)
+    audit_share: float = 0.1  # the queue's audit quota (queue_mix.QUEUE_QUOTAS["audit"])
+    max_audit_share: float = 0.5
 
 
 def fit_model(task: Task, index: np.ndarray, settings: LoopSettings, seed: int) -> Any:

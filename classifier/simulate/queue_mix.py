@@ -60,12 +60,14 @@ def queue_scores(
 def select_queue_batch(
     model: Any, X_pool: dict[str, np.ndarray], X_labelled: dict[str, np.ndarray],
     modalities: tuple[str, ...], n: int, seed: int, threshold: float,
+    base_quotas: dict[str, float] | None = None,
 ) -> np.ndarray:  # fmt: skip
     """Positions in the pool of the next ``n`` items, chosen as the queue would
-    (``X_labelled``: the labelled items' features, which the typical reason covers)."""
+    (``X_labelled``: the labelled items' features, which the typical reason covers;
+    ``base_quotas``: instead of ``QUEUE_QUOTAS``, e.g. without audit when it is held out)."""
     top_idx, top_proba, extras = model.predict_topk(X_pool, k=min(TOP_K, model.tree.n_leaves))
     scores = queue_scores(model.tree, top_idx, top_proba, extras, threshold)
-    quotas = typical_quotas(QUEUE_QUOTAS, typical_share(extras["confidence"]))
+    quotas = typical_quotas(base_quotas or QUEUE_QUOTAS, typical_share(extras["confidence"]))
     blocks = [X_pool[m] for m in modalities]
     emb = diversity_embeddings(blocks, dim=sum(b.shape[1] for b in blocks))
     if TYPICAL in quotas:

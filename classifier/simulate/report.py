@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from classifier.simulate.certify_report import certification_markdown
+
 Row = dict[str, Any]
 FIRST_COLUMNS = (
     "split",
@@ -157,6 +159,7 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
     ]
     for result in summary["results"]:
         lines += _result_markdown(result)
+    lines += certification_markdown(summary.get("certification"))
     return "\n".join(lines) + "\n"
 
 

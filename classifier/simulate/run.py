@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import json
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -16,6 +14,8 @@ import numpy as np
 from classifier.datasets import LabelledData, load_labelled
 from classifier.simulate import data as D
 from classifier.simulate import report
+from classifier.simulate.certify_loop import run_certify_curve
+from classifier.simulate.certify_report import certify_problem
 from classifier.simulate.loop import (
     MODALITIES,
     LoopSettings,
@@ -24,6 +24,7 @@ from classifier.simulate.loop import (
     run_curve,
     take,
 )
+from classifier.simulate.outputs import write_outputs
 from classifier.splits import duplicate_groups
 from classifier.tree import Tree
 
@@ -88,6 +89,9 @@ class SimConfig:
     diverse: bool = False
     threads: int | None = 1
     quiet: bool = False
+    target_precision: float | None = None
+    audit_share: float = 0.1
+    max_audit_share: float = 0.5
 
     def loop_settings(self) -> LoopSettings:
         return LoopSettings(
@@ -98,6 +102,9 @@ class SimConfig:
             max_epochs=self.max_epochs,
             diverse=self.diverse,
             seed=self.seed,
+            target_precision=self.target_precision,
+            audit_share=self.audit_share,
+            max_audit_share=self.max_audit_share,
         )
 
 
@@ -122,6 +129,9 @@ def validate(config: SimConfig) -> None:
         raise SimulationError("--seed-size, --batch and --repeats must be at least 1")
     if not config.full_only:
         _check_strategies(config.strategies)
+    problem = certify_problem(config.target_precision, config.audit_share, config.max_audit_share)
+    if problem:
+        raise SimulationError(problem)
 
 
 def _check_strategies(names: Sequence[str]) -> None:
@@ -278,7 +288,7 @@ def simulate(config: SimConfig, *, command: str = "") -> dict[str, Any]:
     config.out.mkdir(parents=True, exist_ok=True)
     with _torch_threads(config.threads):
         rows, full = _train_and_score(config, data, X, tree, y)
-    return _write_outputs(config, command, data, counts, tree, sources, rows, full)
+    return write_outputs(config, command, data, counts, tree, sources, rows, full)
 
 
 @contextlib.contextmanager
@@ -338,7 +348,8 @@ def _curves(task: Task, split: str, config: SimConfig) -> list[report.Row]:
 
         for strategy in config.strategies:
             for repeat in range(config.repeats):
-                rows += run_curve(task, strategy, repeat, config.loop_settings(), on_round)
+                curve = run_curve if config.target_precision is None else run_certify_curve
+                rows += curve(task, strategy, repeat, config.loop_settings(), on_round)
             # Written after every curve so a long run can be inspected (and survives a kill).
             report.write_curves_csv(rows, config.out / "curves.csv")
     return rows
@@ -363,37 +374,3 @@ def _log(config: SimConfig, line: str, bar: Any = None) -> None:
         bar.write(line, file=sys.stdout)
     else:
         print(line, flush=True)
-
-
-def _write_outputs(
-    config: SimConfig,
-    command: str,
-    data: LabelledData,
-    counts: dict[str, int],
-    tree: Tree,
-    sources: dict[str, str],
-    rows: list[report.Row],
-    full: dict[tuple[str, str], report.Row],
-) -> dict[str, Any]:
-    settings = {
-        k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(config).items()
-    }
-    summary = {
-        "command": command,
-        "dataset": {
-            "path": str(config.path),
-            "n_items": len(data),
-            "n_classes": int(tree.n_leaves),
-            "max_depth": tree.max_depth,
-            "counts": counts,
-            "features": sources,
-        },
-        "settings": settings,
-        "results": report.summarise(rows, full),
-    }
-    if rows:
-        report.write_curves_csv(rows, config.out / "curves.csv")
-    report.plot_curves(rows, full, config.out / "curves.png")
-    report.write_summary(summary, config.out)
-    (config.out / "config.json").write_text(json.dumps(settings, indent=2) + "\n")
-    return summary
