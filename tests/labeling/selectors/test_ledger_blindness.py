@@ -27,7 +27,10 @@ def reader(user):
 def authors(item_id, user):
     ledger = item_ledger(item_id=item_id, viewer=reader(user))
     assert ledger is not None
-    return [(line.label.author.username, line.label.kind) for line in ledger.lines]
+    return [
+        (line.label.author.username if line.label.author else "", line.label.kind)
+        for line in ledger.lines
+    ]
 
 
 def test_a_reviewer_sees_only_their_own_answer_to_a_disputed_overlap(ov, alice):
