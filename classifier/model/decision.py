@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from classifier.certify.paths import predicted_paths
 from classifier.tree import Tree
 
 ABSTAIN = -1
@@ -46,6 +47,20 @@ def decide_rows(tree: Tree, thresholds: float | Sequence[float], proba: np.ndarr
     per_depth = depth_thresholds(tree, thresholds)
     node_threshold = per_depth[tree.depth - 1]
     return rollup(tree.node_proba(proba), tree.depth, node_threshold)
+
+
+def decide_with_paths(
+    tree: Tree, thresholds: float | Sequence[float], proba: np.ndarray
+) -> dict[str, torch.Tensor]:
+    """``decision`` (see ``decide_rows``) and each row's predicted path, which the certified
+    auto-accept policy reads (``classifier.certify``): ``path_nodes`` ``(n, max_depth)``
+    int64 (-1 past the leaf) and ``path_proba`` ``(n, max_depth)`` float32."""
+    paths = predicted_paths(tree, proba)
+    return {
+        "decision": torch.from_numpy(decide_rows(tree, thresholds, proba)),
+        "path_nodes": torch.from_numpy(paths.nodes),
+        "path_proba": torch.from_numpy(paths.proba.astype(np.float32)),
+    }
 
 
 def uncertainty(members: torch.Tensor, proba: torch.Tensor, k: int) -> dict[str, torch.Tensor]:

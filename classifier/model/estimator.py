@@ -354,8 +354,7 @@ class HierarchicalClassifier:
         for units, members in prediction.member_chunks(self, X, chunk_size):
             proba = members[0]
             stats = decision.uncertainty(members, proba, k)
-            rows = decision.decide_rows(self.tree, self.thresholds, proba.numpy())
-            stats["decision"] = torch.from_numpy(rows)
+            stats.update(decision.decide_with_paths(self.tree, self.thresholds, proba.numpy()))
             stats["novelty"] = prediction.novelty_distance(units, anchors)
             for key, value in stats.items():
                 parts.setdefault(key, []).append(value.numpy())

@@ -94,6 +94,15 @@ class TrainingRun(models.Model):
 class Prediction(models.Model):
     """The latest prediction of the active model for one item."""
 
+    class Status(models.TextChoices):
+        """What is final about the item (issue 17): a person's label, the model's prediction
+        accepted without one (at ``accepted_category``, a certified threshold or a rule), or
+        neither yet."""
+
+        LABELLED = "labelled", "labelled"
+        AUTO_ACCEPTED = "auto_accepted", "auto-accepted"
+        NEEDS_REVIEW = "needs_review", "needs review"
+
     item = models.OneToOneField(
         "labeling.Item", on_delete=models.CASCADE, related_name="prediction"
     )
@@ -123,6 +132,19 @@ class Prediction(models.Model):
     # The item's current label is neither the top category nor above it (services.disagreement
     # keeps it; the catalog report's disagreement filter reads it).
     label_disagrees = models.BooleanField(default=False, db_default=False)
+    # The node the certified auto-accept policy accepts the prediction at (may be an inner
+    # node); empty: not accepted. ``status`` follows from it and the item's label
+    # (services.review.disagreement keeps both in step with every label write).
+    accepted_category = models.ForeignKey(
+        "labeling.Category", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    accepted_confidence = models.FloatField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16,
+        choices=Status.choices,
+        default=Status.NEEDS_REVIEW,
+        db_default=Status.NEEDS_REVIEW,
+    )
     created_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -133,6 +155,7 @@ class Prediction(models.Model):
             # gives many rows the same confidence (1.0 in float32); on (confidence) alone the
             # first page sorted all of them (200,000 ties at 1M items: 2.2 s, now 1.7 ms).
             models.Index(fields=["confidence", "id"], name="prediction_conf_id"),
+            models.Index(fields=["status", "-confidence", "-id"], name="prediction_status_conf"),
             # Only the few disagreeing rows: the disagreement filter's pages, in its order.
             models.Index(
                 fields=["-confidence", "-id"],

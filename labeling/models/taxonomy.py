@@ -63,6 +63,15 @@ class TaxonomyVersion(models.Model):
     adjudication_depth = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="depth at which answers must agree; empty: the leaf"
     )
+    # Auto-accept (issue 17): predictions whose node's threshold is certified on the audit
+    # labels at this precision (one-sided 95% bound) are final without a person; empty: off.
+    # Carried into drafts.
+    target_precision = models.FloatField(
+        null=True,
+        blank=True,
+        default=0.99,
+        help_text="precision auto-accepted predictions must keep (0.5-0.9999); empty: none",
+    )
 
     class Meta:
         ordering = ["taxonomy", "-number"]
@@ -79,6 +88,11 @@ class TaxonomyVersion(models.Model):
                 condition=Q(overlap_share__gte=0, overlap_share__lte=1)
                 & Q(overlap_reviewers__gte=2, overlap_reviewers__lte=5),
                 name="taxver_overlap_settings",
+            ),
+            models.CheckConstraint(
+                condition=Q(target_precision__isnull=True)
+                | Q(target_precision__gte=0.5, target_precision__lt=1),
+                name="taxver_target_precision",
             ),
         ]
 

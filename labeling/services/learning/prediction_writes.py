@@ -42,6 +42,8 @@ UPDATED_FIELDS = [
     "novelty",
     "acquisition_score",
     "reason",
+    "accepted_category",
+    "accepted_confidence",
     "created_at",
 ]
 
@@ -133,7 +135,8 @@ def _bulk_upsert(
     mv: ModelVersion, vtree: ml.VersionTree, scores: ChunkScores, previous: list[int | None]
 ) -> None:
     """Portable path: ``bulk_create(update_conflicts=True)``."""
-    rows = [_prediction(mv, vtree, scores, i, prev) for i, prev in enumerate(previous)]
+    accepted = list(zip(*_accepted(vtree, scores), strict=True))
+    rows = [_prediction(mv, vtree, scores, i, prev, accepted[i]) for i, prev in enumerate(previous)]
     Prediction.objects.bulk_create(
         rows,
         batch_size=UPSERT_BATCH,
@@ -147,15 +150,17 @@ _LOAD_COLUMNS = (
     "item_id bigint, model_version_id bigint, top_category_id bigint, "
     "decided_category_id bigint, previous_top_category_id bigint, candidates jsonb, "
     "confidence double precision, margin double precision, entropy double precision, "
-    "disagreement double precision, novelty double precision"
+    "disagreement double precision, novelty double precision, accepted_category_id bigint, "
+    "accepted_confidence double precision"
 )
 _COPY_UPSERT = """
 INSERT INTO {table} (item_id, model_version_id, top_category_id, decided_category_id,
     previous_top_category_id, candidates, confidence, margin, entropy, disagreement, novelty,
-    acquisition_score, reason, label_disagrees, created_at)
+    acquisition_score, reason, label_disagrees, accepted_category_id, accepted_confidence,
+    status, created_at)
 SELECT item_id, model_version_id, top_category_id, decided_category_id,
     previous_top_category_id, candidates, confidence, margin, entropy, disagreement, novelty,
-    0, '', FALSE, now()
+    0, '', FALSE, accepted_category_id, accepted_confidence, 'needs_review', now()
 FROM taxoloop_prediction_load
 ON CONFLICT (item_id) DO UPDATE SET
     previous_top_category_id = EXCLUDED.previous_top_category_id,
@@ -170,6 +175,8 @@ ON CONFLICT (item_id) DO UPDATE SET
     novelty = EXCLUDED.novelty,
     acquisition_score = 0,
     reason = '',
+    accepted_category_id = EXCLUDED.accepted_category_id,
+    accepted_confidence = EXCLUDED.accepted_confidence,
     created_at = EXCLUDED.created_at
 """
 
@@ -198,6 +205,7 @@ def _copy_rows(
     ex = scores.extras
     top_cats = cats[scores.top_nodes]
     decided = ex["decision"]
+    accepted, accepted_p = _accepted(vtree, scores)
     columns = zip(
         scores.item_ids.tolist(),
         top_cats.tolist(),
@@ -209,9 +217,11 @@ def _copy_rows(
         ex["entropy"].tolist(),
         ex["consensus_kl"].tolist(),
         ex["novelty"].tolist(),
+        accepted,
+        accepted_p,
         strict=True,
     )
-    for item_id, tops, ps, dec, prev, conf, margin, entropy, kl, novelty in columns:
+    for item_id, tops, ps, dec, prev, conf, margin, entropy, kl, novelty, acc, acc_p in columns:
         candidates = json.dumps([{"category": c, "p": p} for c, p in zip(tops, ps, strict=True)])
         yield (
             item_id,
@@ -225,7 +235,22 @@ def _copy_rows(
             entropy,
             kl,
             novelty,
+            acc,
+            acc_p,
         )
+
+
+def _accepted(
+    vtree: ml.VersionTree, scores: ChunkScores
+) -> tuple[list[int | None], list[float | None]]:
+    """Each row's auto-accepted category id and its probability (None: not accepted)."""
+    node = scores.extras.get("accepted")
+    if node is None:
+        return [None] * len(scores.item_ids), [None] * len(scores.item_ids)
+    p = scores.extras["accepted_p"]
+    categories = [int(vtree.category_ids[n]) if n >= 0 else None for n in node.tolist()]
+    confidences = [round(float(x), 6) if n >= 0 else None for n, x in zip(node, p, strict=True)]
+    return categories, confidences
 
 
 def _prediction(
@@ -234,6 +259,7 @@ def _prediction(
     scores: ChunkScores,
     i: int,
     previous: int | None,
+    accepted: tuple[int | None, float | None],
 ) -> Prediction:
     cats = vtree.category_ids
     top = int(cats[scores.top_nodes[i, 0]])
@@ -255,4 +281,6 @@ def _prediction(
         # Mean KL of each head to the committee: continuous, unlike a 3-member vote entropy.
         disagreement=float(ex["consensus_kl"][i]),
         novelty=float(ex["novelty"][i]),
+        accepted_category_id=accepted[0],
+        accepted_confidence=accepted[1],
     )

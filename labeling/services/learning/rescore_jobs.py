@@ -31,7 +31,7 @@ from django.utils import timezone
 from labeling.models import Item, ModelVersion, RescoreJob, RescoreShard
 from labeling.services import dispatch
 from labeling.services.errors import ServiceError
-from labeling.services.learning import scoring
+from labeling.services.learning import auto_accept, scoring
 from labeling.services.review import queue_build, queue_refresh
 
 log = logging.getLogger(__name__)
@@ -151,6 +151,8 @@ def rescore_job_start(*, model_version: ModelVersion, task_id: str | None, worke
     is sent to the workers, one task per shard not done yet. Returns the predictions written
     here (0 when the shards went to the workers)."""
     job = rescore_job_plan(model_version=model_version, task_id=task_id)
+    if not job.shards.exclude(status=RescoreShard.Status.PENDING).exists():
+        _certify(model_version)  # once per job, before any shard applies the policy
     pending = list(job.shards.filter(status__in=CLAIMABLE).values_list("pk", flat=True))
     if job.shard_count == 1:
         return sum(rescore_shard_run(shard_id=pk, worker=worker).written for pk in pending)
@@ -159,6 +161,15 @@ def rescore_job_start(*, model_version: ModelVersion, task_id: str | None, worke
         raise RescoreJobError(NOT_SENT.format(job=job.pk, failed=failed, total=len(pending)))
     log.info("rescore job #%s of model %s: %d shards sent", job.pk, model_version.pk, len(pending))
     return 0
+
+
+def _certify(model_version: ModelVersion) -> None:
+    """Certify the auto-accept policy the job's shards apply. A failure is logged and the
+    rescore goes on with the model's last certification (or none: nothing auto-accepted)."""
+    try:
+        auto_accept.certify(model_version)
+    except Exception:  # the catalog's predictions matter more than their status
+        log.exception("auto-accept certification of model %s failed", model_version.pk)
 
 
 def rescore_shard_run(*, shard_id: int, worker: str = "") -> ShardOutcome:
@@ -275,6 +286,7 @@ def _finish(shard: RescoreShard, written: int) -> ShardOutcome:
         queue_refresh.queue_refresh_mark(model.taxonomy_version)
     queue = queue_build.rebuild_queue(model.taxonomy_version)
     job.update(queue=queue, finished_at=timezone.now())
+    auto_accept.catalog_snapshot(model)
     log.info("rescore job #%s done: model %s; queue %s", shard.job_id, model.pk, queue)
     return ShardOutcome(RescoreShard.Status.DONE, written, queue)
 

@@ -29,7 +29,7 @@ from django.db.models import QuerySet
 from classifier.model import HierarchicalClassifier
 from labeling.models import Item, ModelVersion
 from labeling.services.errors import ServiceError
-from labeling.services.learning import ml, prediction_writes
+from labeling.services.learning import auto_accept, ml, prediction_writes
 from labeling.services.learning.prediction_writes import ChunkScores, PreviousTops
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,7 @@ def rescore(
     _check_tree(model, vtree, model_version)
     k = int(settings.TAXOLOOP.get("PREDICTION_TOP_K", DEFAULT_TOP_K))
     previous = PreviousTops(model_version, vtree)
+    policy = auto_accept.ChunkPolicy.of(model_version, vtree)
     guarded = model_version.status == ModelVersion.Status.ACTIVE
     total, chunks = _selection(size, item_ids, id_range)
     written = done = 0
@@ -93,6 +94,8 @@ def rescore(
             )
             break
         scores = _score_chunk(model, vtree, ids, k)
+        if policy is not None and len(scores.item_ids):
+            scores.extras["accepted"], scores.extras["accepted_p"] = policy.accept(scores.extras)
         # Through the module: benchmarks time upsert_chunk by replacing it there.
         written += prediction_writes.upsert_chunk(model_version, vtree, scores, previous)
         done += len(ids)

@@ -1,4 +1,6 @@
-"""``Prediction.label_disagrees``: the item's current label contradicts the prediction.
+"""``Prediction.label_disagrees`` (the item's current label contradicts the prediction) and
+``Prediction.status`` (``labelled`` when the item has a label, else ``auto_accepted`` when the
+certified policy accepted the prediction at a node, else ``needs_review``; issue 17).
 
 The catalog report's disagreement filter used to test this per row, joining the item, its
 label and both categories while walking the predictions in confidence order. A model trained
@@ -25,13 +27,18 @@ from django.db import connection
 from labeling.models import Category, Item, Label, Prediction
 
 _REFRESH = """
-    UPDATE {prediction} SET label_disagrees = d.disagrees
+    UPDATE {prediction} SET label_disagrees = d.disagrees, status = d.status
     FROM (
         SELECT p.id AS id, COALESCE(
             l.category_id <> p.top_category_id
             AND substr(tc.path, 1, length(lc.path) + 3) <> lc.path || ' > ',
             FALSE
-        ) AS disagrees
+        ) AS disagrees,
+        CASE
+            WHEN l.id IS NOT NULL THEN 'labelled'
+            WHEN p.accepted_category_id IS NOT NULL THEN 'auto_accepted'
+            ELSE 'needs_review'
+        END AS status
         FROM {prediction} p
         JOIN {item} i ON i.id = p.item_id
         JOIN {category} tc ON tc.id = p.top_category_id
@@ -39,7 +46,8 @@ _REFRESH = """
         LEFT JOIN {category} lc ON lc.id = l.category_id
         WHERE {scope}
     ) d
-    WHERE {prediction}.id = d.id AND {prediction}.label_disagrees <> d.disagrees
+    WHERE {prediction}.id = d.id
+        AND ({prediction}.label_disagrees <> d.disagrees OR {prediction}.status <> d.status)
 """
 
 

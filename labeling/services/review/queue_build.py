@@ -68,7 +68,7 @@ from classifier.acquisition.typical import (
     typical_share,
 )
 from labeling.models import ModelVersion, Overlap, QueueEntry, TaxonomyVersion
-from labeling.services.learning import ml
+from labeling.services.learning import auto_accept, ml
 from labeling.services.review import queue_candidates, queue_settings
 from labeling.services.review.overlap import answers_needed
 from labeling.services.review.queue_candidates import CandidatePool
@@ -165,13 +165,17 @@ def _choose(
     # share of the 20, not all of them.
     fillable = min(want, len(open_rows) + len(re_review))
     targets = apportion(fillable, weights) if weights else {}
-    audit = RandomSampling(seed).select(None, open_rows, targets.get(AUDIT, 0))
+    # Raised while the auto-accept policy lacks audit labels; drawn from every open item,
+    # auto-accepted ones too: the audit must be a uniform sample of what it certifies.
+    n_audit = auto_accept.audit_target(mv, fillable, targets.get(AUDIT, 0))
+    audit = RandomSampling(seed).select(None, open_rows, n_audit)
     review = re_review.head(targets.get(RE_REVIEW, 0))
     picks = {
         AUDIT: [_Pick(int(pool.item_ids[r]), AUDIT, {"audit": True}) for r in audit],
         RE_REVIEW: [_Pick(int(pool.item_ids[r]), RE_REVIEW, d) for r, d in review],
     }
     rest = np.setdiff1d(open_rows, audit)
+    rest = rest[~pool.accepted[rest]]  # people are not spent on auto-accepted items
     mixed_weights = {r: weights[r] for r in MIXED_REASONS if r in weights}
     n_rest = want - len(audit) - len(review)
     if mixed_weights and n_rest > 0 and len(rest):

@@ -37,6 +37,7 @@ class CandidatePool:
     cand_cats: np.ndarray  # (n, k) category ids of the stored top-k, -1 padded
     cand_p: np.ndarray  # (n, k)
     label_cat: np.ndarray  # category of the current label in this version, or -1
+    accepted: np.ndarray  # bool: auto-accepted (certified); only audit may take these
 
     def take(self, rows: np.ndarray) -> CandidatePool:
         """The pool of just ``rows``, in that order."""
@@ -58,6 +59,7 @@ def load_pool(mv: ModelVersion, version: TaxonomyVersion, leased: set[int]) -> C
             "candidates",
             "item__current_label__taxonomy_version_id",
             "item__current_label__category_id",
+            "status",
         )
     )
     data = [r for r in rows.iterator(chunk_size=5000) if r[0] not in leased]
@@ -80,6 +82,7 @@ def load_pool(mv: ModelVersion, version: TaxonomyVersion, leased: set[int]) -> C
         label_cat=np.array(
             [r[8] if r[7] == version.pk and r[8] is not None else -1 for r in data], dtype=np.int64
         ),
+        accepted=np.array([r[9] == Prediction.Status.AUTO_ACCEPTED for r in data], dtype=bool),
     )
 
 

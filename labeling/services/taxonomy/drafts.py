@@ -67,6 +67,7 @@ def draft_start(*, taxonomy: Taxonomy, author: AbstractBaseUser | None) -> Taxon
         overlap_share=current.overlap_share,
         overlap_reviewers=current.overlap_reviewers,
         adjudication_depth=current.adjudication_depth,
+        target_precision=current.target_precision,
     )
     categories_copy(source=current, target=draft)
     return draft

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from classifier.certify import predicted_paths
 from classifier.metrics.calibration import expected_calibration_error as ece
 from classifier.model import HierarchicalClassifier
 from classifier.tree import Tree
@@ -60,7 +61,11 @@ def test_it_lists_top_leaves_with_decision_uncertainty_and_novelty(
     assert np.array_equal(extras["decision"], fitted.decide(proba))
     assert np.allclose(extras["novelty"], fitted.novelty(X), atol=1e-6)
     expected = {"confidence", "margin", "entropy", "vote_entropy", "consensus_kl", "novelty"}
-    assert set(extras) == expected | {"decision"}
+    assert set(extras) == expected | {"decision", "path_nodes", "path_proba"}
+    # The predicted path, as the certified auto-accept policy walks it (classifier.certify).
+    paths = predicted_paths(fitted.tree, proba)
+    assert np.array_equal(extras["path_nodes"], paths.nodes)
+    assert np.allclose(extras["path_proba"], paths.proba, atol=1e-6)
 
 
 def test_it_learns_separable_clusters(fitted: HierarchicalClassifier) -> None:

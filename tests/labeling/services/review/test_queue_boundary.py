@@ -51,6 +51,7 @@ def _pool(vtree: VersionTree, n: int, seed: int) -> queue_candidates.CandidatePo
         cand_cats=cats,
         cand_p=p.astype(np.float32),
         label_cat=np.full(n, -1),
+        accepted=np.zeros(n, dtype=bool),
     )
 
 
