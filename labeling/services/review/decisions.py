@@ -263,6 +263,7 @@ def review_decide(
             context=context,
             note=note,
             idempotency_key=shown.key,
+            locked=True,  # _locked_item took the lock and looked the key up (replay_id)
         )
         QueueEntry.objects.filter(item_id=item.pk).delete()
     return Decision(label=label, created=True, conflict=conflict)

@@ -66,6 +66,7 @@ def label_create(
     note: str = "",
     idempotency_key: str | None = None,
     current: bool = True,
+    locked: bool = False,
 ) -> Label:
     """Append a decision for ``item`` and make it the item's current label.
 
@@ -74,19 +75,27 @@ def label_create(
     ``version`` defaults to the current taxonomy version; the category must belong to it.
     With an ``idempotency_key`` a repeated call (double click, retry) returns the label the
     first call wrote instead of writing a second one.
+    ``locked=True``: the caller's transaction already holds ``item``'s row lock, read it
+    with that lock and looked the key up after taking it (``review_decide``, the review
+    page's hot path): a request with the same key waits on that lock and then finds the
+    label, so the key is not looked up again and no savepoint is needed (three round trips
+    fewer per decision).
     """
     if source not in Label.Source.values:
         raise LabelError(
             UNKNOWN_SOURCE.format(source=source, choices=", ".join(Label.Source.values))
         )
-    if idempotency_key:
+    if locked and not transaction.get_connection().in_atomic_block:
+        raise LabelError("label_create(locked=True) needs the caller's transaction.")
+    if idempotency_key and not locked:
         existing = Label.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing
     target = _check_category(category, version)
     try:
-        with transaction.atomic():
-            item = Item.objects.select_for_update().get(pk=item.pk)
+        with transaction.atomic(savepoint=not locked):
+            if not locked:
+                item = Item.objects.select_for_update().get(pk=item.pk)
             label = Label.objects.create(
                 item=item,
                 category=category,
@@ -106,7 +115,7 @@ def label_create(
                 disagreement_refresh(item_ids=[item.pk])
                 _notify_labels_added(target)
     except IntegrityError:
-        if idempotency_key:  # a concurrent request with the same key won the race
+        if idempotency_key and not locked:  # a concurrent request with the same key won
             return Label.objects.get(idempotency_key=idempotency_key)
         raise
     return label
