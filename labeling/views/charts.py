@@ -45,6 +45,9 @@ SERIES_COLORS = {
     "audit macro-F1": "#dd2590",
     "held-out accuracy": "#b54708",
     "share right": "#0e9384",
+    # auto-accept (issue 17)
+    "auto-accepted": "#039855",
+    "catch-all bound": "#6941c6",
     # latency
     "newest label": "#4e5ba6",
     "oldest label": "#c4320a",

@@ -23,6 +23,7 @@ from labeling.views import charts
 from labeling.views.access import reviewer_required
 from labeling.views.chart_axes import fmt_number
 from labeling.views.charts import Chart, LineStyle
+from labeling.views.dashboard_auto_accept import auto_accept_section
 
 TEMPLATE = "dashboard/index.html"
 NO_CURRENT_VERSION = "There is no current taxonomy version: import or publish one first."
@@ -293,6 +294,9 @@ def index(request: HttpRequest) -> HttpResponse:
         "stand_in": stand_in_note(version, stand_in),
         "quality": quality,
         "activity": activity,
+        "auto_accept": auto_accept_section(
+            version=version, model=model, history_of=model_version, user=request.user
+        ),
     }
     return render(request, TEMPLATE, context)
 
