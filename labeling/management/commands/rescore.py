@@ -11,6 +11,7 @@ from tqdm import tqdm
 from labeling.management.commands._versions import current_version_named
 from labeling.models import ModelVersion
 from labeling.services.errors import ServiceError
+from labeling.services.learning import auto_accept
 from labeling.services.learning.ml import active_model_version
 from labeling.services.learning.scoring import rescore
 from labeling.services.review.queue_build import rebuild_queue
@@ -45,6 +46,7 @@ class Command(BaseCommand):
         if model is None:
             raise CommandError(NO_ACTIVE_MODEL.format(version=version))
         try:
+            self._certify(model)
             written = self._rescore(model, options["chunk_size"], quiet=options["quiet"])
             model.refresh_from_db(fields=["status"])
             if model.status != ModelVersion.Status.ACTIVE:  # retired meanwhile: rescore stopped
@@ -55,8 +57,24 @@ class Command(BaseCommand):
                 counts = rebuild_queue(version)
                 summary = ", ".join(f"{reason} {n}" for reason, n in counts.items())
                 self.stdout.write(f"queue: {sum(counts.values())} new entries ({summary})")
+            snapshot = auto_accept.catalog_snapshot(model)["by_status"]
+            self.stdout.write(
+                "catalog: {labelled} labelled, {auto_accepted} auto-accepted, "
+                "{needs_review} need review".format(**snapshot)
+            )
         except ServiceError as error:
             raise CommandError(str(error)) from error
+
+    def _certify(self, model: ModelVersion) -> None:
+        """Certify the auto-accept policy the rescore applies (as a rescore job does)."""
+        summary = auto_accept.certify(model)
+        if summary.get("target") is None:
+            self.stdout.write("auto-accept: off (no target precision for this taxonomy version)")
+            return
+        self.stdout.write(
+            f"auto-accept at precision {summary['target']}: {summary['units_certified']} of "
+            f"{len(summary['units'])} units certified on {summary['n_audit']} audit labels"
+        )
 
     def _rescore(self, model: ModelVersion, chunk_size: int | None, *, quiet: bool) -> int:
         bar = tqdm(disable=quiet, file=sys.stderr, unit=" items", mininterval=0.5)

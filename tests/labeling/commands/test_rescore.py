@@ -39,6 +39,19 @@ def test_rescore_scores_every_item_and_rebuilds_the_queue(settings, alice, tree,
     assert QueueEntry.objects.count() == 12
     assert not QueueEntry.objects.filter(item=first).exclude(reason="re-review").exists()
     assert "30/30" in capsys.readouterr().err  # the progress bar reached the end
+    # Certified first (no audit label yet: nothing certified), and the catalog counted after.
+    assert "auto-accept at precision 0.99: 0 of 1 units certified on 0 audit labels" in out
+    assert "catalog: 1 labelled, 0 auto-accepted, 29 need review" in out
+    assert model.__class__.objects.get(pk=model.pk).metrics["auto_accept"]["n_audit"] == 0
+
+
+def test_rescore_says_when_auto_accept_is_off(tree, version):
+    version.target_precision = None
+    version.save(update_fields=["target_precision"])
+    truth = clustered_items(leaves_of(version), 2)
+    fit_and_store(version, truth.items())
+    out, _ = _call("--no-queue", "--quiet")
+    assert "auto-accept: off" in out
 
 
 def test_rescore_without_the_queue_leaves_it_alone(tree, version):
