@@ -3,7 +3,7 @@
 from django.urls import path
 
 import labeling.urls_converters  # noqa: F401 -- registers the <id:...> path converter
-from labeling.views import assignments, guidelines, overlap_settings
+from labeling.views import assignments, guidelines, overlap_settings, rules
 from labeling.views import taxonomy_admin as views
 
 app_name = "taxonomy"
@@ -23,6 +23,13 @@ urlpatterns = [
     path("assignments/save/", assignments.assignment_save, name="assignment-save"),
     path("assignments/<id:pk>/remove/", assignments.assignment_remove, name="assignment-remove"),
     path("overlap/", overlap_settings.overlap_settings, name="overlap"),
+    # Rules beside the model (issue 17)
+    path("rules/", rules.rule_list_view, name="rules"),
+    path("rules/new/", rules.rule_create_view, name="rule-create"),
+    path("rules/<id:pk>/", rules.rule_edit_view, name="rule"),
+    path("rules/<id:pk>/enable/", rules.rule_enable_view, name="rule-enable"),
+    path("rules/<id:pk>/preview/", rules.rule_preview_view, name="rule-preview"),
+    path("rules/<id:pk>/delete/", rules.rule_delete_view, name="rule-delete"),
     path("proposals/", views.proposal_list, name="proposals"),
     path("proposals/create/", views.proposal_create, name="proposal-create"),
     path("proposals/dismiss/", views.proposal_dismiss_view, name="proposal-dismiss"),

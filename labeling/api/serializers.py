@@ -118,6 +118,20 @@ class PredictionSerializer(PredictionSummarySerializer):
     novelty = serializers.FloatField()
     acquisition_score = serializers.FloatField()
     reason = serializers.CharField()
+    # Issue 17: what is final about the item (GET /api/catalog/ gives its final category).
+    status = serializers.ChoiceField(
+        choices=Prediction.Status.choices,
+        help_text="labelled (a person decided), auto_accepted (certified at accepted_category) "
+        "or needs_review",
+    )
+    accepted_category = CategoryRefSerializer(
+        allow_null=True,
+        help_text="the node the certified auto-accept policy accepted the prediction at (may be "
+        "an inner node, of the model's taxonomy version); null: not accepted",
+    )
+    accepted_confidence = serializers.FloatField(
+        allow_null=True, help_text="the accepted node's probability"
+    )
 
     @extend_schema_field(CandidateSerializer(many=True))
     def get_candidates(self, prediction: Prediction) -> list[dict]:

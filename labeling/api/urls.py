@@ -5,6 +5,7 @@ import labeling.urls_converters  # noqa: F401 -- registers the <id:...> path con
 from labeling.api.views import (
     assignments,
     auth,
+    catalog,
     docs,
     guidelines,
     items,
@@ -16,6 +17,7 @@ from labeling.api.views import (
     reliability,
     review_quality,
     root,
+    rules,
     taxonomy,
     taxonomy_drafts,
 )
@@ -104,6 +106,10 @@ urlpatterns = [
         assignments.AssignmentMemberApi.as_view(),
         name="api-review-assignment",
     ),
+    # Rules beside the model (TaxonomyAdmin; issue 17)
+    path("rules/", rules.RuleCollectionApi.as_view(), name="api-rules"),
+    path("rules/<id:pk>/", rules.RuleMemberApi.as_view(), name="api-rule"),
+    path("rules/<id:pk>/preview/", rules.RulePreviewApi.as_view(), name="api-rule-preview"),
     # Labels
     path("labels/", labels.LabelCollectionApi.as_view(), name="api-labels"),
     path("labels/<id:pk>/retract/", labels.LabelRetractApi.as_view(), name="api-label-retract"),
@@ -121,6 +127,8 @@ urlpatterns = [
         name="api-reviewer-reliability",
     ),
     path("review-quality/", review_quality.ReviewQualityApi.as_view(), name="api-review-quality"),
+    # The catalog's final categories and statuses (issue 17; export_catalog's rows)
+    path("catalog/", catalog.CatalogListApi.as_view(), name="api-catalog"),
     # Predictions and models
     path("predictions/", predictions.PredictionListApi.as_view(), name="api-predictions"),
     path("model-versions/", models.ModelVersionListApi.as_view(), name="api-model-versions"),

@@ -13,6 +13,8 @@
   reviewer or a group), ``Overlap`` and ``OverlapAnswer`` (an item answered blind by several
   reviewers, and its adjudication), ``ReviewerReliability`` (what their answers say of a
   reviewer).
+- ``rules``: ``Rule``, ``RuleCondition`` and ``RuleStat`` (taxonomy admins' rules beside the
+  model, versioned with the taxonomy; issue 17).
 - ``tokens``: ``ApiToken`` and the token format (``token_generate``, ``token_prefix``,
   ``token_digest``).
 
@@ -46,6 +48,7 @@ from labeling.models.review import (
     ReviewerReliability,
     ReviewSkip,
 )
+from labeling.models.rules import Rule, RuleCondition, RuleStat
 from labeling.models.taxonomy import (
     Category,
     CategoryMapping,
@@ -78,6 +81,9 @@ __all__ = [
     "ReviewAssignment",
     "ReviewerReliability",
     "ReviewSkip",
+    "Rule",
+    "RuleCondition",
+    "RuleStat",
     "SuspectedLabelError",
     "Taxonomy",
     "TaxonomyOperation",

@@ -139,6 +139,11 @@ class Prediction(models.Model):
         "labeling.Category", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     accepted_confidence = models.FloatField(null=True, blank=True)
+    # Rules (issue 17, labeling.services.rules): the assign rule that accepted it at
+    # ``accepted_category``, or the review rule that sends it to people.
+    rule = models.ForeignKey(
+        "labeling.Rule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     status = models.CharField(
         max_length=16,
         choices=Status.choices,

@@ -100,6 +100,7 @@ class QueueEntry(models.Model):
         TYPICAL = "typical"
         AUDIT = "audit"
         RE_REVIEW = "re-review"
+        RULE = "rule"  # a taxonomy admin's review rule hit it (issue 17; detail: rule, text)
 
     item = models.OneToOneField(
         "labeling.Item", on_delete=models.CASCADE, related_name="queue_entry"

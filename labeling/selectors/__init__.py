@@ -6,6 +6,7 @@ By page: ``review`` (the card), ``review_reason``, ``category_index`` and ``cate
 ``label_origins``, ``predictions``, ``taxonomy`` (current versions) and ``taxonomy_admin``,
 ``version_mapping``, ``api_tokens``, ``hotkeys`` (the review page's keys, per reviewer),
 ``guidelines`` (categories' guidelines and their audit trail), ``assignments`` (which queue
-entries a reviewer may be handed).
+entries a reviewer may be handed), ``catalog`` (every item's status and final category: the
+catalog export and ``/api/catalog/``).
 Selectors may import ``labeling.models`` and each other, never services, views or tasks.
 """

@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 
 from labeling.models import Category, Prediction
 
-PREDICTION_RELATED = ("item", "top_category", "decided_category")
+PREDICTION_RELATED = ("item", "top_category", "decided_category", "accepted_category")
 
 
 def prediction_list(
@@ -18,9 +18,11 @@ def prediction_list(
     max_confidence: float | None = None,
     abstain: bool | None = None,
     model_version_id: int | None = None,
+    statuses: Iterable[str] = (),
 ) -> QuerySet[Prediction]:
     """Latest predictions in item order. ``category_id`` matches the top or the decided
-    category; ``abstain`` selects predictions with (False) or without (True) a decision."""
+    category; ``abstain`` selects predictions with (False) or without (True) a decision;
+    ``statuses`` (``Prediction.Status`` values) any of them, every status when empty."""
     filters = {
         "confidence__gte": min_confidence,
         "confidence__lte": max_confidence,
@@ -29,6 +31,8 @@ def prediction_list(
     }
     predictions = Prediction.objects.select_related(*PREDICTION_RELATED).order_by("item_id")
     predictions = predictions.filter(**{k: v for k, v in filters.items() if v is not None})
+    if statuses:
+        predictions = predictions.filter(status__in=list(statuses))
     if category_id is not None:
         predictions = predictions.filter(
             Q(top_category_id=category_id) | Q(decided_category_id=category_id)

@@ -57,6 +57,7 @@ ROW_RELATED = (
     "top_category",
     "decided_category",
     "previous_top_category",
+    "accepted_category",
 )
 
 
@@ -72,6 +73,7 @@ class ReportFilters:
     labelled_as: int | None = None  # the current label is this node or below it (examples)
     disagreement: bool = False  # labelled, and the label is neither the prediction nor above it
     changed: bool = False  # the last model's top category differs from the previous one's
+    status: str = ""  # a Prediction.Status value (issue 17; the status index); empty: any
     sort: str = ""
     after: str = ""  # keyset cursor "<sort value>_<prediction id>"
     size: int = PAGE_SIZE
@@ -98,6 +100,7 @@ class Shown:
     previous: Category | None
     from_version: int | None = None  # the older version's number; None: the current model's
     needs_review: bool = False  # a publish split the old category: the mapping is coarse
+    accepted: Category | None = None  # where the auto-accept policy accepted it (issue 17)
 
 
 def report_page(*, version: TaxonomyVersion, filters: ReportFilters) -> ReportPage:
@@ -154,6 +157,9 @@ def _annotate(
             "previous_top_category_id", "previous_top_category__version_id", version, older
         ),
         mapping_needs_review=vmap.needs_review("top_category_id", version, older),
+        mapped_accepted_id=vmap.mapped_category(
+            "accepted_category_id", "accepted_category__version_id", version, older
+        ),
     )
 
 
@@ -181,6 +187,8 @@ def _conditions(version: TaxonomyVersion, older: list[int], f: ReportFilters) ->
         out.append(Q(item__current_label__category_id__in=labelled))
     if f.disagreement:
         out.append(_disagrees(version, older))
+    if f.status in Prediction.Status.values:
+        out.append(Q(status=f.status))
     return out
 
 
@@ -273,24 +281,30 @@ def shown_rows(
         for row in rows:
             setattr(row, "shown", _plain(row))  # noqa: B010 (not a model field: mypy)
         return rows
-    mapped = ("mapped_top_id", "mapped_decided_id", "mapped_previous_id")
+    mapped = ("mapped_top_id", "mapped_decided_id", "mapped_previous_id", "mapped_accepted_id")
     cats = Category.objects.in_bulk({getattr(r, a) for r in rows for a in mapped} - {None})
     for row in rows:
         own = row.top_category.version_id == version.pk
-        top, decided, previous = (cats.get(getattr(row, a)) for a in mapped)
+        top, decided, previous, accepted = (cats.get(getattr(row, a)) for a in mapped)
         shown = Shown(
             top,
             decided,
             previous,
             from_version=None if own else older.get(row.top_category.version_id),
             needs_review=bool(getattr(row, "mapping_needs_review", False)),
+            accepted=accepted,
         )
         setattr(row, "shown", shown)  # noqa: B010 (not a model field: mypy)
     return rows
 
 
 def _plain(row: Prediction) -> Shown:
-    return Shown(row.top_category, row.decided_category, row.previous_top_category)
+    return Shown(
+        row.top_category,
+        row.decided_category,
+        row.previous_top_category,
+        accepted=row.accepted_category,
+    )
 
 
 def filters_with(filters: ReportFilters, **changes: Any) -> ReportFilters:

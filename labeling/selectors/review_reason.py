@@ -36,6 +36,8 @@ def reason_in_words(
     between = [names.get(int(x), f"#{x}") for x in detail.get("between", [])]
     if reason == QueueEntry.Reason.AUDIT:
         return "random audit"
+    if reason == QueueEntry.Reason.RULE:  # a taxonomy admin's review rule (issue 17)
+        return f"rule “{detail.get('name', '')}”: {detail.get('text', '')}"
     if reason in (QueueEntry.Reason.UNCERTAIN, QueueEntry.Reason.BOUNDARY) and len(between) == 2:
         where = "uncertain" if reason == QueueEntry.Reason.UNCERTAIN else "on the boundary"
         return f"{where} between {between[0]} and {between[1]}"
@@ -148,7 +150,7 @@ def _about_the_prediction(entry: QueueEntry) -> bool:
     """An audit, or a re-review a publish made (a split node), says nothing of the model; a
     suspected label error's evidence is out of fold, not the prediction shown: true as stored."""
     detail = entry.detail or {}
-    if entry.reason == QueueEntry.Reason.AUDIT or detail.get("suspected"):
+    if entry.reason in (QueueEntry.Reason.AUDIT, QueueEntry.Reason.RULE) or detail.get("suspected"):
         return False
     return entry.reason != QueueEntry.Reason.RE_REVIEW or "label" in detail
 

@@ -20,7 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from labeling.models import Category, TaxonomyVersion
+from labeling.models import Category, Prediction, TaxonomyVersion
 from labeling.roles import is_adjudicator
 from labeling.selectors import report_pairs as pairs_sel
 from labeling.selectors import reports as rsel
@@ -42,6 +42,8 @@ UNKNOWN_REPORT = "Unknown report {name!r}."
 BAD_NUMBER = "{field} must be a number between 0 and 1; it was ignored."
 BULK_DONE = "Assigned {path} to {n} item{s}."
 UNDONE = "Undid {n} label{s}."
+# The status filter's values and words (issue 17), in the order the select offers them.
+STATUSES = {s: Prediction.Status(s).label for s in ("auto_accepted", "needs_review", "labelled")}
 
 
 def _version() -> TaxonomyVersion | None:
@@ -75,6 +77,7 @@ def parse_filters(report: str, query: QueryDict) -> tuple[rsel.ReportFilters, li
         labelled_as=int_param(query, "labelled_as"),
         disagreement=query.get("disagreement") == "1",
         changed=query.get("changed") == "1",
+        status=query.get("status", "") if query.get("status") in STATUSES else "",
         sort=query.get("sort", ""),
         after=query.get("after", ""),
         size=int_param(query, "size") or rsel.PAGE_SIZE,
@@ -92,6 +95,7 @@ def _query_of(filters: rsel.ReportFilters, **changes: Any) -> str:
         "labelled_as": filters.labelled_as,
         "disagreement": "1" if filters.disagreement else None,
         "changed": "1" if filters.changed else None,
+        "status": filters.status or None,
         "sort": filters.sort or None,
         "size": filters.size if filters.size != rsel.PAGE_SIZE else None,
     } | changes
@@ -156,6 +160,7 @@ def _page_context(request: HttpRequest, report: str, query: QueryDict) -> dict[s
         "labelled_as": labelled_as,
         "sorts": rsel.SORTS,
         "low_confidence": rsel.LOW_CONFIDENCE,
+        "statuses": STATUSES,
     }
 
 

@@ -314,6 +314,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Issue 17: the prediction status is a field of several components (predictions, catalog).
+    "ENUM_NAME_OVERRIDES": {"PredictionStatusEnum": "labeling.models.Prediction.Status"},
 }
 
 LOGGING = {

@@ -27,7 +27,7 @@ from django.urls.converters import IntConverter
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from labeling.models import Category, Item, Label, ModelVersion, Overlap, TaxonomyVersion
+from labeling.models import Category, Item, Label, ModelVersion, Overlap, Rule, TaxonomyVersion
 from labeling.roles import REVIEWER
 from labeling.services.review.labels import label_create
 from labeling.services.taxonomy.drafts import draft_start
@@ -35,6 +35,7 @@ from labeling.urls_converters import DB_INT_MAX, DB_INT_MIN, ID_MAX
 from tests.factories import UserFactory
 from tests.labeling.overlap_data import TSHIRTS, answer
 from tests.labeling.review_data import SHIRTS, make_queue
+from tests.labeling.rules_data import make_rule
 
 VIEWS = Path(__file__).resolve().parents[2] / "labeling" / "views"
 HUGE = 163427731561226138585198271397888  # the value the API fuzz test found
@@ -48,6 +49,7 @@ class World:
     label: Label
     model: ModelVersion
     overlap: Overlap  # disputed: alice and carol disagree
+    rule: Rule
 
     def id_for(self, segment: str) -> int:
         """A real id for the path parameter after ``segment`` (``items/{id}/``)."""
@@ -62,6 +64,7 @@ class World:
             "taxonomy": self.version.taxonomy_id,
             "labels": self.label.pk,
             "model-versions": self.model.pk,
+            "rules": self.rule.pk,
         }.get(segment, 1)
 
 
@@ -76,6 +79,7 @@ def world(version, tree, alice, bob) -> World:
         label=label_create(item=item, category=tree[SHIRTS], author=bob, source="review"),
         model=entries[0].model_version,
         overlap=_disputed(entries[1].item, tree),
+        rule=make_rule(version),
     )
 
 

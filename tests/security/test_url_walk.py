@@ -35,6 +35,7 @@ from labeling.models import (
     ModelVersion,
     Overlap,
     ReviewAssignment,
+    Rule,
     TaxonomyVersion,
 )
 from labeling.models.tokens import token_prefix
@@ -42,6 +43,7 @@ from labeling.roles import ADJUDICATOR, REVIEWER
 from labeling.services.catalog.items import item_create
 from labeling.services.review.assignments import assignment_set
 from labeling.services.review.labels import label_create
+from labeling.services.rules.crud import RuleInput, rule_create
 from labeling.services.taxonomy.drafts import draft_start
 from taxoloop.celery import app as celery_app
 from tests.factories import ItemFactory, UserFactory, api_token_for
@@ -53,6 +55,7 @@ ADJUDICATOR_ROLE = "adjudicator"  # Adjudicators, taxonomy admins, superusers (i
 TEAM_ROLE = "reviewer-or-adjudicator"  # the overlap, reliability and agreement reads
 LOGGED_IN = "logged-in"  # any user, with or without a role (their own API tokens)
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+WORDS = {"kind": "words", "value": "shirt"}
 
 # (path regex, role or {method: role, "*": role}); the first match wins.
 ROLE_RULES: list[tuple[str, str | dict[str, str]]] = [
@@ -68,6 +71,7 @@ ROLE_RULES: list[tuple[str, str | dict[str, str]]] = [
     (r"^/api/taxonomy-versions/\d+/rollback/$", ADMIN_ROLE),
     (r"^/api/items/bulk/$", ADMIN_ROLE),
     (r"^/api/review-assignments/", ADMIN_ROLE),
+    (r"^/api/rules/", ADMIN_ROLE),  # rules beside the model (issue 17)
     (r"^/review/adjudicate/", ADJUDICATOR_ROLE),
     (r"^/api/overlaps/\d+/adjudicate/$", ADJUDICATOR_ROLE),
     (r"^/api/(overlaps|reviewer-reliability|review-quality)/", TEAM_ROLE),
@@ -106,6 +110,7 @@ class World:
     category: Category
     assignment: ReviewAssignment  # dora's (a reviewer outside the personas)
     overlap: Overlap  # disputed: dora and erin disagree on an item
+    rule: Rule  # a taxonomy admin's rule (issue 17)
 
 
 # -- enumerating URLs -------------------------------------------------------------------------
@@ -155,6 +160,7 @@ def _filler(world: World, view: Any, route: str) -> Callable[[str], str]:
         "review-assignments": world.assignment.pk,  # the API's
         "overlaps": world.overlap.pk,
         "adjudicate": world.overlap.pk,
+        "rules": world.rule.pk,  # the admin page's and the API's
     }
     model_admin = _model_admin(view)
 
@@ -236,6 +242,11 @@ def world(version, tree, alice, bob, settings, tmp_path) -> World:
         category=tree[SHIRTS],
         assignment=assignment_set(user=dora, reasons=["audit"]),
         overlap=overlap,
+        rule=rule_create(
+            version=version,
+            data=RuleInput(name="walk", action="review", reason="walked", conditions=[WORDS]),
+            author=bob,
+        ),
     )
 
 

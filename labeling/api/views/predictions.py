@@ -11,6 +11,7 @@ from labeling.api.errors import NO_ITEM_ID, NO_PREDICTION_FOR_ITEM, raise_not_fo
 from labeling.api.fields import IdField, optional_bool
 from labeling.api.permissions import IsReviewer
 from labeling.api.serializers import PredictionSerializer
+from labeling.models import Prediction
 from labeling.selectors.items import item_get
 from labeling.selectors.predictions import (
     prediction_for_item,
@@ -32,6 +33,13 @@ class PredictionListApi(ListApiView):
         max_confidence = serializers.FloatField(required=False, min_value=0, max_value=1)
         abstain = optional_bool("true: the model abstained (no decided category); false: decided")
         model_version = IdField(required=False, source="model_version_id")
+        status = serializers.MultipleChoiceField(
+            choices=Prediction.Status.choices,
+            required=False,
+            allow_empty=True,
+            source="statuses",
+            help_text="only these statuses (issue 17); repeat for several",
+        )
 
     @extend_schema(
         summary="List predictions",

@@ -44,6 +44,7 @@ UPDATED_FIELDS = [
     "reason",
     "accepted_category",
     "accepted_confidence",
+    "rule",  # issue 17: the assign or review rule that decided the item (rules.scoring)
     "created_at",
 ]
 
@@ -56,6 +57,9 @@ class ChunkScores:
     top_nodes: np.ndarray  # (n, k) node indices of the top-k leaves
     top_proba: np.ndarray  # (n, k)
     extras: dict[str, np.ndarray]
+    # The rows' features as scored (modality -> (n, d)): rules rescore forbid rows from them
+    # without reading the embeddings again (issue 17, labeling.services.rules.scoring).
+    features: dict[str, np.ndarray] | None = None
 
 
 class PreviousTops:
@@ -136,7 +140,10 @@ def _bulk_upsert(
 ) -> None:
     """Portable path: ``bulk_create(update_conflicts=True)``."""
     accepted = list(zip(*_accepted(vtree, scores), strict=True))
+    rules = _rules(scores)
     rows = [_prediction(mv, vtree, scores, i, prev, accepted[i]) for i, prev in enumerate(previous)]
+    for row, rule in zip(rows, rules, strict=True):
+        row.rule_id = rule
     Prediction.objects.bulk_create(
         rows,
         batch_size=UPSERT_BATCH,
@@ -151,16 +158,16 @@ _LOAD_COLUMNS = (
     "decided_category_id bigint, previous_top_category_id bigint, candidates jsonb, "
     "confidence double precision, margin double precision, entropy double precision, "
     "disagreement double precision, novelty double precision, accepted_category_id bigint, "
-    "accepted_confidence double precision"
+    "accepted_confidence double precision, rule_id bigint"
 )
 _COPY_UPSERT = """
 INSERT INTO {table} (item_id, model_version_id, top_category_id, decided_category_id,
     previous_top_category_id, candidates, confidence, margin, entropy, disagreement, novelty,
     acquisition_score, reason, label_disagrees, accepted_category_id, accepted_confidence,
-    status, created_at)
+    status, rule_id, created_at)
 SELECT item_id, model_version_id, top_category_id, decided_category_id,
     previous_top_category_id, candidates, confidence, margin, entropy, disagreement, novelty,
-    0, '', FALSE, accepted_category_id, accepted_confidence, 'needs_review', now()
+    0, '', FALSE, accepted_category_id, accepted_confidence, 'needs_review', rule_id, now()
 FROM taxoloop_prediction_load
 ON CONFLICT (item_id) DO UPDATE SET
     previous_top_category_id = EXCLUDED.previous_top_category_id,
@@ -177,6 +184,7 @@ ON CONFLICT (item_id) DO UPDATE SET
     reason = '',
     accepted_category_id = EXCLUDED.accepted_category_id,
     accepted_confidence = EXCLUDED.accepted_confidence,
+    rule_id = EXCLUDED.rule_id,
     created_at = EXCLUDED.created_at
 """
 
@@ -206,6 +214,7 @@ def _copy_rows(
     top_cats = cats[scores.top_nodes]
     decided = ex["decision"]
     accepted, accepted_p = _accepted(vtree, scores)
+    rules = _rules(scores)
     columns = zip(
         scores.item_ids.tolist(),
         top_cats.tolist(),
@@ -219,9 +228,11 @@ def _copy_rows(
         ex["novelty"].tolist(),
         accepted,
         accepted_p,
+        rules,
         strict=True,
     )
-    for item_id, tops, ps, dec, prev, conf, margin, entropy, kl, novelty, acc, acc_p in columns:
+    for *row, rule in columns:
+        item_id, tops, ps, dec, prev, conf, margin, entropy, kl, novelty, acc, acc_p = row
         candidates = json.dumps([{"category": c, "p": p} for c, p in zip(tops, ps, strict=True)])
         yield (
             item_id,
@@ -237,6 +248,7 @@ def _copy_rows(
             novelty,
             acc,
             acc_p,
+            rule,
         )
 
 
@@ -249,8 +261,19 @@ def _accepted(
         return [None] * len(scores.item_ids), [None] * len(scores.item_ids)
     p = scores.extras["accepted_p"]
     categories = [int(vtree.category_ids[n]) if n >= 0 else None for n in node.tolist()]
-    confidences = [round(float(x), 6) if n >= 0 else None for n, x in zip(node, p, strict=True)]
+    confidences = [
+        round(float(x), 6) if n >= 0 and np.isfinite(x) else None  # a rule's: no confidence
+        for n, x in zip(node, p, strict=True)
+    ]
     return categories, confidences
+
+
+def _rules(scores: ChunkScores) -> list[int | None]:
+    """Each row's deciding rule id (``labeling.services.rules.scoring``), None: none."""
+    rule = scores.extras.get("rule")
+    if rule is None:
+        return [None] * len(scores.item_ids)
+    return [r if r >= 0 else None for r in rule.tolist()]
 
 
 def _prediction(

@@ -31,6 +31,7 @@ from labeling.models import Item, ModelVersion
 from labeling.services.errors import ServiceError
 from labeling.services.learning import auto_accept, ml, prediction_writes
 from labeling.services.learning.prediction_writes import ChunkScores, PreviousTops
+from labeling.services.rules import scoring as rules_scoring
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,8 @@ def rescore(
     k = int(settings.TAXOLOOP.get("PREDICTION_TOP_K", DEFAULT_TOP_K))
     previous = PreviousTops(model_version, vtree)
     policy = auto_accept.ChunkPolicy.of(model_version, vtree)
+    # Rules beside the model (issue 17): the version's enabled rules, compiled once.
+    rules = rules_scoring.for_scoring(model_version.taxonomy_version)
     guarded = model_version.status == ModelVersion.Status.ACTIVE
     total, chunks = _selection(size, item_ids, id_range)
     written = done = 0
@@ -96,6 +99,8 @@ def rescore(
         scores = _score_chunk(model, vtree, ids, k)
         if policy is not None and len(scores.item_ids):
             scores.extras["accepted"], scores.extras["accepted_p"] = policy.accept(scores.extras)
+        if rules is not None and len(scores.item_ids):  # assign, forbid, review (issue 17)
+            rules_scoring.apply_to_scores(rules, model, scores)
         # Through the module: benchmarks time upsert_chunk by replacing it there.
         written += prediction_writes.upsert_chunk(model_version, vtree, scores, previous)
         done += len(ids)
@@ -194,4 +199,4 @@ def _score_chunk(
         return ChunkScores(item_ids, np.zeros((0, k), np.int64), np.zeros((0, k)), {})
     top_idx, top_proba, extras = model.predict_topk(rows, k=k, chunk_size=len(item_ids))
     top_nodes = vtree.tree.leaves[top_idx]
-    return ChunkScores(item_ids, top_nodes, top_proba, extras)
+    return ChunkScores(item_ids, top_nodes, top_proba, extras, features=rows)

@@ -75,9 +75,11 @@ from labeling.services.review.queue_candidates import CandidatePool
 from labeling.services.review.queue_re_review import re_review_candidates
 from labeling.services.review.queue_refresh import queue_refresh_claim
 from labeling.services.review.re_review_rank import rerank_split_re_review
+from labeling.services.rules.queue import RULE_PULL, review_rule_picks
 
 AUDIT = "audit"
 RE_REVIEW = "re-review"
+RULE = "rule"
 # The ranked reasons (uncertain, disagreement, boundary, novel), typical, their scores and
 # their mix are classifier.acquisition.queue_reasons', shared with the simulator's ``queue``.
 MIXED_REASONS = (*RANKED_REASONS, TYPICAL)
@@ -175,14 +177,19 @@ def _choose(
         RE_REVIEW: [_Pick(int(pool.item_ids[r]), RE_REVIEW, d) for r, d in review],
     }
     rest = np.setdiff1d(open_rows, audit)
+    # Rules (issue 17): the items a review rule sends to people go first (audit keeps its own).
+    room = want - len(audit) - len(review)
+    ruled = review_rule_picks(mv=mv, item_ids=pool.item_ids, rows=rest, limit=room)
+    picks[RULE] = [_Pick(int(pool.item_ids[r]), RULE, d) for r, d in ruled]
+    rest = np.setdiff1d(rest, np.array([r for r, _ in ruled], dtype=np.int64))
     rest = rest[~pool.accepted[rest]]  # people are not spent on auto-accepted items
     mixed_weights = {r: weights[r] for r in MIXED_REASONS if r in weights}
-    n_rest = want - len(audit) - len(review)
+    n_rest = want - len(audit) - len(review) - len(ruled)
     if mixed_weights and n_rest > 0 and len(rest):
         labelled = pool.item_ids[pool.label_cat >= 0]
         context = _MixContext(vtree, mv, labelled, seed)
         picks.update(_mixed(pool.take(rest), mixed_weights, n_rest, context))
-    return _interleave(picks, list(quotas), pull)
+    return _interleave(picks, list(quotas), {**pull, RULE: RULE_PULL})
 
 
 @dataclass(frozen=True)

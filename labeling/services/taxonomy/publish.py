@@ -34,6 +34,7 @@ from labeling.models import (
 )
 from labeling.services.learning.triggers import training_request
 from labeling.services.review.disagreement import disagreement_refresh
+from labeling.services.rules.carry import rules_carry
 from labeling.services.taxonomy.publish_mapping import (
     MappingRow,
     TaxonomyPublishError,
@@ -75,6 +76,10 @@ def taxonomy_publish(*, draft: TaxonomyVersion, author: AbstractBaseUser | None)
     with _step(timings, "mapping"):
         mapping = category_mapping(draft=draft)
         _mapping_store(draft, mapping)
+    # Rules (issue 17) follow the version, their categories mapped like labels; a rule naming
+    # a category the draft removed is carried switched off, with the reason (rules.carry).
+    with _step(timings, "rules"):
+        rules_carry(base=base, draft=draft, mapping=mapping)
     with _step(timings, "labels"):
         migrated = _migrate_labels(base=base, draft=draft)
     with _step(timings, "items"):

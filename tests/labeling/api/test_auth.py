@@ -51,8 +51,9 @@ def test_every_operation_refuses_anonymous_callers_with_401_and_a_token_challeng
     operations = [op for op in schema_operations() if op[0] != "/api/token/"]
     # so that a schema that lost its paths cannot pass (38: review assignments' list, put,
     # get and delete; 43: overlaps' list, detail and adjudicate, reviewer reliability and
-    # review quality)
-    assert len(operations) == 43
+    # review quality; 44: the catalog; 51: rules' list, create, get, put, patch, delete and
+    # preview)
+    assert len(operations) == 51
     for path, method in operations:
         response = call(APIClient(), method, path)
         assert response.status_code == 401, (method, path)

@@ -22,6 +22,7 @@ def test_the_schema_is_a_valid_openapi_3_document(schema):
     assert schema["openapi"].startswith("3.")
     assert sorted(schema["paths"]) == [
         "/api/",
+        "/api/catalog/",
         "/api/categories/{id}/guideline/",
         "/api/items/",
         "/api/items/bulk/",
@@ -39,6 +40,9 @@ def test_the_schema_is_a_valid_openapi_3_document(schema):
         "/api/review-assignments/{id}/",
         "/api/review-quality/",
         "/api/reviewer-reliability/",
+        "/api/rules/",
+        "/api/rules/{id}/",
+        "/api/rules/{id}/preview/",
         "/api/taxonomies/{id}/drafts/",
         "/api/taxonomy-drafts/{id}/add/",
         "/api/taxonomy-drafts/{id}/deprecate/",

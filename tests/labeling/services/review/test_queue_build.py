@@ -288,6 +288,7 @@ def test_the_reason_names_are_the_queue_entry_reasons():
     names = [
         queue_build.AUDIT,
         queue_build.RE_REVIEW,
+        queue_build.RULE,  # a review rule's items (issue 17)
         *queue_build.MIXED_REASONS,
     ]
     assert sorted(names) == sorted(QueueEntry.Reason.values)

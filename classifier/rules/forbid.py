@@ -1,0 +1,54 @@
+"""Forbidding leaves: the model's probabilities without them, and what the model says then.
+
+A forbid rule takes its category's leaves out of an item's leaf distribution; what is left is
+renormalised, so the model's next best leads. A row whose every leaf with any probability is
+forbidden keeps its distribution (there is no next best to give), and says so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+EPS = 1e-12
+
+
+def forbid_renormalise(proba: np.ndarray, forbidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Zero the forbidden leaves and renormalise each row.
+
+    Args:
+        proba: ``(m, n_leaves)`` leaf probabilities.
+        forbidden: ``(m, n_leaves)`` bool.
+    Returns:
+        ``(m, n_leaves)`` float32 probabilities and ``(m,)`` bool: the rows changed (False
+        where nothing would be left).
+    """
+    proba = np.asarray(proba, dtype=np.float32)
+    forbidden = np.asarray(forbidden, dtype=bool)
+    if proba.shape != forbidden.shape:
+        raise ValueError(f"proba {proba.shape} and forbidden {forbidden.shape} differ in shape")
+    kept = np.where(forbidden, np.float32(0), proba)
+    total = kept.sum(axis=1, dtype=np.float64)
+    applied = total > EPS
+    out = proba.copy()
+    out[applied] = (kept[applied] / total[applied, None]).astype(np.float32)
+    return out, applied
+
+
+def top_k(proba: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """What a prediction stores, from ``(m, n_leaves)`` probabilities: ``top_idx`` ``(m, k)``
+    leaf columns, ``top_proba`` ``(m, k)``, and ``(m,)`` ``confidence``, ``margin`` (top minus
+    second), ``entropy`` (natural log): the same figures ``HierarchicalClassifier.predict_topk``
+    gives."""
+    proba = np.asarray(proba, dtype=np.float32)
+    k = min(k, proba.shape[1])
+    order = np.argsort(-proba, axis=1, kind="stable")[:, : max(k, 2)]
+    values = np.take_along_axis(proba, order, axis=1)
+    margin = values[:, 0] - values[:, 1] if values.shape[1] > 1 else values[:, 0]
+    entropy = -(proba * np.log(np.clip(proba, EPS, None))).sum(axis=1)
+    return {
+        "top_idx": order[:, :k].astype(np.int32),
+        "top_proba": values[:, :k],
+        "confidence": values[:, 0],
+        "margin": margin.astype(np.float32),
+        "entropy": entropy.astype(np.float32),
+    }
