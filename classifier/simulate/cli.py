@@ -199,6 +199,13 @@ def _add_features(g: argparse._ArgumentGroup) -> None:
         default=None,
         help="precomputed .npy, one row per row of the file (NaN = no image)",
     )
+    g.add_argument(  # issue 19 (classifier/simulate/lexical_loop.py)
+        "--lexical",
+        choices=("off", "fuse", "committee", "both"),
+        default="off",
+        help="a char n-gram view of the text beside the neural model: fused into its "
+        "probabilities, a committee member, or both (default: %(default)s)",
+    )
 
 
 def _add_team(g: argparse._ArgumentGroup) -> None:

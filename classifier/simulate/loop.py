@@ -52,6 +52,7 @@ class LoopSettings:
     target_precision: float | None = None  # auto-accept certified on held-out audit (issue 17)
     audit_share: float = 0.1  # the queue's audit quota (queue_mix.QUEUE_QUOTAS["audit"])
     max_audit_share: float = 0.5
+    lexical: str = "off"  # issue 19: the char n-gram view (classifier/simulate/lexical_loop.py)
 
 
 def fit_model(task: Task, index: np.ndarray, settings: LoopSettings, seed: int) -> Any:
@@ -65,6 +66,13 @@ def fit_model(task: Task, index: np.ndarray, settings: LoopSettings, seed: int) 
     }
     if settings.max_epochs is not None:
         kwargs["max_epochs"] = settings.max_epochs
+    # -- issue 19: the lexical view beside the neural model (off by default) --
+    if settings.lexical != "off":
+        from classifier.simulate.lexical_loop import fit_with_lexical
+
+        X = take(task.X_train, index)
+        return fit_with_lexical(task.tree, X, task.y_train[index], settings.lexical, kwargs)
+    # -- end issue 19 --
     model = HierarchicalClassifier(task.tree, **kwargs)
     return model.fit(take(task.X_train, index), task.y_train[index])
 

@@ -92,6 +92,7 @@ class SimConfig:
     target_precision: float | None = None
     audit_share: float = 0.1
     max_audit_share: float = 0.5
+    lexical: str = "off"  # issue 19: --lexical (classifier/simulate/lexical_loop.py)
 
     def loop_settings(self) -> LoopSettings:
         return LoopSettings(
@@ -105,6 +106,7 @@ class SimConfig:
             target_precision=self.target_precision,
             audit_share=self.audit_share,
             max_audit_share=self.max_audit_share,
+            lexical=self.lexical,
         )
 
 
@@ -129,6 +131,8 @@ def validate(config: SimConfig) -> None:
         raise SimulationError("--seed-size, --batch and --repeats must be at least 1")
     if not config.full_only:
         _check_strategies(config.strategies)
+    if config.lexical not in ("off", "fuse", "committee", "both"):  # issue 19
+        raise SimulationError("--lexical must be one of off, fuse, committee, both")
     problem = certify_problem(config.target_precision, config.audit_share, config.max_audit_share)
     if problem:
         raise SimulationError(problem)
@@ -207,6 +211,12 @@ def build_features(
             X[modality], sources[modality] = _precomputed(Path(given), data.rows), str(given)
         else:
             X[modality], sources[modality] = _encode(modality, data, config)
+    if config.lexical != "off":  # issue 19: sparse rows, IDF over every item (no labels)
+        from classifier.lexical import CharNgramView
+        from classifier.simulate.lexical_loop import CHARS
+
+        X[CHARS] = CharNgramView().fit_transform(compose_texts(data, config))
+        sources[CHARS] = "char_wb n-gram TF-IDF (classifier.lexical)"
     return X, sources
 
 

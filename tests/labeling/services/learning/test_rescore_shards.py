@@ -353,7 +353,10 @@ def test_manage_py_rescore_says_it_stopped_and_leaves_the_queue_to_the_newer_mod
     monkeypatch.setattr(command, "rescore", retired_meanwhile)
     out = StringIO()
     call_command("rescore", "--quiet", stdout=out)
-    assert out.getvalue().strip() == command.STOPPED.format(pk=model_version.pk, written=0)
+    # The certification line first (manage.py rescore certifies, as a job does), then the stop.
+    lines = out.getvalue().strip().splitlines()
+    assert lines[0].startswith("auto-accept at precision 0.99")
+    assert lines[1:] == [command.STOPPED.format(pk=model_version.pk, written=0)]
     assert not Prediction.objects.exists() and not QueueEntry.objects.exists()
 
 
