@@ -4,7 +4,8 @@ counts (``taxonomy:rules``), a rule's form with a live preview (``taxonomy:rule-
 ``labeling.services.rules``; a refused value comes back in the form with what was typed.
 
 The form: name, action, category, reason, priority, and condition rows (kind, field, value);
-a row without a kind is ignored, and two empty rows are always offered. "Preview" (or any
+an empty row is ignored (one with a value but no kind is refused), and two empty rows are
+always offered. "Preview" (or any
 change, through htmx) evaluates the rule as typed without saving it; "Save" stores it
 switched off and keeps its preview, so the rule's page shows the figures beside "Switch on".
 """
@@ -211,7 +212,7 @@ def _form_from_post(request: HttpRequest) -> dict[str, Any]:
         row = {k: post.get(f"cond-{i}-{k}", "") for k in ("kind", "field", "value")}
         if any(row.values()) or i < EMPTY_ROWS:
             rows.append(row)
-    kept = [r for r in rows if r["kind"]]
+    kept = [r for r in rows if any(v.strip() for v in r.values())]
     padding = [{"kind": "", "field": "", "value": ""} for _ in range(EMPTY_ROWS)]
     fields = ("name", "action", "category", "reason", "priority")
     return {name: post.get(name, "") for name in fields} | {"rows": kept + padding}
@@ -221,7 +222,6 @@ def _input(form: dict[str, Any]) -> RuleInput:
     conditions = [
         {"kind": r["kind"], "field": r["field"], "value": r["value"], "category": None}
         for r in form["rows"]
-        if r["kind"]
     ]
     return RuleInput(
         name=form["name"],

@@ -42,7 +42,8 @@ def test_a_category_is_found_by_id_path_or_key(version, tree):
     ("kwargs", "message"),
     [
         ({"conditions": []}, crud.NO_CONDITIONS),
-        ({"conditions": [{"kind": "", "value": "x"}]}, crud.NO_CONDITIONS),
+        ({"conditions": [{"kind": "", "value": " "}]}, crud.NO_CONDITIONS),
+        ({"conditions": [{"kind": "", "value": "x"}]}, validation.NO_KIND.format(n=1)),
         ({"name": " "}, crud.NAME_NEEDED),
         ({"action": "delete"}, crud.UNKNOWN_ACTION.format(action="delete")),
         ({"category": None}, crud.CATEGORY_NEEDED.format(action="assign", version="{version}")),

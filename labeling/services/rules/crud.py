@@ -111,7 +111,8 @@ def rule_clean(*, version: TaxonomyVersion, data: RuleInput) -> CleanRule:
         category = category_resolve(version, data.category)
         if data.action == Rule.Action.ASSIGN and category.deprecated:
             raise RuleError(DEPRECATED.format(path=category.path))
-    raws = [c for c in data.conditions if str(c.get("kind") or "").strip()]
+    # A row with nothing in it is no condition; one with a value but no kind is refused.
+    raws = [c for c in data.conditions if any(_typed(c.get(k)) for k in ("kind", "field", "value"))]
     if not raws:
         raise RuleError(NO_CONDITIONS)
     if len(raws) > MAX_CONDITIONS:
@@ -120,6 +121,10 @@ def rule_clean(*, version: TaxonomyVersion, data: RuleInput) -> CleanRule:
     clean = CleanRule(name, data.action, category, reason, _priority(data.priority), conditions)
     _check_compiles(clean, version)
     return clean
+
+
+def _typed(value: Any) -> bool:
+    return value is not None and (not isinstance(value, str) or bool(value.strip()))
 
 
 def _storable(value: Any) -> None:

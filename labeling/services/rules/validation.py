@@ -29,6 +29,7 @@ MAX_TEXT = 500
 PROBE_TIMEOUT = 0.02  # seconds a pattern may take on one probe text before it is refused
 
 UNKNOWN_KIND = "Condition {n}: unknown kind {kind!r}; one of {kinds}."
+NO_KIND = "Condition {n}: it has a field or a value but no kind: choose what it tests."
 BAD_FIELD = "Condition {n}: {kind} reads the title, the description or text (both), not {field!r}."
 NO_ATTRIBUTE = "Condition {n}: name the attribute ({kind})."
 NO_WORDS = "Condition {n}: give at least one word."
@@ -90,6 +91,8 @@ def category_resolve(version: TaxonomyVersion, ref: Any) -> Category:
 def condition_clean(n: int, raw: Mapping[str, Any], version: TaxonomyVersion) -> CleanCondition:
     """Condition number ``n`` (from 1) of a rule, as typed, in its stored form."""
     kind = str(raw.get("kind") or "").strip()
+    if not kind:
+        raise RuleError(NO_KIND.format(n=n))
     if kind not in Kind.values:
         raise RuleError(UNKNOWN_KIND.format(n=n, kind=kind, kinds=", ".join(Kind.values)))
     value = raw.get("value")
