@@ -11,7 +11,8 @@ sync workers, production-like settings plus ``labeling.server_timing``) and runs
 headless (``benchmarks/locust_review.py``) once per ``--think`` value: one Locust user per
 reviewer logs in, opens the queue as htmx does, then ``--decisions`` times "decide and get
 the next item" (POST review/decide/, CSRF token in the header) plus the figures refresh the
-page makes after each decision, thinking ``--think`` seconds in between. The default runs
+page makes on its timer (the session's own figures come with each card), thinking
+``--think`` seconds in between. The default runs
 a realistic pace (2 s per item: reviewers read the item) and then a stress pace (0.5 s).
 With ``--duration S`` each reviewer instead goes on for S seconds (counted from the moment
 every reviewer has logged in), however many decisions that makes: the sustained-load run.
@@ -240,6 +241,7 @@ def locust_run(
         "BENCH_DECISIONS": str(decisions),
         "BENCH_DURATION": str(duration),
         "BENCH_OUT": str(out),
+        "BENCH_FIGURES_EVERY": str(_figures_every()),
     }
     # A backstop; the last user to finish ends the run.
     limit = int(duration + 120) if duration else int(decisions * (think + 2) + 60)
@@ -253,6 +255,12 @@ def locust_run(
     if done.returncode not in (0, 1) or len(users) < len(names):  # 1: some request failed
         print(f"locust exited with {done.returncode}:\n{done.stderr[-3000:]}")
     return Run(think, wall, (load, os.getloadavg()[0]), users)
+
+
+def _figures_every() -> int:
+    from labeling.views.review import QUEUE_REFRESH_SECONDS
+
+    return QUEUE_REFRESH_SECONDS
 
 
 # -- figures and checks ---------------------------------------------------------------------------
@@ -283,6 +291,9 @@ def check(run: Run, n_entries: int, done_before: int) -> list[str]:
     for user in run.users:
         if len(user["shown"]) != len(set(user["shown"])):
             problems.append(f"{user['user']} was handed an item twice")
+        counts = user.get("session_counts", [])
+        if counts != list(range(1, len(counts) + 1)):
+            problems.append(f"{user['user']}'s session count did not follow the decisions")
     handed: dict[int, int] = {}
     for i in (i for u in run.users for i in set(u["shown"])):
         handed[i] = handed.get(i, 0) + 1

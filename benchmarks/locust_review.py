@@ -2,15 +2,16 @@
 
 Each user logs in through the login form, opens the queue as htmx does, then repeats what
 the page does per decision: POST review/decide/ with the top candidate (CSRF token in the
-header, ``HX-Request``), which answers with the next card, and GET review/figures/ (the
-side panel refreshes on the ``review-decided`` event); then it thinks for ``BENCH_THINK``
-seconds. After ``BENCH_DECISIONS`` decisions, ``BENCH_DURATION`` seconds after the last
+header, ``HX-Request``), which answers with the next card and the session's figures (out
+of band: the count it shows is recorded, to check it moved), then thinks for
+``BENCH_THINK`` seconds; as the page's side panel does, it GETs review/figures/ (the queue
+by reason) every ``BENCH_FIGURES_EVERY`` seconds. After ``BENCH_DECISIONS`` decisions, ``BENCH_DURATION`` seconds after the last
 reviewer logged in (when set), or an empty queue, it writes what it saw to
 ``BENCH_OUT/<username>.json`` and stops; the last one to stop ends the run.
 
 Run by ``bench_review.py`` (which sets the environment below), not by hand:
 ``BENCH_USERS`` (comma-separated usernames), ``BENCH_PASSWORD``, ``BENCH_THINK``,
-``BENCH_DECISIONS``, ``BENCH_DURATION``, ``BENCH_OUT``.
+``BENCH_DECISIONS``, ``BENCH_DURATION``, ``BENCH_OUT``, ``BENCH_FIGURES_EVERY``.
 """
 
 from __future__ import annotations
@@ -33,11 +34,13 @@ THINK = float(os.environ.get("BENCH_THINK", "2"))
 DECISIONS = int(os.environ.get("BENCH_DECISIONS", "30"))
 DURATION = float(os.environ.get("BENCH_DURATION", "0"))
 OUT = Path(os.environ.get("BENCH_OUT", "."))
+FIGURES_EVERY = float(os.environ.get("BENCH_FIGURES_EVERY", "15"))
 
 ITEM_RE = re.compile(r'data-item="(\d+)"')
 SHOWN_RE = re.compile(r'name="shown" value="([^"]+)"')
 TOP_RE = re.compile(r'name="category" value="(\d+)" class="candidate top"')
 CSRF_FIELD_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+COUNT_RE = re.compile(r'<dd id="figure-count">(\d+)</dd>')
 TIMING_RE = re.compile(r"\b(app|db);dur=([\d.]+)")
 
 _next_user = count()
@@ -65,6 +68,7 @@ class Reviewer(HttpUser):
             "decide_db_ms": [],
             "decide_client_ms": [],
             "figures_server_ms": [],
+            "session_counts": [],
             "errors": [],
         }
         self.written = False
@@ -84,6 +88,7 @@ class Reviewer(HttpUser):
         if DURATION and _deadline["at"] == float("inf"):
             _deadline["at"] = time.monotonic() + DURATION  # the first one through starts the clock
         self.card = self.client.get("/review/", headers={"HX-Request": "true"}, name="card").text
+        self.figures_at = time.monotonic()
 
     def _htmx(self) -> dict[str, str]:
         return {"HX-Request": "true", "X-CSRFToken": self.client.cookies.get("csrftoken", "")}
@@ -107,8 +112,12 @@ class Reviewer(HttpUser):
         else:
             self.seen["accepted"].append(int(item[1]))
         self.card = response.text
-        figures = self.client.get("/review/figures/", headers=self._htmx(), name="figures")
-        self.seen["figures_server_ms"].append(server_ms(figures))
+        count = COUNT_RE.search(response.text)
+        self.seen["session_counts"].append(int(count[1]) if count else None)
+        if time.monotonic() - self.figures_at >= FIGURES_EVERY:
+            self.figures_at = time.monotonic()
+            figures = self.client.get("/review/figures/", headers=self._htmx(), name="figures")
+            self.seen["figures_server_ms"].append(server_ms(figures))
 
     def _finish(self, error: str = "") -> None:
         if error:

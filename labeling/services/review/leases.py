@@ -63,14 +63,14 @@ def review_lease(
     pool for everyone else), whichever session or login skipped them; so are entries outside
     ``scope`` (see ``labeling.selectors.assignments``).
     A lease with less than half its time left is renewed: the reviewer is still working.
-    The hot path of the page: on PostgreSQL two statements (top up, read), each atomic on
-    its own, so no transaction round trips either.
+    The hot path of the page: on PostgreSQL two statements, each atomic on its own, so no
+    transaction round trips either: the top-up, which answers the ids held, and the read of
+    those rows by primary key.
     """
     now = timezone.now()
     expires = now + timedelta(seconds=lease_seconds())
     if connection.vendor == "postgresql":
-        _top_up(reviewer, count, now, expires, scope)
-        held = _held(reviewer, count, now, scope)
+        held = _by_ids(_top_up(reviewer, count, now, expires, scope))
     else:
         held = _held(reviewer, count, now, scope)
         if len(held) < count:
@@ -96,38 +96,61 @@ def _held(reviewer: AbstractBaseUser, count: int, now: Any, scope: QueueScope) -
     )
 
 
+def _by_ids(ids: Sequence[int]) -> list[QueueEntry]:
+    """The entries ``ids``, in that order, with their items and predictions."""
+    rows = QueueEntry.objects.filter(pk__in=ids).select_related("item", "item__prediction")
+    by_pk = {e.pk: e for e in rows}
+    return [by_pk[pk] for pk in ids if pk in by_pk]
+
+
 def _free(now: Any) -> Q:
     return Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
 
 
 # Raw SQL because the ORM can neither compute LIMIT in the database nor lock a subquery
 # without an explicit transaction (two more round trips). ``= ANY(ARRAY(…))`` makes the pick
-# an init plan, so the outer UPDATE finds its rows by primary key instead of scanning.
+# an init plan, so the outer UPDATE finds its rows by primary key instead of scanning. The
+# statement answers what the reviewer holds afterwards: the rows it took (RETURNING) and the
+# ones they held before (the outer SELECT reads the snapshot before the UPDATE, where a row
+# just taken was free, so no row comes twice), highest priority first.
 _TOP_UP_SQL = """
-    UPDATE {table} SET lease_holder_id = %(reviewer)s, lease_expires_at = %(expires)s
-    WHERE id = ANY(ARRAY(
-        SELECT id FROM {table}
-        WHERE (lease_expires_at IS NULL OR lease_expires_at <= %(now)s)
-            AND item_id NOT IN ({skipped}) AND {scope}
-        ORDER BY priority DESC, id
-        LIMIT GREATEST(0, %(count)s - (
-            SELECT count(*) FROM {table}
-            WHERE lease_holder_id = %(reviewer)s AND lease_expires_at > %(now)s
+    WITH taken AS (
+        UPDATE {table} SET lease_holder_id = %(reviewer)s, lease_expires_at = %(expires)s
+        WHERE id = ANY(ARRAY(
+            SELECT id FROM {table}
+            WHERE (lease_expires_at IS NULL OR lease_expires_at <= %(now)s)
                 AND item_id NOT IN ({skipped}) AND {scope}
-        ))
-        FOR UPDATE SKIP LOCKED
-    )) AND (lease_expires_at IS NULL OR lease_expires_at <= %(now)s)
+            ORDER BY priority DESC, id
+            LIMIT GREATEST(0, %(count)s - (
+                SELECT count(*) FROM {table}
+                WHERE lease_holder_id = %(reviewer)s AND lease_expires_at > %(now)s
+                    AND item_id NOT IN ({skipped}) AND {scope}
+            ))
+            FOR UPDATE SKIP LOCKED
+        )) AND (lease_expires_at IS NULL OR lease_expires_at <= %(now)s)
+        RETURNING id, priority
+    )
+    SELECT id FROM (
+        SELECT id, priority FROM taken
+        UNION ALL
+        SELECT id, priority FROM {table}
+        WHERE lease_holder_id = %(reviewer)s AND lease_expires_at > %(now)s
+            AND item_id NOT IN ({skipped}) AND {scope}
+    ) AS held
+    ORDER BY priority DESC, id
+    LIMIT %(count)s
 """
 
 
 def _top_up(
     reviewer: AbstractBaseUser, count: int, now: Any, expires: Any, scope: QueueScope
-) -> int:
+) -> list[int]:
     """PostgreSQL: lease free entries until ``reviewer`` holds ``count``, in one statement.
 
     ``SELECT … FOR UPDATE SKIP LOCKED`` lets concurrent reviewers walk past each other's rows
     instead of queueing on them; the outer condition re-checks "still free" (compare-and-set),
-    so an entry is never leased to two reviewers. Returns the number of entries taken.
+    so an entry is never leased to two reviewers. Returns the ids of the entries the reviewer
+    holds now within ``scope`` (at most ``count``), highest priority first.
     """
     scope_sql, scope_params = scope.sql()
     sql = _TOP_UP_SQL.format(
@@ -148,7 +171,7 @@ def _top_up(
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return int(cursor.rowcount)
+        return [int(row[0]) for row in cursor.fetchall()]
 
 
 def _take_free(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -99,6 +100,21 @@ def test_an_htmx_decision_returns_the_next_card(as_alice, tree, entries):
     assert response["HX-Trigger"] == "review-decided"
     assert Label.objects.get().category == tree[TSHIRTS]
     assert not QueueEntry.objects.filter(pk=entries[0].pk).exists()
+
+
+def test_each_card_brings_the_session_figures_out_of_band(as_alice, tree, entries):
+    """One request per decision: the side panel's count comes with the next card."""
+    counts = []
+    for _ in range(2):
+        html = decide(as_alice, tree, TSHIRTS, htmx=True).content.decode()
+        oob = html[html.index('<dl class="stats small" id="session-figures"') :]
+        assert oob.startswith('<dl class="stats small" id="session-figures" hx-swap-oob="true">')
+        counts.append(re.search(r'<dd id="figure-count">(\d+)</dd>', oob)[1])
+    assert counts == ["1", "2"] and Label.objects.count() == 2
+    skipped = as_alice.post(
+        reverse("review:skip"), {"shown": token(as_alice)}, headers=HTMX
+    ).content.decode()
+    assert '<dd id="figure-skipped">1</dd>' in skipped and 'hx-swap-oob="true"' in skipped
 
 
 def test_a_double_submit_writes_one_label_and_counts_once(as_alice, tree, entries):
