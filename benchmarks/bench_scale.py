@@ -3,6 +3,7 @@
     python benchmarks/bench_scale.py [--sizes 100000 1000000] [--label-share 0.1]
                                      [--train-labels N] [--rescore-sample 0]
                                      [--repeat 5] [--decisions 200] [--keep-db]
+                                     [--rules 200]
 
 About 45 minutes with the defaults on 2 quiet cores (mostly the 1M rescore and training).
 
@@ -33,6 +34,10 @@ above the stage's start):
 7. report pages: median of ``--repeat`` requests of the catalog report, a node filter (the
    biggest department) and the disagreement filter (in-process test client);
 8. review round trip: ``--decisions`` times "decide + next" (in-process test client).
+
+With ``--rules N`` (issue 17), after the rescore stage the same items are rescored again
+twice without and twice with N rules, alternating, and the overhead is printed
+(``_scale_rules.py``).
 
 Then a table: seconds at each size, the ratio between the two largest sizes, peak RSS, and a
 flag where a stage grew faster than the catalog (ratio above 1.2 x the size ratio). The
@@ -132,6 +137,10 @@ def run_size(size: int, args: argparse.Namespace, out: Path) -> int:
                     f"set-up (not a stage): {filled:,} predictions copied from the sampled"
                     f" ones in {time.perf_counter() - t0:.0f} s"
                 )
+            if args.rules:
+                from benchmarks._scale_rules import rules_overhead
+
+                figures["rules"] = rules_overhead(model, version, ids, args)
             results["queue rebuild"] = st.stage_queue(version)
             client = Client()
             client.force_login(st.reviewer())
@@ -222,6 +231,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         default=0,
         help="items rescored for real, time projected to all (0 = every item, the default)",
     )
+    parser.add_argument(
+        "--rules",
+        type=int,
+        default=0,
+        help="after the rescore, time it again without and with this many rules (issue 17)",
+    )
     parser.add_argument("--repeat", type=int, default=5, help="requests per report page")
     parser.add_argument("--decisions", type=int, default=200, help="review decisions")
     parser.add_argument("--seed", type=int, default=0)
@@ -236,7 +251,7 @@ def child_args(args: argparse.Namespace, size: int, out: Path) -> list[str]:
     argv += ["--json-out", str(out), "--label-share", str(args.label_share)]
     argv += ["--repeat", str(args.repeat), "--decisions", str(args.decisions)]
     argv += ["--train-labels", str(args.train_labels)]
-    argv += ["--rescore-sample", str(args.rescore_sample)]
+    argv += ["--rescore-sample", str(args.rescore_sample), "--rules", str(args.rules)]
     argv += ["--seed", str(args.seed)] + (["--keep-db"] if args.keep_db else [])
     return argv
 
@@ -274,6 +289,10 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + "\n".join(details(runs)))
     print("\nscale (report pages: slowest median of the three; review: median decide+next)")
     print("\n".join(table(runs)))
+    from benchmarks._scale_rules import rules_lines
+
+    for run in runs:
+        print("\n".join(rules_lines(run)))
     print(
         "figures under the load printed above (a shared machine); peak RSS is this"
         " process's, PostgreSQL's own memory is not in it"
