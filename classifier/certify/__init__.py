@@ -12,6 +12,7 @@ from .paths import Paths, predicted_paths
 from .policy import (
     AUTO_ACCEPTED,
     LABELLED,
+    MAX_AUDIT_SHARE,
     NEEDS_REVIEW,
     ROOT,
     AuditNeed,
@@ -26,6 +27,7 @@ from .policy import (
 __all__ = [
     "AUTO_ACCEPTED",
     "LABELLED",
+    "MAX_AUDIT_SHARE",
     "NEEDS_REVIEW",
     "ROOT",
     "AuditNeed",

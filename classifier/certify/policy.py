@@ -65,6 +65,10 @@ from .paths import Paths, predicted_paths
 
 ROOT = -1  # the catch-all unit: items whose path meets no unit of their own
 # Thresholds tried, highest first: denser near 1, where a calibrated model's precision is.
+# The share of a queue batch audit may rise to while the policy lacks the labels to certify:
+# the product's default (TAXOLOOP["MAX_AUDIT_SHARE"]) and the simulator's, so what the
+# simulator measures is what the product does.
+MAX_AUDIT_SHARE = 0.5
 GRID_STEP = 0.01  # each candidate threshold accepts about 1% more of a unit's items
 AUTO_ACCEPTED, NEEDS_REVIEW, LABELLED = "auto-accepted", "needs review", "labelled"
 

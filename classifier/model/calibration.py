@@ -1,10 +1,21 @@
-"""Temperature scaling of the committee: one temperature for all members, fitted by NLL."""
+"""Temperature scaling of the committee: one temperature for all members, fitted by NLL, on
+held-out logits or (``cross_fit_temperature``) on out-of-fold logits of cross-fitted models."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
+
+from classifier.model import inputs
+from classifier.model.network import member_mask
+
+if TYPE_CHECKING:  # the estimator calls this module
+    from classifier.model.estimator import HierarchicalClassifier
+    from classifier.model.inputs import Features
 
 LOG_T_RANGE = (math.log(0.05), math.log(20.0))
 
@@ -61,3 +72,37 @@ def fit_temperature(
         else:
             a = c
     return math.exp((a + b) / 2)
+
+
+def cross_fit_temperature(
+    model: HierarchicalClassifier,
+    X: Features,
+    y: np.ndarray,
+    folds: np.ndarray,
+    train: Callable[[np.ndarray], None],
+    keep: Callable[[np.ndarray, torch.Tensor], None] | None = None,
+) -> float:
+    """The temperature of ``model``'s refit, from out-of-fold logits of models trained as it is.
+
+    For each fold of ``(n,)`` ``folds`` (ids ``0..k-1``), ``train(rows)`` leaves ``model.net_``
+    trained on the rows outside it as the refit will be (same initialisation, fixed epochs, no
+    early stopping), which then predicts the fold's rows. The logits are stacked in fold order;
+    ``keep(order, logits)``, when given, receives that ``(n,)`` row order and the fused
+    member's ``(n, n_leaves)`` out-of-fold logits (the simulator's lexical pool fits on them).
+    """
+    logits, votes = [], []
+    for k in range(int(folds.max()) + 1):
+        held, rest = np.flatnonzero(folds == k), np.flatnonzero(folds != k)
+        train(rest)
+        with torch.inference_mode():
+            feats = inputs.row_tensors(X, model.modalities_, held)
+            out, presence = model.net_.eval()({m: x.to(model.device) for m, x in feats.items()})
+        logits.append(out[:1].cpu())
+        votes.append(member_mask(presence, len(model.members_))[:1].cpu())
+    order = np.argsort(folds, kind="stable")
+    labels = torch.from_numpy(y[order])
+    membership = torch.from_numpy(model.tree.leaf_membership.astype(np.float32))
+    z, v = torch.cat(logits, dim=1), torch.cat(votes, dim=1)
+    if keep is not None:
+        keep(order, z[0])
+    return fit_temperature(z, v, labels, membership)

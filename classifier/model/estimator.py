@@ -221,41 +221,25 @@ class HierarchicalClassifier:
         if len(y) >= REFIT_BELOW:
             self._fit_temperature(*val)
             return epochs
+
+        def refit(rows: np.ndarray) -> None:  # same initialisation, ``best`` epochs, no val
+            self._new_net(stats, warm)
+            self._run(X, y, rows, None, tt, self._config(len(rows), best), None)
+
         folds = training.group_folds(groups, self.calibration_folds, self.seed)
         if folds is None:
             self._fit_temperature(*val)
         else:
-            self.temperature_ = self._cross_fit_temperature(X, y, folds, stats, warm, tt, best)
-        self._new_net(stats, warm)
-        self._run(X, y, np.arange(len(y)), None, tt, self._config(len(y), best), None)
+            self.temperature_ = self._cross_fit_temperature(X, y, folds, refit)
+        refit(np.arange(len(y)))
         return epochs
 
     def _cross_fit_temperature(
-        self,
-        X: Features,
-        y: np.ndarray,
-        folds: np.ndarray,
-        stats: Stats,
-        warm: WarmStart | None,
-        tt: training.TreeTensors,
-        epochs: int,
+        self, X: Features, y: np.ndarray, folds: np.ndarray, train: Callable[[np.ndarray], None]
     ) -> float:
-        """The refit's temperature, from out-of-fold logits (stacked in fold order) of models
-        trained as it is: same initialisation, ``epochs`` epochs, no early stopping."""
-        logits, votes = [], []
-        for k in range(int(folds.max()) + 1):
-            held, rest = np.flatnonzero(folds == k), np.flatnonzero(folds != k)
-            self._new_net(stats, warm)
-            self._run(X, y, rest, None, tt, self._config(len(rest), epochs), None)
-            with torch.inference_mode():
-                feats = inputs.row_tensors(X, self.modalities_, held)
-                out, presence = self.net_.eval()({m: x.to(self.device) for m, x in feats.items()})
-            logits.append(out[:1].cpu())
-            votes.append(member_mask(presence, len(self.members_))[:1].cpu())
-        labels = torch.from_numpy(y[np.argsort(folds, kind="stable")])
-        membership = torch.from_numpy(self.tree.leaf_membership.astype(np.float32))
-        z, v = torch.cat(logits, dim=1), torch.cat(votes, dim=1)
-        return calibration.fit_temperature(z, v, labels, membership)
+        """:func:`~classifier.model.calibration.cross_fit_temperature` (a seam: the simulator's
+        lexical experiment keeps the out-of-fold logits through its ``keep``)."""
+        return calibration.cross_fit_temperature(self, X, y, folds, train)
 
     def step_budget(self) -> int:
         """Most optimiser steps of a fit: ``max_steps``, or ``LEAF_STEP_BUDGET`` / leaves (see

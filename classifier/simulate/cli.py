@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from classifier.certify import MAX_AUDIT_SHARE
 from classifier.datasets import DatasetError
 from classifier.simulate.queue_mix import QUEUE_QUOTAS
 from classifier.simulate.run import DEFAULT_STRATEGIES, SimConfig, SimulationError, simulate
@@ -250,7 +251,7 @@ def _add_certify(g: argparse._ArgumentGroup) -> None:
     g.add_argument(
         "--max-audit-share",
         type=float,
-        default=0.5,
+        default=MAX_AUDIT_SHARE,
         help="the share audit may rise to while the policy lacks labels to certify "
         "(default: %(default)s)",
     )

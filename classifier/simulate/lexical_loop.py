@@ -22,8 +22,7 @@ import numpy as np
 import torch
 
 from classifier import lexical
-from classifier.model import HierarchicalClassifier, calibration, decision, inputs, training
-from classifier.model.network import member_mask
+from classifier.model import HierarchicalClassifier, calibration, decision, training
 from classifier.tree import Tree
 
 MODES = ("off", "fuse", "committee", "both")
@@ -34,30 +33,17 @@ class _HeldOutLogits(HierarchicalClassifier):
     """``HierarchicalClassifier`` that keeps the fused member's held-out logits of its
     calibration: ``held_out_`` = (rows, logits ``(n, k)``) or None.
 
-    ``_cross_fit_temperature`` is the estimator's, plus the two lines that keep the logits
-    (estimator.py sits at the 400-line limit, so the hook is here for the experiment; the
-    product would return them from the estimator itself, see docs/results/issue-19/lexical).
+    ``_cross_fit_temperature`` is the estimator's cross-fit
+    (``calibration.cross_fit_temperature``) with its ``keep`` hook set to keep the logits.
     """
 
     held_out_: tuple[np.ndarray, np.ndarray] | None = None
 
-    def _cross_fit_temperature(self, X, y, folds, stats, warm, tt, epochs):
-        logits, votes = [], []
-        for k in range(int(folds.max()) + 1):
-            held, rest = np.flatnonzero(folds == k), np.flatnonzero(folds != k)
-            self._new_net(stats, warm)
-            self._run(X, y, rest, None, tt, self._config(len(rest), epochs), None)
-            with torch.inference_mode():
-                feats = inputs.row_tensors(X, self.modalities_, held)
-                out, presence = self.net_.eval()({m: x.to(self.device) for m, x in feats.items()})
-            logits.append(out[:1].cpu())
-            votes.append(member_mask(presence, len(self.members_))[:1].cpu())
-        order = np.argsort(folds, kind="stable")
-        labels = torch.from_numpy(y[order])
-        membership = torch.from_numpy(self.tree.leaf_membership.astype(np.float32))
-        z, v = torch.cat(logits, dim=1), torch.cat(votes, dim=1)
-        self.held_out_ = (order, z[0].numpy())
-        return calibration.fit_temperature(z, v, labels, membership)
+    def _cross_fit_temperature(self, X, y, folds, train):
+        def keep(order: np.ndarray, logits: torch.Tensor) -> None:
+            self.held_out_ = (order, logits.numpy())
+
+        return calibration.cross_fit_temperature(self, X, y, folds, train, keep=keep)
 
     def _fit_temperature(self, feats: dict[str, torch.Tensor], labels: torch.Tensor) -> None:
         super()._fit_temperature(feats, labels)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from classifier.certify import MAX_AUDIT_SHARE
 from classifier.tree import Tree
 
 Features = dict[str, np.ndarray]
@@ -51,7 +52,7 @@ class LoopSettings:
     seed: int = 0
     target_precision: float | None = None  # auto-accept certified on held-out audit (issue 17)
     audit_share: float = 0.1  # the queue's audit quota (queue_mix.QUEUE_QUOTAS["audit"])
-    max_audit_share: float = 0.5
+    max_audit_share: float = MAX_AUDIT_SHARE
     lexical: str = "off"  # issue 19: the char n-gram view (classifier/simulate/lexical_loop.py)
 
 

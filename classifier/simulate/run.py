@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from classifier.certify import MAX_AUDIT_SHARE
 from classifier.datasets import LabelledData, load_labelled
 from classifier.simulate import data as D
 from classifier.simulate import report
@@ -91,7 +92,7 @@ class SimConfig:
     quiet: bool = False
     target_precision: float | None = None
     audit_share: float = 0.1
-    max_audit_share: float = 0.5
+    max_audit_share: float = MAX_AUDIT_SHARE
     lexical: str = "off"  # issue 19: --lexical (classifier/simulate/lexical_loop.py)
 
     def loop_settings(self) -> LoopSettings:

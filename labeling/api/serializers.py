@@ -19,6 +19,11 @@ class CategoryRefSerializer(serializers.Serializer):
     path = serializers.CharField(help_text='e.g. "Apparel > Topwear > Shirts"')
 
 
+class RuleRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
 class ItemRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     external_id = serializers.CharField()
@@ -131,6 +136,12 @@ class PredictionSerializer(PredictionSummarySerializer):
     )
     accepted_confidence = serializers.FloatField(
         allow_null=True, help_text="the accepted node's probability"
+    )
+    rule = RuleRefSerializer(
+        allow_null=True,
+        read_only=True,
+        help_text="the rule that decided the prediction (an assign rule that accepted it at "
+        "accepted_category, or a review rule that sends it to people); null: the model alone",
     )
 
     @extend_schema_field(CandidateSerializer(many=True))

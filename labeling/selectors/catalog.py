@@ -61,6 +61,7 @@ _VALUES = {
     "confidence": "pred__confidence",
     "accepted": "pred__accepted_category_id",
     "accepted_confidence": "pred__accepted_confidence",
+    "rule": "pred__rule__name",
 }
 
 
@@ -94,6 +95,7 @@ class CatalogRow:
     predicted: CategoryRef | None  # the model's top leaf
     decided: CategoryRef | None  # the model's roll-up decision; None: it abstained
     label: CatalogLabel | None
+    rule: str | None  # the name of the rule that decided the prediction; None: none did
 
     @property
     def depth(self) -> int | None:
@@ -197,6 +199,7 @@ def _row(r: dict[str, Any], terms: CategoryTerms, label: CatalogLabel | None) ->
         predicted=terms.get(r["top"]),
         decided=terms.get(r["decided"]),
         label=label,
+        rule=r["rule"],
     )
 
 

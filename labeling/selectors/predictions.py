@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 
 from labeling.models import Category, Prediction
 
-PREDICTION_RELATED = ("item", "top_category", "decided_category", "accepted_category")
+PREDICTION_RELATED = ("item", "top_category", "decided_category", "accepted_category", "rule")
 
 
 def prediction_list(

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
-from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
+from labeling.management.commands._export import (
+    add_format_argument,
+    add_output_argument,
+    export_to_output,
+)
 from labeling.management.commands._versions import current_version_named
 from labeling.models import TaxonomyVersion
 from labeling.selectors.catalog import STATUSES
 from labeling.services.catalog.catalog_export import CATALOG_COLUMNS, catalog_export
-from labeling.services.catalog.exports import EXPORT_FORMATS
-from labeling.services.errors import ServiceError
 
 
 class Command(BaseCommand):
@@ -27,14 +27,15 @@ class Command(BaseCommand):
         "maybe an inner node; empty while the item needs review), its depth, the confidence "
         "of that decision (the accepted node's probability; the model's confidence for an item "
         "that needs review; empty for a labelled one), the model version, the model's top and "
-        "roll-up categories, and the current label's id, author and source. An item not scored "
+        "roll-up categories, the current label's id, author and source, and the name of the rule "
+        "that decided the prediction (empty: none did). An item not scored "
         "yet is labelled when it has a label, else needs_review, with empty model columns. "
         f"Columns: {', '.join(CATALOG_COLUMNS)}."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--format", dest="fmt", choices=EXPORT_FORMATS, default="csv")
-        parser.add_argument("--output", type=Path, help="file to write (default: standard output)")
+        add_format_argument(parser)
+        add_output_argument(parser)
         parser.add_argument(
             "--status",
             dest="statuses",
@@ -47,23 +48,10 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        output: Path | None = options["output"]
         version = current_version_named(options["taxonomy"])
-        try:
-            if output is None:
-                count = self._export(self.stdout, version, options)
-            else:
-                with output.open("w", encoding="utf-8", newline="") as stream:
-                    count = self._export(stream, version, options)
-        except BrokenPipeError:
-            # The reader went away (`export_catalog | head`): stop quietly, as Unix tools do.
-            with contextlib.suppress(OSError, ValueError):  # stdout may not be a real file
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return
-        except (ServiceError, OSError) as error:
-            raise CommandError(str(error)) from error
-        if output is not None:  # standard output stays clean for piping
-            self.stderr.write(f"Exported {count:,} rows to {output}.")
+        export_to_output(
+            self, options["output"], lambda stream: self._export(stream, version, options)
+        )
 
     @staticmethod
     def _export(stream: Any, version: TaxonomyVersion, options: dict[str, Any]) -> int:

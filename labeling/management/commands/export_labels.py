@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from labeling.services.catalog.exports import EXPORT_FORMATS, labels_export
-from labeling.services.errors import ServiceError
+from labeling.management.commands._export import (
+    add_format_argument,
+    add_output_argument,
+    export_to_output,
+)
+from labeling.services.catalog.exports import labels_export
 
 
 class Command(BaseCommand):
@@ -25,13 +25,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--format", dest="fmt", choices=EXPORT_FORMATS, default="csv")
+        add_format_argument(parser)
         parser.add_argument(
             "--ledger",
             action="store_true",
             help="every row, retractions and overlap answers too, with overlap columns",
         )
-        parser.add_argument("--output", type=Path, help="file to write (default: standard output)")
+        add_output_argument(parser)
         parser.add_argument(
             "--note",
             help="with --ledger: only the rows whose note contains this text (any case), "
@@ -39,22 +39,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        output: Path | None = options["output"]
-        try:
-            if output is None:
-                count = labels_export(stream=self.stdout, **self._what(options))
-            else:
-                with output.open("w", encoding="utf-8", newline="") as stream:
-                    count = labels_export(stream=stream, **self._what(options))
-        except BrokenPipeError:
-            # The reader went away (`export_labels | head`): stop quietly, as Unix tools do.
-            with contextlib.suppress(OSError, ValueError):  # stdout may not be a real file
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return
-        except (ServiceError, OSError) as error:
-            raise CommandError(str(error)) from error
-        if output is not None:  # standard output stays clean for piping
-            self.stderr.write(f"Exported {count:,} rows to {output}.")
+        what = self._what(options)
+        export_to_output(
+            self, options["output"], lambda stream: labels_export(stream=stream, **what)
+        )
 
     @staticmethod
     def _what(options: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,9 @@ mapped, is ``labeling.selectors.catalog``. Columns:
   ``decided_key``/``decided_path`` (its roll-up decision, empty when it abstained);
 - ``label_id``, ``label_author``, ``label_source``: the current label (only ever a decision
   in force: an overlap's blind answers never are an item's current label); a label a publish
-  carried over shows the original decision's author and source, as ``export_labels`` does.
+  carried over shows the original decision's author and source, as ``export_labels`` does;
+- ``rule``: the name of the rule that decided the prediction (an assign rule that accepted it,
+  or a review rule that sent it to people), empty when none did.
 
 Rows stream from the database in chunks (a few queries per chunk, none per row), so a million
 items take the memory of one chunk.
@@ -53,6 +55,7 @@ CATALOG_COLUMNS = (
     "label_id",
     "label_author",
     "label_source",
+    "rule",
 )
 
 
@@ -100,6 +103,7 @@ def catalog_export_row(row: CatalogRow) -> dict[str, Any]:
         "label_id": label.id if label else None,
         "label_author": label.author if label else None,
         "label_source": label.source if label else None,
+        "rule": row.rule,
     }
 
 

@@ -29,7 +29,13 @@ from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
-from classifier.certify import ROOT, AutoAcceptPolicy, clopper_pearson_lower
+from classifier.certify import (
+    MAX_AUDIT_SHARE,
+    ROOT,
+    AutoAcceptPolicy,
+    Paths,
+    clopper_pearson_lower,
+)
 from labeling.models import Item, Label, ModelVersion, Prediction
 from labeling.services.learning import ml
 
@@ -42,7 +48,7 @@ REFERENCE_ITEMS = 20_000
 NEEDS_KEPT = 20
 KEY = "auto_accept"
 # The most of a queue batch the audit share is raised to while nodes lack audit labels.
-DEFAULT_MAX_AUDIT_SHARE = 0.3
+DEFAULT_MAX_AUDIT_SHARE = MAX_AUDIT_SHARE  # 0.5, the simulator's default too
 
 
 @dataclass(frozen=True)
@@ -69,14 +75,10 @@ class ChunkPolicy:
     def accept(self, extras: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """``(n,)`` node each scored item is accepted at (-1: none) and that node's
         probability (NaN where none), from the chunk's predicted paths."""
-        nodes, proba = extras["path_nodes"], extras["path_proba"].astype(np.float64)
-        leaf = nodes[np.arange(len(nodes)), (nodes >= 0).sum(axis=1) - 1]
-        threshold = self.leaf_threshold[leaf]
-        clears = (nodes >= 0) & (proba >= threshold[:, None])
-        column = np.where(clears, np.arange(nodes.shape[1])[None, :], -1).max(axis=1)
-        rows = np.arange(len(nodes))
-        accepted = np.where(column >= 0, nodes[rows, np.maximum(column, 0)], -1)
-        confidence = np.where(column >= 0, proba[rows, np.maximum(column, 0)], np.nan)
+        paths = Paths(nodes=extras["path_nodes"], proba=extras["path_proba"].astype(np.float64))
+        # The rule of classifier.certify, with each item's threshold that of its leaf's unit.
+        accepted, proba = paths.accepted(self.leaf_threshold[paths.leaf])
+        confidence = np.where(accepted >= 0, proba, np.nan)
         return accepted.astype(np.int64), confidence
 
 
@@ -252,7 +254,7 @@ def audit_wanted(mv: ModelVersion | None) -> int:
 
 def audit_target(mv: ModelVersion | None, fillable: int, base: int) -> int:
     """Audit picks of a queue batch of ``fillable`` entries: ``base`` (the quota's share),
-    raised up to ``MAX_AUDIT_SHARE`` of the batch (default 0.3) while ``audit_wanted``."""
+    raised up to ``MAX_AUDIT_SHARE`` of the batch (default 0.5) while ``audit_wanted``."""
     wanted = audit_wanted(mv)
     if not wanted:
         return base

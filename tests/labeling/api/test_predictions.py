@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from labeling.models import ModelVersion, Prediction
 from tests.factories import ItemFactory
+from tests.labeling.rules_data import make_rule
 
 
 def client_for(user=None) -> APIClient:
@@ -44,6 +45,19 @@ def test_predictions_list_with_candidate_paths(tree, model, alice):
     assert row["is_abstain"] is False
 
 
+def test_a_prediction_names_the_rule_that_decided_it_or_null(tree, model, version, alice):
+    rule = make_rule(version, name="shirts by title")
+    by_rule = predict(model, tree["Apparel > Topwear > Shirts"])
+    Prediction.objects.filter(pk=by_rule.pk).update(rule=rule)
+    by_model = predict(model, tree["Accessories > Watches"])
+    client = client_for(alice)
+    rows = client.get("/api/predictions/").json()["results"]
+    assert [r["rule"] for r in rows] == [{"id": rule.pk, "name": "shirts by title"}, None]
+    one = client.get(f"/api/items/{by_rule.item_id}/prediction/").json()
+    assert one["rule"] == {"id": rule.pk, "name": "shirts by title"}
+    assert client.get(f"/api/items/{by_model.item_id}/prediction/").json()["rule"] is None
+
+
 def test_predictions_filter_by_category_confidence_abstain_and_model(tree, model, version, alice):
     shirts, watches = tree["Apparel > Topwear > Shirts"], tree["Accessories > Watches"]
     sure = predict(model, shirts, decided=shirts, confidence=0.95)
@@ -68,11 +82,12 @@ def test_a_bad_prediction_filter_is_a_400(db, alice):
 
 
 def test_the_list_runs_a_constant_number_of_queries(
-    tree, model, alice, django_assert_max_num_queries
+    tree, model, version, alice, django_assert_max_num_queries
 ):
     leaves = [c for c in tree.values() if c.is_leaf]
     for n in range(50):
         predict(model, leaves[n % 6], candidates=[{"category": c.pk, "p": 0.1} for c in leaves])
+    Prediction.objects.update(rule=make_rule(version))  # the rule comes with its prediction
     client = client_for(alice)
     with django_assert_max_num_queries(7):
         assert len(client.get("/api/predictions/").json()["results"]) == 50

@@ -17,6 +17,7 @@ from labeling.services.catalog.exports import ExportError
 from tests.factories import ItemFactory
 from tests.labeling import catalog_data
 from tests.labeling.catalog_data import JEANS, SHIRTS, SNEAKERS, TOPWEAR, TSHIRTS, WATCHES
+from tests.labeling.rules_data import make_rule
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def test_every_item_is_one_csv_row_with_its_status_and_final_category(cat):
         "category_key": a.category.key, "category_path": SHIRTS, "depth": "3", "confidence": "",
         "model_version": m, "predicted_key": a.category.key, "predicted_path": SHIRTS,
         "decided_key": "apparel/topwear", "decided_path": TOPWEAR,
-        "label_id": str(a.pk), "label_author": "alice", "label_source": "review",
+        "label_id": str(a.pk), "label_author": "alice", "label_source": "review", "rule": "",
     }  # fmt: skip
     assert rows["SKU-B"] == {
         "external_id": "SKU-B", "title": "Item B", "status": "auto_accepted",
@@ -54,7 +55,7 @@ def test_every_item_is_one_csv_row_with_its_status_and_final_category(cat):
         "confidence": "0.995", "model_version": m,
         "predicted_key": "apparel/topwear/tshirts", "predicted_path": TSHIRTS,
         "decided_key": "apparel/topwear/tshirts", "decided_path": TSHIRTS,
-        "label_id": "", "label_author": "", "label_source": "",
+        "label_id": "", "label_author": "", "label_source": "", "rule": "",
     }  # fmt: skip
 
 
@@ -77,6 +78,15 @@ def test_items_without_a_prediction_have_empty_model_columns(cat):
         "labelled", WATCHES, "2", "import",
     )  # fmt: skip
     assert e["label_author"] == "" and [e[c] for c in model_columns] == ["", "", "", ""]
+
+
+def test_the_rule_column_names_the_rule_that_decided_the_prediction(cat, version):
+    rule = make_rule(version, name="topwear by title", category=TOPWEAR)
+    Prediction.objects.filter(item__external_id="SKU-B").update(rule=rule)
+    rows = {r["external_id"]: r for r in csv_rows(run()[0])}
+    assert [rows[s]["rule"] for s in ("SKU-B", "SKU-C", "SKU-D")] == ["topwear by title", "", ""]
+    jsonl = [json.loads(line) for line in run("--format", "jsonl")[0].splitlines()]
+    assert [r["rule"] for r in jsonl[1:3]] == ["topwear by title", None]
 
 
 def test_status_filters_repeat_and_jsonl_keeps_types(cat):
