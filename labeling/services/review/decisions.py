@@ -44,8 +44,8 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
-from django.db import connection, transaction
-from django.db.models import Max, Subquery
+from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from labeling.models import (
@@ -56,19 +56,17 @@ from labeling.models import (
     Overlap,
     OverlapAnswer,
     QueueEntry,
-    ReviewerReliability,
     ReviewSkip,
     TaxonomyVersion,
 )
-from labeling.selectors.taxonomy import current_versions
 from labeling.services.errors import ServiceError
+from labeling.services.review import decision_reads as reads
 from labeling.services.review.labels import label_create, label_retract
 from labeling.services.review.leases import lease_seconds, review_release
 from labeling.services.review.overlap import (
     overlap_answer,
     overlap_answer_undo,
     overlap_route,
-    second_opinion_evidence,
 )
 from labeling.services.review.shown import prediction_shown
 
@@ -193,15 +191,13 @@ def category_for(pk: object) -> Category:
     """
     if pk in (None, ""):
         raise ReviewError(CATEGORY_MISSING)
-    current = current_versions().values("pk")[:1]
     try:
-        return (
-            Category.objects.select_related("version")
-            .annotate(current_version_id=Subquery(current))
-            .get(pk=int(str(pk)))
-        )
-    except (ValueError, Category.DoesNotExist) as exc:
+        category = reads.category_with_version(int(str(pk)))
+    except ValueError as exc:
         raise ReviewError(CATEGORY_UNKNOWN.format(pk=pk)) from exc
+    if category is None:
+        raise ReviewError(CATEGORY_UNKNOWN.format(pk=pk))
+    return category
 
 
 def review_decide(
@@ -221,7 +217,9 @@ def review_decide(
     """
     note = decision_note_clean(note)
     with transaction.atomic():
-        item = _locked_item(shown, reviewer)
+        item = reads.locked_item(
+            item_id=shown.item, key=shown.key, model_version=shown.model_version, reviewer=reviewer
+        )
         if item.replay_id is not None:
             return Decision(label=Label.objects.get(pk=item.replay_id), created=False)
         route = overlap_route(
@@ -276,57 +274,6 @@ def decision_note_clean(note: str | None) -> str:
     if len(cleaned) > DECISION_NOTE_MAX:
         raise ReviewError(NOTE_TOO_LONG.format(n=len(cleaned), limit=DECISION_NOTE_MAX))
     return cleaned
-
-
-def _locked_item(shown: ShownCard, reviewer: AbstractBaseUser) -> Item:
-    """The item, locked, with facts read in the same statement (one round trip instead of
-    five on the page's hot path): ``replay_id``, the label this very form already wrote (a
-    double click or a retry), ``model_id``, the shown model version if it still exists,
-    ``overlap_id``, its open or disputed overlap, and ``reliability``, the reviewer's.
-
-    Written out rather than built with the ORM: composing four subqueries cost more time
-    than the database took to run them, on every decision."""
-    sql = _LOCKED_ITEM_SQL.format(
-        item=quoted(Item),
-        label=quoted(Label),
-        model=quoted(ModelVersion),
-        overlap=quoted(Overlap),
-        trust=quoted(ReviewerReliability),
-        lock=" FOR UPDATE" if connection.features.has_select_for_update else "",
-    )
-    params = {
-        "key": shown.key,
-        "model": shown.model_version,
-        "live": [str(Overlap.Status.OPEN), str(Overlap.Status.DISPUTED)],
-        "reviewer": reviewer.pk,
-        "evidence": second_opinion_evidence(),
-        "item": shown.item,
-    }
-    if connection.vendor != "postgresql":  # no arrays: the two statuses one by one
-        sql = sql.replace("= ANY(%(live)s)", "IN (%(live0)s, %(live1)s)")
-        live = params.pop("live")
-        params |= {"live0": live[0], "live1": live[1]}
-    found = list(Item.objects.raw(sql, params))
-    if not found:
-        raise Item.DoesNotExist(f"Item {shown.item} does not exist.")
-    return found[0]
-
-
-_LOCKED_ITEM_SQL = """
-    SELECT i.*,
-        (SELECT l.id FROM {label} l WHERE l.idempotency_key = %(key)s LIMIT 1) AS replay_id,
-        (SELECT m.id FROM {model} m WHERE m.id = %(model)s LIMIT 1) AS model_id,
-        (SELECT o.id FROM {overlap} o WHERE o.item_id = i.id AND o.status = ANY(%(live)s)
-            LIMIT 1) AS overlap_id,
-        (SELECT r.accuracy FROM {trust} r WHERE r.user_id = %(reviewer)s
-            AND r.shared >= %(evidence)s LIMIT 1) AS reliability
-    FROM {item} i WHERE i.id = %(item)s{lock}
-"""
-
-
-def quoted(model: type[Any]) -> str:
-    """``model``'s table name, quoted for raw SQL."""
-    return str(connection.ops.quote_name(model._meta.db_table))
 
 
 def _conflicting_label(

@@ -30,7 +30,8 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from labeling.models import Overlap, OverlapAnswer, QueueEntry, ReviewSkip
+from labeling.models import Item, Overlap, OverlapAnswer, Prediction, QueueEntry, ReviewSkip
+from labeling.selectors import raw_rows
 from labeling.selectors.assignments import UNRESTRICTED, QueueScope
 
 # A skipped item is not handed to the same reviewer again for this long (a week).
@@ -96,11 +97,36 @@ def _held(reviewer: AbstractBaseUser, count: int, now: Any, scope: QueueScope) -
     )
 
 
+_BY_IDS_SQL = """
+    SELECT {entry_cols}, {item_cols}, {prediction_cols}
+    FROM {entry} e JOIN {item} i ON i.id = e.item_id LEFT JOIN {prediction} p ON p.item_id = i.id
+    WHERE e.id = ANY(%s)
+"""
+
+
 def _by_ids(ids: Sequence[int]) -> list[QueueEntry]:
-    """The entries ``ids``, in that order, with their items and predictions."""
-    rows = QueueEntry.objects.filter(pk__in=ids).select_related("item", "item__prediction")
-    by_pk = {e.pk: e for e in rows}
-    return [by_pk[pk] for pk in ids if pk in by_pk]
+    """PostgreSQL: the entries ``ids``, in that order, with their items and predictions (as
+    ``select_related("item", "item__prediction")``, written out: see ``raw_rows``)."""
+    if not ids:
+        return []
+    sql = _BY_IDS_SQL.format(
+        entry_cols=raw_rows.columns(QueueEntry, "e"),
+        item_cols=raw_rows.columns(Item, "i"),
+        prediction_cols=raw_rows.columns(Prediction, "p"),
+        entry=connection.ops.quote_name(QueueEntry._meta.db_table),
+        item=connection.ops.quote_name(Item._meta.db_table),
+        prediction=connection.ops.quote_name(Prediction._meta.db_table),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(ids)])
+        rows = cursor.fetchall()
+    by_pk = {}
+    for row in rows:
+        entry, item, prediction = raw_rows.split_row(row, QueueEntry, Item, Prediction)
+        raw_rows.cache_related(item, "prediction", prediction)
+        raw_rows.cache_related(entry, "item", item)
+        by_pk[entry.pk] = entry  # type: ignore[union-attr]
+    return [by_pk[pk] for pk in ids if pk in by_pk]  # type: ignore[misc]
 
 
 def _free(now: Any) -> Q:
