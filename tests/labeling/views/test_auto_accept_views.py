@@ -91,7 +91,7 @@ def test_nodes_short_of_audit_labels_are_listed_with_what_the_queue_asks_for(cli
         ["Footwear", "120", "946", "8260", "no"],
         ["Accessories", "40", "946", "27000", "yes"],
     ]
-    assert "up to 30% of the queue" in html
+    assert "up to 50% of the queue" in html
     assert '<strong id="auto-accept-wanted">8260</strong> more' in html
 
 
