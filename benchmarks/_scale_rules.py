@@ -22,7 +22,7 @@ import numpy as np
 
 def rules_overhead(model: Any, version: Any, ids: np.ndarray, args: Any) -> dict[str, Any]:
     from benchmarks import bench_rules
-    from benchmarks._rules_rescore import _rules_write, _texts
+    from benchmarks._rules_rescore import _rules_write, _split, _texts
     from labeling.services.learning import scoring
     from labeling.services.rules import scoring as rules_scoring
 
@@ -52,12 +52,14 @@ def rules_overhead(model: Any, version: Any, ids: np.ndarray, args: Any) -> dict
             inside[0] += time.perf_counter() - t0
 
     rules_scoring.apply_to_scores = timed  # type: ignore[assignment]
+    parts = _split(rules_scoring)
     runs: dict[str, list[dict[str, float]]] = {"without": [], "with": []}
     try:
         for repeat in range(2):
             for name in ("without", "with"):
                 _rules_write(version, rules, tree, on=name == "with")
                 inside[0] = 0.0
+                parts.clear()
                 t0, cpu = time.perf_counter(), time.process_time()
                 scoring.rescore(model, item_ids=[int(i) for i in subset])
                 seconds = time.perf_counter() - t0
@@ -74,6 +76,11 @@ def rules_overhead(model: Any, version: Any, ids: np.ndarray, args: Any) -> dict
                     f" rules {inside[0]:.1f} s; load average {run['load']:.1f})",
                     flush=True,
                 )
+                if parts:
+                    print(
+                        "  within the rules: "
+                        + ", ".join(f"{k} {v:.1f} s" for k, v in parts.items())
+                    )
     finally:
         rules_scoring.apply_to_scores = original  # type: ignore[assignment]
         _rules_write(version, rules, tree, on=False)

@@ -321,7 +321,7 @@ class HierarchicalClassifier:
         return out
 
     def predict_topk(
-        self, X: Features, k: int = 5, *, chunk_size: int = CHUNK_SIZE
+        self, X: Features, k: int = 5, *, chunk_size: int = CHUNK_SIZE, keep_proba: bool = False
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Top-k leaves without materialising ``(n, n_leaves)``.
 
@@ -329,7 +329,9 @@ class HierarchicalClassifier:
             ``top_idx`` ``(n, k)`` int32 leaf columns, ``top_proba`` ``(n, k)`` float32, and
             extras of shape ``(n,)``: ``confidence``, ``margin``, ``entropy``, ``vote_entropy``,
             ``consensus_kl``, ``novelty`` (float32, see :meth:`novelty`) and ``decision``
-            (int64 node or -1, see :meth:`decide`).
+            (int64 node or -1, see :meth:`decide`). ``keep_proba``: also ``proba``, the
+            ``(n, n_leaves)`` float32 of :meth:`predict_proba` (rules that forbid leaves
+            renormalise it instead of predicting their rows twice).
         """
         X = inputs.check_features(X, self.modalities_, self.dims_)
         anchors = prediction.novelty_anchors(self)
@@ -340,6 +342,8 @@ class HierarchicalClassifier:
             stats = decision.uncertainty(members, proba, k)
             stats.update(decision.decide_with_paths(self.tree, self.thresholds, proba.numpy()))
             stats["novelty"] = prediction.novelty_distance(units, anchors)
+            if keep_proba:
+                stats["proba"] = proba
             for key, value in stats.items():
                 parts.setdefault(key, []).append(value.numpy())
         out = {key: np.concatenate(v) for key, v in parts.items()}

@@ -13,6 +13,7 @@ from labeling.selectors.review_reason import reason_in_words
 from labeling.services.learning.scoring import rescore
 from labeling.services.review.labels import label_create
 from labeling.services.review.queue_build import rebuild_queue
+from labeling.services.rules import scoring as rules_scoring
 from labeling.services.rules.preview import rule_preview_saved
 from tests.labeling.rules_data import make_rule
 from tests.labeling.services.loop_data import (
@@ -67,9 +68,13 @@ def test_an_assign_rule_accepts_its_items_at_its_category(version, tree, truth, 
     assert not others.filter(rule__isnull=False).exists()
 
 
+@pytest.mark.parametrize("kept", [True, False], ids=["probabilities kept", "predicted again"])
 def test_a_forbid_rule_gives_the_model_s_next_best_renormalised(
-    version, tree, truth, model_version
+    version, tree, truth, model_version, monkeypatch, kept
 ):
+    # The rescore keeps each chunk's leaf probabilities where a forbid rule exists; without
+    # them (apply_to_scores on a chunk scored elsewhere) the rows are predicted again.
+    monkeypatch.setattr(rules_scoring, "forbids", lambda compiled: kept)
     switched_on(
         make_rule(
             version,

@@ -96,7 +96,7 @@ def rescore(
                 done,
             )
             break
-        scores = _score_chunk(model, vtree, ids, k)
+        scores = _score_chunk(model, vtree, ids, k, keep_proba=rules_scoring.forbids(rules))
         if policy is not None and len(scores.item_ids):
             scores.extras["accepted"], scores.extras["accepted_p"] = policy.accept(scores.extras)
         if rules is not None and len(scores.item_ids):  # assign, forbid, review (issue 17)
@@ -186,7 +186,12 @@ def _id_chunks(size: int, first: int | None = None, stop: int | None = None) -> 
 
 
 def _score_chunk(
-    model: HierarchicalClassifier, vtree: ml.VersionTree, ids: Sequence[int], k: int
+    model: HierarchicalClassifier,
+    vtree: ml.VersionTree,
+    ids: Sequence[int],
+    k: int,
+    *,
+    keep_proba: bool = False,
 ) -> ChunkScores:
     features = ml.item_features(ids)
     usable = np.zeros(len(ids), dtype=bool)
@@ -197,6 +202,8 @@ def _score_chunk(
     item_ids = np.asarray(ids, dtype=np.int64)[usable]
     if not len(item_ids):
         return ChunkScores(item_ids, np.zeros((0, k), np.int64), np.zeros((0, k)), {})
-    top_idx, top_proba, extras = model.predict_topk(rows, k=k, chunk_size=len(item_ids))
+    top_idx, top_proba, extras = model.predict_topk(
+        rows, k=k, chunk_size=len(item_ids), keep_proba=keep_proba
+    )
     top_nodes = vtree.tree.leaves[top_idx]
     return ChunkScores(item_ids, top_nodes, top_proba, extras, features=rows)
