@@ -243,3 +243,13 @@ def test_it_says_what_the_rules_read():
         Rule(REVIEW, (Condition(ATTRIBUTE_EQUALS, "brand", "x"),)),
     ]
     assert RuleSet(rules, TREE).reads == {"title", "description", "prediction", "attributes"}
+
+
+def test_top_k_orders_as_a_stable_sort_ties_by_the_lower_column():
+    rng = np.random.default_rng(3)
+    proba = rng.integers(0, 6, size=(200, 40)).astype(np.float32)  # many exact ties
+    proba /= proba.sum(axis=1, keepdims=True)
+    stats = top_k(proba, 5)
+    expected = np.argsort(-proba, axis=1, kind="stable")[:, :5]
+    np.testing.assert_array_equal(stats["top_idx"], expected)
+    np.testing.assert_array_equal(stats["top_proba"], np.take_along_axis(proba, expected, 1))
