@@ -60,7 +60,9 @@ def _largest(proba: np.ndarray, kk: int) -> np.ndarray:
     column first on ties: a stable sort's first ``kk``, without sorting every column (a full
     sort of 4,719 columns per row was most of a forbid rule's cost on the Google taxonomy).
     The ``kk``-th value comes from a partition; the columns above it are taken, and of those
-    equal to it the lowest ones, as many as are missing."""
+    equal to it the lowest ones, as many as are missing. NaN (no order): the full sort."""
+    if np.isnan(proba).any():
+        return np.argsort(-proba, axis=1, kind="stable")[:, :kk]
     kth = -np.partition(-proba, kk - 1, axis=1)[:, kk - 1 : kk]
     above = proba > kth
     equal = proba == kth

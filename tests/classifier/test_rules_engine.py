@@ -253,3 +253,10 @@ def test_top_k_orders_as_a_stable_sort_ties_by_the_lower_column():
     expected = np.argsort(-proba, axis=1, kind="stable")[:, :5]
     np.testing.assert_array_equal(stats["top_idx"], expected)
     np.testing.assert_array_equal(stats["top_proba"], np.take_along_axis(proba, expected, 1))
+
+
+def test_top_k_of_a_row_without_order_falls_back_to_the_full_sort():
+    proba = np.array([[0.2, np.nan, 0.5, 0.3], [0.1, 0.6, 0.2, 0.1]], dtype=np.float32)
+    stats = top_k(proba, 2)
+    np.testing.assert_array_equal(stats["top_idx"][1], [1, 2])
+    assert stats["top_idx"].shape == (2, 2)
