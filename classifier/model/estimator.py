@@ -346,7 +346,8 @@ class HierarchicalClassifier:
                 stats["proba"] = proba
             for key, value in stats.items():
                 parts.setdefault(key, []).append(value.numpy())
-        out = {key: np.concatenate(v) for key, v in parts.items()}
+        # One chunk (a rescore's): its arrays as they are, not copied (``proba`` is ~100 MB).
+        out = {key: v[0] if len(v) == 1 else np.concatenate(v) for key, v in parts.items()}
         top_idx = out.pop("top_idx").astype(np.int32)
         top_proba = out.pop("top_proba").astype(np.float32)
         return top_idx, top_proba, out

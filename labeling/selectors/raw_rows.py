@@ -21,7 +21,13 @@ from django.db import connection
 from django.db.models import Model
 
 Converter = Callable[[Any, Any, Any], Any]
-_CONVERTERS: dict[tuple[str, type[Model]], list[tuple[Any, list[Converter]]]] = {}
+# Per database vendor and model: each column's converters, and the fields' attribute names.
+_CONVERTERS: dict[tuple[str, type[Model]], tuple[list[tuple[Any, list[Converter]]], list[str]]] = {}
+
+
+def table(model: type[Model]) -> str:
+    """``model``'s table name, quoted for written-out SQL."""
+    return str(connection.ops.quote_name(model._meta.db_table))
 
 
 def columns(model: type[Model], alias: str) -> str:
@@ -34,7 +40,7 @@ def width(model: type[Model]) -> int:
     return len(model._meta.concrete_fields)
 
 
-def _converters(model: type[Model]) -> list[tuple[Any, list[Converter]]]:
+def _converters(model: type[Model]) -> tuple[list[tuple[Any, list[Converter]]], list[str]]:
     key = (connection.vendor, model)
     if key not in _CONVERTERS:
         table = model._meta.db_table
@@ -47,18 +53,18 @@ def _converters(model: type[Model]) -> list[tuple[Any, list[Converter]]]:
                     [*connection.ops.get_db_converters(col), *field.get_db_converters(connection)],
                 )
             )
-        _CONVERTERS[key] = found
+        _CONVERTERS[key] = (found, [f.attname for f in model._meta.concrete_fields])
     return _CONVERTERS[key]
 
 
 def instance(model: type[Model], values: Sequence[Any]) -> Model:
     """One ``model`` instance from its columns' raw values (in ``columns`` order)."""
+    found, names = _converters(model)
     converted = []
-    for (col, converters), value in zip(_converters(model), values, strict=True):
+    for (col, converters), value in zip(found, values, strict=True):
         for convert in converters:
             value = convert(value, col, connection)
         converted.append(value)
-    names = [f.attname for f in model._meta.concrete_fields]
     return model.from_db(connection.alias, names, converted)
 
 

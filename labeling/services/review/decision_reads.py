@@ -29,19 +29,14 @@ from labeling.selectors.taxonomy import current_versions
 from labeling.services.review.overlap import second_opinion_evidence
 
 
-def quoted(model: type[Any]) -> str:
-    """``model``'s table name, quoted for raw SQL."""
-    return str(connection.ops.quote_name(model._meta.db_table))
-
-
 def category_with_version(pk: int) -> Category | None:
     """Category ``pk`` with its version (cached on it, as ``select_related``) and
     ``current_version_id``, the current taxonomy version's id; None when it does not exist."""
     current_sql, current_params = _current_version_sql()
     sql = (
         f"SELECT {raw_rows.columns(Category, 'c')}, {raw_rows.columns(TaxonomyVersion, 'v')},"
-        f" ({current_sql}) FROM {quoted(Category)} c"
-        f" JOIN {quoted(TaxonomyVersion)} v ON v.id = c.version_id WHERE c.id = %s"
+        f" ({current_sql}) FROM {raw_rows.table(Category)} c"
+        f" JOIN {raw_rows.table(TaxonomyVersion)} v ON v.id = c.version_id WHERE c.id = %s"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*current_params, pk])
@@ -75,11 +70,11 @@ def locked_item(
     exists, ``overlap_id``, the item's open or disputed overlap, and ``reliability``, the
     reviewer's (once their answers shared with others are evidence enough)."""
     sql = _LOCKED_ITEM_SQL.format(
-        item=quoted(Item),
-        label=quoted(Label),
-        model=quoted(ModelVersion),
-        overlap=quoted(Overlap),
-        trust=quoted(ReviewerReliability),
+        item=raw_rows.table(Item),
+        label=raw_rows.table(Label),
+        model=raw_rows.table(ModelVersion),
+        overlap=raw_rows.table(Overlap),
+        trust=raw_rows.table(ReviewerReliability),
         lock=" FOR UPDATE" if connection.features.has_select_for_update else "",
     )
     params: dict[str, Any] = {

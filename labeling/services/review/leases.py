@@ -113,9 +113,9 @@ def _by_ids(ids: Sequence[int]) -> list[QueueEntry]:
         entry_cols=raw_rows.columns(QueueEntry, "e"),
         item_cols=raw_rows.columns(Item, "i"),
         prediction_cols=raw_rows.columns(Prediction, "p"),
-        entry=connection.ops.quote_name(QueueEntry._meta.db_table),
-        item=connection.ops.quote_name(Item._meta.db_table),
-        prediction=connection.ops.quote_name(Prediction._meta.db_table),
+        entry=raw_rows.table(QueueEntry),
+        item=raw_rows.table(Item),
+        prediction=raw_rows.table(Prediction),
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(ids)])
@@ -180,11 +180,11 @@ def _top_up(
     """
     scope_sql, scope_params = scope.sql()
     sql = _TOP_UP_SQL.format(
-        table=connection.ops.quote_name(QueueEntry._meta.db_table),
+        table=raw_rows.table(QueueEntry),
         skipped=_SKIPPED_SQL.format(
-            table=connection.ops.quote_name(ReviewSkip._meta.db_table),
-            answers=connection.ops.quote_name(OverlapAnswer._meta.db_table),
-            overlaps=connection.ops.quote_name(Overlap._meta.db_table),
+            table=raw_rows.table(ReviewSkip),
+            answers=raw_rows.table(OverlapAnswer),
+            overlaps=raw_rows.table(Overlap),
         ),
         scope=scope_sql,
     )
